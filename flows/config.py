@@ -1,0 +1,59 @@
+"""Where things live. One data directory holds every zone; each zone has its own purpose.
+
+    landing/<partner>/       identifiable extracts as partners drop them (raw zone)
+    quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw zone)
+    staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
+    published/               the cohort table and link table (pseudonymised)
+    runs/<run_id>/           run summary and check results: counts, column and rule names only
+    ground_truth/            synthetic data only: the true person of every record
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_DATA_DIR = "MCN_DATA_DIR"
+DEFAULT_DATA_DIR = Path("data")
+
+
+@dataclass(frozen=True)
+class Zones:
+    root: Path
+
+    @classmethod
+    def from_env(cls, data_dir: str | Path | None = None) -> Zones:
+        return cls(Path(data_dir or os.environ.get(ENV_DATA_DIR) or DEFAULT_DATA_DIR))
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def staged(self) -> Path:
+        return self.root / "staged"
+
+    @property
+    def published(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def cohort(self) -> Path:
+        return self.published / "cohort.parquet"
+
+    @property
+    def links(self) -> Path:
+        return self.published / "links.parquet"
+
+    @property
+    def ground_truth(self) -> Path:
+        return self.root / "ground_truth" / "records.parquet"

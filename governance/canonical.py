@@ -1,0 +1,113 @@
+"""Canonical forms of identifiers, as polars expressions, so one person's variants hash alike.
+
+Each function takes the raw column expression and returns the canonical expression; a value
+that cannot be made canonical becomes null (and is never hashed).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
+
+# Common English nicknames and short forms, mapped to one formal name (ONS-style
+# name standardisation). Both variants of a person then give the same forename token.
+NICKNAMES = {
+    "BILL": "WILLIAM", "BILLY": "WILLIAM", "WILL": "WILLIAM", "LIAM": "WILLIAM",
+    "BOB": "ROBERT", "BOBBY": "ROBERT", "ROB": "ROBERT", "ROBBIE": "ROBERT",
+    "JIM": "JAMES", "JIMMY": "JAMES", "JAMIE": "JAMES", "MIKE": "MICHAEL", "MICK": "MICHAEL",
+    "DAVE": "DAVID", "DAVY": "DAVID", "TOM": "THOMAS", "TOMMY": "THOMAS",
+    "CHRIS": "CHRISTOPHER", "DAN": "DANIEL", "DANNY": "DANIEL", "MATT": "MATTHEW",
+    "JOE": "JOSEPH", "JOEY": "JOSEPH", "TONY": "ANTHONY", "STEVE": "STEPHEN",
+    "STEVEN": "STEPHEN", "ANDY": "ANDREW", "DREW": "ANDREW", "NICK": "NICHOLAS",
+    "ALEX": "ALEXANDER", "SAM": "SAMUEL", "BEN": "BENJAMIN", "HARRY": "HENRY",
+    "JACK": "JOHN", "JOHNNY": "JOHN", "JON": "JOHN", "PETE": "PETER", "RICH": "RICHARD",
+    "RICK": "RICHARD", "DICK": "RICHARD", "ED": "EDWARD", "EDDIE": "EDWARD", "TED": "EDWARD",
+    "KATE": "KATHERINE", "KATIE": "KATHERINE", "KATHY": "KATHERINE", "CATHERINE": "KATHERINE",
+    "LIZ": "ELIZABETH", "BETH": "ELIZABETH", "LIZZIE": "ELIZABETH", "BETTY": "ELIZABETH",
+    "MAGGIE": "MARGARET", "MEG": "MARGARET", "PEGGY": "MARGARET", "JENNY": "JENNIFER",
+    "JEN": "JENNIFER", "SUE": "SUSAN", "SUZY": "SUSAN", "BECKY": "REBECCA", "BEX": "REBECCA",
+    "VICKY": "VICTORIA", "VIC": "VICTORIA", "MANDY": "AMANDA", "SANDY": "ALEXANDRA",
+    "ABBIE": "ABIGAIL", "ABBY": "ABIGAIL", "ELLIE": "ELEANOR", "NELL": "ELEANOR",
+    "DEBBIE": "DEBORAH", "DEB": "DEBORAH", "PAM": "PAMELA", "SAL": "SALLY", "CHARLIE": "CHARLES",
+    "CHAS": "CHARLES", "FRED": "FREDERICK", "FREDDIE": "FREDERICK", "GEORGIE": "GEORGINA",
+    "JESS": "JESSICA", "JESSIE": "JESSICA", "NATASHA": "NATALIE", "NAT": "NATALIE",
+}
+
+
+def name_canonical(raw: pl.Expr) -> pl.Expr:
+    """Upper case, accents stripped, letters only (hyphens, apostrophes, spaces removed)."""
+    text = raw.str.normalize("NFKD").str.replace_all(r"[^A-Za-z]", "").str.to_uppercase()
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def forename_canonical(raw: pl.Expr) -> pl.Expr:
+    """First given name only, canonical, with nicknames mapped to the formal name."""
+    first = raw.str.strip_chars().str.split(" ").list.first()
+    name = name_canonical(first)
+    return name.replace(NICKNAMES)
+
+
+def surname_parts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """First and last part of a hyphenated or double-barrelled surname."""
+    words = raw.str.replace_all("-", " ").str.strip_chars().str.split(" ")
+    return name_canonical(words.list.first()), name_canonical(words.list.last())
+
+
+def dob_canonical(raw: pl.Expr, date_format: str) -> pl.Expr:
+    """A date parsed with the contract's format; impossible dates become null."""
+    return raw.str.strip_chars().str.to_date(date_format, strict=False)
+
+
+def sex_canonical(raw: pl.Expr) -> pl.Expr:
+    """M or F from the codes partners use (M/F, MALE/FEMALE, ECDS 1/2); otherwise null."""
+    code = raw.str.strip_chars().str.to_uppercase()
+    return code.replace_strict({"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F",
+                                "2": "F"}, default=None, return_dtype=pl.String)
+
+
+def postcode_canonical(raw: pl.Expr) -> pl.Expr:
+    """Upper case with one space before the inward code; not a valid shape -> null."""
+    compact = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    spaced = compact.str.head(-3) + pl.lit(" ") + compact.str.tail(3)
+    return pl.when(spaced.str.contains(POSTCODE_PATTERN)).then(spaced)
+
+
+def postcode_sector(canonical: pl.Expr) -> pl.Expr:
+    """Outward code plus the first inward digit, e.g. 'LS6 2'."""
+    return canonical.str.head(-2)
+
+
+def postcode_district(canonical: pl.Expr) -> pl.Expr:
+    """Outward code, e.g. 'LS6'."""
+    return canonical.str.split(" ").list.first()
+
+
+def nhs_number_digits(raw: pl.Expr) -> pl.Expr:
+    """Digits only, so '943 476 5919' and '943-476-5919' are one number."""
+    return raw.str.replace_all(r"[^0-9]", "")
+
+
+def nhs_number_valid(digits: pl.Expr) -> pl.Expr:
+    """Ten digits, modulus 11 check digit right, and not one digit repeated."""
+    total = pl.sum_horizontal(
+        digits.str.slice(i, 1).cast(pl.Int32, strict=False) * (10 - i) for i in range(9)
+    )
+    check = (11 - total % 11) % 11
+    last = digits.str.slice(9, 1).cast(pl.Int32, strict=False)
+    repeated = digits.str.contains(r"^(0{10}|1{10}|2{10}|3{10}|4{10}|5{10}|6{10}|7{10}|8{10}|9{10})$")
+    return (digits.str.contains(r"^[0-9]{10}$") & (check != 10) & (check == last)
+            & ~repeated).fill_null(False)
+
+
+def nhs_number_canonical(raw: pl.Expr) -> pl.Expr:
+    digits = nhs_number_digits(raw)
+    return pl.when(nhs_number_valid(digits)).then(digits)
+
+
+def nino_canonical(raw: pl.Expr) -> pl.Expr:
+    """Upper case, no spaces; a NINO that cannot be allocated becomes null."""
+    text = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    ok = text.str.contains(NINO_PATTERN) & ~text.str.slice(0, 2).is_in(
+        ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"])
+    return pl.when(ok).then(text)

@@ -1,0 +1,65 @@
+"""The shape of a data contract: declarations only, no I/O and no logic beyond lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+DType = Literal["str", "date", "int", "bool"]
+# The identity role a column plays in linkage. The pseudonymiser builds tokens from these roles,
+# so partners may call their columns anything.
+Identity = Literal["forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino"]
+Format = Literal["nhs_number", "nino", "postcode"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    dtype: DType
+    description: str
+    required: bool = False
+    identity: Identity | None = None
+    format: Format | None = None
+    allowed: tuple[str, ...] | None = None
+    date_format: str | None = None
+
+
+@dataclass(frozen=True)
+class Extract:
+    """One file kind a partner drops each night."""
+
+    partner: str
+    name: str
+    file: str  # file name inside landing/<partner>/
+    description: str
+    columns: tuple[Column, ...]
+    event_date: str  # the column that dates the event, for need lookbacks
+    delimiter: str = ","
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def identity_columns(self) -> dict[str, str]:
+        """identity role -> column name."""
+        return {c.identity: c.name for c in self.columns if c.identity}
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    description: str
+    extracts: tuple[Extract, ...] = field(default_factory=tuple)
+
+    def extract(self, name: str) -> Extract:
+        for ex in self.extracts:
+            if ex.name == name:
+                return ex
+        raise KeyError(name)
