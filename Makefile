@@ -1,0 +1,29 @@
+# Quick start: `make demo` then `make test`. Needs only python3; uv is installed when missing.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: setup demo test lint bench clean
+
+setup:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	@$(UV) sync --frozen --quiet
+
+demo: setup
+	$(UV) run mcn demo
+	$(UV) run mcn query "select need_count, count(*) as persons from cohort group by 1 order by 1"
+
+test: setup
+	$(UV) run pytest
+
+lint: setup
+	$(UV) run ruff check .
+
+# Long: a million people, outside CI. See docs/benchmarks.md.
+bench: setup
+	$(UV) run python benchmarks/pipeline_scale.py --people 1000000
+
+clean:
+	rm -rf data .mcn
