@@ -68,13 +68,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from governance.policy import POLICY_DIR, check_all
+    from governance.policy import check_all
 
-    policy_dir = args.policy_dir or POLICY_DIR
-    policies, problems = check_all(policy_dir)
+    policies, problems = check_all(args.policy_dir)
     print(report.policy_report(policies, problems))
     if problems:
-        raise gov_errors.PolicyError(problems)
+        _say(f"error: {len(problems)} problem(s) in the policies above. Fix them, then run "
+             "`mcn policy check` again.")
+        return gov_errors.PolicyError.exit_code
     return 0
 
 
@@ -164,7 +165,8 @@ def parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="data-sharing agreement policies")
     psub = policy.add_subparsers(dest="policy_command", required=True)
     p = psub.add_parser("check", help="check every policy; list every problem with file and key")
-    p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml (default shipped)")
+    p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml (default $MCN_POLICY_DIR, else "
+                   "the shipped policies)")
     p.set_defaults(func=cmd_policy_check)
 
     p = sub.add_parser("query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)")

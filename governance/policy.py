@@ -8,6 +8,7 @@ policy does not name is dropped, and reported.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -19,6 +20,7 @@ from schemas.contract import Extract
 from schemas.registry import PARTNER_NAMES, partner
 
 POLICY_DIR = Path(__file__).parent / "policies"
+ENV_POLICY_DIR = "MCN_POLICY_DIR"  # where a partnership keeps its reviewed policies
 
 Simple = Literal["drop", "keep", "pseudonymise"]
 Generalisation = Literal["age_band", "postcode_sector", "postcode_district"]
@@ -88,12 +90,19 @@ class Policy(BaseModel):
         return [c for c in ex.column_names if c not in self.extracts.get(ex.name, {})]
 
 
-def policy_path(partner_name: str, policy_dir: Path = POLICY_DIR) -> Path:
-    return Path(policy_dir) / f"{partner_name}.yaml"
+def policy_dir_in_use(policy_dir: Path | None = None) -> Path:
+    """The folder given, else $MCN_POLICY_DIR, else the policies shipped with the package."""
+    return Path(policy_dir or os.environ.get(ENV_POLICY_DIR) or POLICY_DIR)
+
+
+def policy_path(partner_name: str, policy_dir: Path | None = None) -> Path:
+    return policy_dir_in_use(policy_dir) / f"{partner_name}.yaml"
 
 
 def _location(loc: tuple) -> str:
-    return ".".join(str(p) for p in loc if not str(p).startswith(("function-", "literal[")))
+    """The YAML key path of a pydantic error, without pydantic's union and type markers."""
+    return ".".join(str(p) for p in loc if "[" not in str(p) and "-" not in str(p)
+                    and str(p) != "Generalise")
 
 
 def _parse(path: Path) -> tuple[Policy | None, list[Problem]]:
@@ -110,7 +119,7 @@ def _parse(path: Path) -> tuple[Policy | None, list[Problem]]:
     try:
         return Policy.model_validate(raw), []
     except ValidationError as exc:
-        problems = []
+        problems = unknown_names(raw, path)  # names are checked even when treatments are not
         seen = set()
         for err in exc.errors(include_input=False, include_url=False):
             key = _location(err["loc"])
@@ -139,14 +148,31 @@ def check_policy(policy: Policy, path: Path) -> list[Problem]:
         problems.append(Problem(name, "partner", "POL010", f"says '{policy.partner}' but the "
                                 f"file is for '{path.stem}'"))
         return problems
-    schema = partner(policy.partner)
-    known = {ex.name: ex for ex in schema.extracts}
+    problems += unknown_names(policy.model_dump(), path)
+    known = {ex.name: ex for ex in partner(policy.partner).extracts}
     for ex_name, columns in policy.extracts.items():
+        if ex_name in known:
+            problems += _check_columns(policy, known[ex_name], columns, name)
+    return problems
+
+
+def unknown_names(raw: object, path: Path) -> list[Problem]:
+    """Extracts and columns the partner's schema does not have (works on the raw YAML too)."""
+    if not isinstance(raw, dict) or path.stem not in PARTNER_NAMES:
+        return []
+    extracts = raw.get("extracts")
+    known = {ex.name: ex for ex in partner(path.stem).extracts}
+    problems = []
+    for ex_name, columns in (extracts.items() if isinstance(extracts, dict) else ()):
         if ex_name not in known:
-            problems.append(Problem(name, f"extracts.{ex_name}", "POL011",
-                                    f"unknown extract; {policy.partner} sends {sorted(known)}"))
+            problems.append(Problem(str(path), f"extracts.{ex_name}", "POL011", "unknown "
+                                    f"extract; {path.stem} sends {', '.join(sorted(known))}"))
             continue
-        problems += _check_columns(policy, known[ex_name], columns, name)
+        for col in (columns if isinstance(columns, dict) else {}):
+            if col not in known[ex_name].column_names:
+                problems.append(Problem(str(path), f"extracts.{ex_name}.{col}", "POL012",
+                                        f"column is not in the {path.stem}/{ex_name} schema "
+                                        "(see docs/schemas.md)"))
     return problems
 
 
@@ -155,9 +181,7 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
     for col in columns:
         key = f"extracts.{ex.name}.{col}"
         if col not in ex.column_names:
-            problems.append(Problem(name, key, "POL012", "column is not in the "
-                                    f"{ex.partner}/{ex.name} schema (see docs/schemas.md)"))
-            continue
+            continue  # reported by unknown_names
         treatments = policy.treatments(ex.name, col)
         if "drop" in treatments and len(treatments) > 1:
             problems.append(Problem(name, key, "POL013", "drop cannot be combined"))
@@ -171,7 +195,7 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
     return problems
 
 
-def load_policy(partner_name: str, policy_dir: Path = POLICY_DIR) -> Policy:
+def load_policy(partner_name: str, policy_dir: Path | None = None) -> Policy:
     """Load and check one partner's policy; raise PolicyError listing every problem."""
     path = policy_path(partner_name, policy_dir)
     policy, problems = _parse(path)
@@ -182,7 +206,7 @@ def load_policy(partner_name: str, policy_dir: Path = POLICY_DIR) -> Policy:
     return policy
 
 
-def check_all(policy_dir: Path = POLICY_DIR) -> tuple[dict[str, Policy], list[Problem]]:
+def check_all(policy_dir: Path | None = None) -> tuple[dict[str, Policy], list[Problem]]:
     """Load every partner's policy, collecting all problems instead of stopping at the first."""
     policies, problems = {}, []
     for name in PARTNER_NAMES:

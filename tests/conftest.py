@@ -1,0 +1,45 @@
+"""Shared fixtures. Everything here is synthetic; keys are random per test session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+from governance.keys import SecretKey  # noqa: E402
+
+RUN_DATE = dt.date(2026, 11, 1)
+
+
+@pytest.fixture
+def key() -> SecretKey:
+    return SecretKey.from_hex(secrets.token_hex(32), "test")
+
+
+@pytest.fixture
+def other_key() -> SecretKey:
+    return SecretKey.from_hex(secrets.token_hex(32), "test")
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    """A small synthetic drop, made once per session (read-only for tests: copy to change)."""
+    from flows.synth import synthesise
+
+    out = tmp_path_factory.mktemp("synthetic")
+    synthesise(3000, 11, out, RUN_DATE)
+    return out
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect server for every flow test (starting one costs seconds)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

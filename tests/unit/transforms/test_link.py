@@ -1,0 +1,53 @@
+import polars as pl
+
+from transforms.link import link_table
+
+
+def _records(rows):
+    """rows: (record_key, tok_nhs, tok_mk1, tok_mk3)."""
+    return pl.DataFrame(rows, schema=["record_key", "tok_nhs", "tok_mk1", "tok_mk3"],
+                        orient="row")
+
+
+RECORDS = [
+    ("r1", "n1", "a", None),   # r1-r2 share an NHS number token
+    ("r2", "n1", None, "x"),   # r2-r3 share a names+DOB token: r1, r2, r3 are one person
+    ("r3", None, None, "x"),
+    ("r4", None, "b", None),   # alone
+    ("r5", None, "b", None),   # shares mk1 with r4
+]
+
+
+def test_records_sharing_any_token_are_one_person_chains_included():
+    links = link_table(_records(RECORDS))
+    person = dict(zip(links["record_key"], links["person_id"], strict=True))
+    assert person["r1"] == person["r2"] == person["r3"]
+    assert person["r4"] == person["r5"] != person["r1"]
+    assert links["person_id"].n_unique() == 2
+
+
+def test_link_rank_is_the_strongest_key_used():
+    links = link_table(_records(RECORDS))
+    rank = dict(zip(links["record_key"], links["link_rank"], strict=True))
+    assert rank["r1"] == 1 and rank["r3"] == 4 and rank["r4"] == 2
+
+
+def test_singleton_has_no_rank():
+    links = link_table(_records([("r9", None, "z", None)]))
+    assert links["link_rank"].to_list() == [None]
+
+
+def test_person_id_is_stable_when_membership_is_unchanged():
+    first = link_table(_records(RECORDS))
+    shuffled = link_table(_records(list(reversed(RECORDS)) + [("r6", None, "c", None)]))
+    ids = dict(zip(first["record_key"], first["person_id"], strict=True))
+    again = dict(zip(shuffled["record_key"], shuffled["person_id"], strict=True))
+    assert all(again[k] == v for k, v in ids.items())
+
+
+def test_person_id_changes_when_membership_changes():
+    first = link_table(_records(RECORDS))
+    merged = link_table(_records([*RECORDS, ("r0", "n1", "b", None)]))
+    before = dict(zip(first["record_key"], first["person_id"], strict=True))
+    after = dict(zip(merged["record_key"], merged["person_id"], strict=True))
+    assert after["r1"] == after["r4"] and after["r1"] != before["r1"]
