@@ -25,8 +25,12 @@ def measure(cmd: list[str], env: dict) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"command": " ".join(cmd), "wall_s": round(time.monotonic() - start, 1),
-            "peak_rss_gib": round(peak_kib / 1024**2, 2), "peak_is_new": peak_kib > before}
+    return {
+        "command": " ".join(cmd),
+        "wall_s": round(time.monotonic() - start, 1),
+        "peak_rss_gib": round(peak_kib / 1024**2, 2),
+        "peak_is_new": peak_kib > before,
+    }
 
 
 def main() -> int:
@@ -40,13 +44,32 @@ def main() -> int:
     mcn = [sys.executable, "-m", "flows.cli"]
     results = {
         "people": args.people,
-        "synth": measure([*mcn, "synth", "--people", str(args.people), "--seed", "7", "--out",
-                          str(args.data_dir), "--as-of", args.run_date], env),
-        "run": measure([*mcn, "run", "--data-dir", str(args.data_dir), "--run-date",
-                        args.run_date], env),
+        "synth": measure(
+            [
+                *mcn,
+                "synth",
+                "--people",
+                str(args.people),
+                "--seed",
+                "7",
+                "--out",
+                str(args.data_dir),
+                "--as-of",
+                args.run_date,
+            ],
+            env,
+        ),
+        "run": measure(
+            [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date], env
+        ),
     }
-    score = subprocess.run([*mcn, "linkage", "score", "--data-dir", str(args.data_dir)],
-                           check=True, env=env, capture_output=True, text=True).stdout
+    score = subprocess.run(
+        [*mcn, "linkage", "score", "--data-dir", str(args.data_dir)],
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    ).stdout
     print(json.dumps(results, indent=2))
     print(score)
     return 0

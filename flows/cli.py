@@ -23,9 +23,14 @@ from governance import errors as gov_errors  # noqa: E402
 from schemas.errors import SchemaError  # noqa: E402
 
 DEV_KEY = Path(".mcn") / "dev-linkage.key"
-USER_ERRORS = (SchemaError, gov_errors.PolicyError, gov_errors.KeyMissingError,
-               gov_errors.PseudonymisationError, gov_errors.AgreementNotInForceError,
-               gov_errors.LeakError)
+USER_ERRORS = (
+    SchemaError,
+    gov_errors.PolicyError,
+    gov_errors.KeyMissingError,
+    gov_errors.PseudonymisationError,
+    gov_errors.AgreementNotInForceError,
+    gov_errors.LeakError,
+)
 
 
 class NothingThere(Exception):
@@ -60,9 +65,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from flows.nightly import nightly
 
-    result = nightly(data_dir=str(Zones.from_env(args.data_dir).root), run_date=args.run_date,
-                     partners=args.partner, lookback_days=args.lookback_days,
-                     mcn_threshold=args.threshold)
+    result = nightly(
+        data_dir=str(Zones.from_env(args.data_dir).root),
+        run_date=args.run_date,
+        partners=args.partner,
+        lookback_days=args.lookback_days,
+        mcn_threshold=args.threshold,
+    )
     print(report.run_summary(result))
     return 0
 
@@ -73,8 +82,10 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
     policies, problems = check_all(args.policy_dir)
     print(report.policy_report(policies, problems))
     if problems:
-        _say(f"error: {len(problems)} problem(s) in the policies above. Fix them, then run "
-             "`mcn policy check` again.")
+        _say(
+            f"error: {len(problems)} problem(s) in the policies above. Fix them, then run "
+            "`mcn policy check` again."
+        )
         return gov_errors.PolicyError.exit_code
     return 0
 
@@ -84,15 +95,19 @@ def cmd_query(args: argparse.Namespace) -> int:
 
     zones = Zones.from_env(args.data_dir)
     if not zones.cohort.exists():
-        raise NothingThere(f"no cohort table at {zones.cohort}. Fix: run `mcn run` (or `make "
-                           "demo`) first, or pass --data-dir")
+        raise NothingThere(
+            f"no cohort table at {zones.cohort}. Fix: run `mcn run` (or `make "
+            "demo`) first, or pass --data-dir"
+        )
     ctx = pl.SQLContext(cohort=pl.scan_parquet(zones.cohort))
     try:
         result = ctx.execute(args.sql).collect()
     except Exception as exc:  # noqa: BLE001 - SQL mistakes are user errors
-        raise NothingThere(f"the query did not run ({type(exc).__name__}): "
-                           f"{str(exc).splitlines()[0]}. The table is `cohort`; see "
-                           "docs/cohort.md for its columns") from None
+        raise NothingThere(
+            f"the query did not run ({type(exc).__name__}): "
+            f"{str(exc).splitlines()[0]}. The table is `cohort`; see "
+            "docs/cohort.md for its columns"
+        ) from None
     with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, tbl_hide_dataframe_shape=True):
         print(result)
     return 0
@@ -103,8 +118,10 @@ def cmd_linkage_score(args: argparse.Namespace) -> int:
 
     zones = Zones.from_env(args.data_dir)
     truth = args.truth or zones.ground_truth
-    for path, fix in ((zones.links, "run `mcn run` first"),
-                      (truth, "pass --truth, or generate data with `mcn synth`")):
+    for path, fix in (
+        (zones.links, "run `mcn run` first"),
+        (truth, "pass --truth, or generate data with `mcn synth`"),
+    ):
         if not Path(path).exists():
             raise NothingThere(f"{path} does not exist. Fix: {fix}")
     print(report.linkage_quality(evaluate_links(zones.links, Path(truth))))
@@ -116,9 +133,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not (os.environ.get(ENV_KEY) or os.environ.get(ENV_KEY_FILE)):
         if create_dev_key(DEV_KEY):
-            _say(f"!! Created a DEVELOPMENT linkage key at {DEV_KEY}. It protects synthetic demo "
-                 "data only.\n!! Never use it for real data: real runs need "
-                 f"{ENV_KEY_FILE} pointing at a key held under your key procedure.")
+            _say(
+                f"!! Created a DEVELOPMENT linkage key at {DEV_KEY}. It protects synthetic demo "
+                "data only.\n!! Never use it for real data: real runs need "
+                f"{ENV_KEY_FILE} pointing at a key held under your key procedure."
+            )
         else:
             _say(f"!! Using the DEVELOPMENT linkage key at {DEV_KEY} (synthetic data only).")
         os.environ[ENV_KEY_FILE] = str(DEV_KEY)
@@ -128,20 +147,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_run(args)
     args.truth = None
     cmd_linkage_score(args)
-    print(f"\nTry: mcn query \"select need_count, count(*) as persons from cohort group by 1 "
-          f"order by 1\"{'' if zones.root == Path('data') else f' --data-dir {zones.root}'}")
+    print(
+        f'\nTry: mcn query "select need_count, count(*) as persons from cohort group by 1 '
+        f'order by 1"{"" if zones.root == Path("data") else f" --data-dir {zones.root}"}'
+    )
     return 0
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--run-date", type=_date, default=dt.date.today(),
-                   help="date the run is for: needs look back from it (default today)")
-    p.add_argument("--partner", action="append", choices=["police", "nhs", "council", "dwp"],
-                   help="ingest only this partner (repeatable; default all)")
-    p.add_argument("--lookback-days", type=int, default=365,
-                   help="need events count within this many days before the run date")
-    p.add_argument("--threshold", type=int, default=2,
-                   help="need_count at which a person is flagged MCN (default 2)")
+    p.add_argument(
+        "--run-date",
+        type=_date,
+        default=dt.date.today(),
+        help="date the run is for: needs look back from it (default today)",
+    )
+    p.add_argument(
+        "--partner",
+        action="append",
+        choices=["police", "nhs", "council", "dwp"],
+        help="ingest only this partner (repeatable; default all)",
+    )
+    p.add_argument(
+        "--lookback-days",
+        type=int,
+        default=365,
+        help="need events count within this many days before the run date",
+    )
+    p.add_argument(
+        "--threshold",
+        type=int,
+        default=2,
+        help="need_count at which a person is flagged MCN (default 2)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -157,31 +194,45 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="extract date")
     p.set_defaults(func=cmd_synth)
 
-    p = sub.add_parser("run", parents=[common], help="run the nightly flow locally: ingest all partners, build "
-                       "the cohort")
+    p = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run the nightly flow locally: ingest all partners, build the cohort",
+    )
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
     policy = sub.add_parser("policy", help="data-sharing agreement policies")
     psub = policy.add_subparsers(dest="policy_command", required=True)
     p = psub.add_parser("check", help="check every policy; list every problem with file and key")
-    p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml (default $MCN_POLICY_DIR, else "
-                   "the shipped policies)")
+    p.add_argument(
+        "--policy-dir",
+        type=Path,
+        help="folder of <partner>.yaml (default $MCN_POLICY_DIR, else the shipped policies)",
+    )
     p.set_defaults(func=cmd_policy_check)
 
-    p = sub.add_parser("query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)")
+    p = sub.add_parser(
+        "query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)"
+    )
     p.add_argument("sql", help='e.g. "select need_count, count(*) from cohort group by 1"')
     p.add_argument("--max-rows", type=int, default=50, help="rows to print at most")
     p.set_defaults(func=cmd_query)
 
     linkage = sub.add_parser("linkage", help="linkage quality")
     lsub = linkage.add_subparsers(dest="linkage_command", required=True)
-    p = lsub.add_parser("score", parents=[common], help="precision, recall and F1 of the published links against "
-                        "a ground truth (synthetic data)")
+    p = lsub.add_parser(
+        "score",
+        parents=[common],
+        help="precision, recall and F1 of the published links against "
+        "a ground truth (synthetic data)",
+    )
     p.add_argument("--truth", type=Path, help="ground truth parquet (default from the data dir)")
     p.set_defaults(func=cmd_linkage_score)
 
-    p = sub.add_parser("demo", parents=[common], help="development key, synthetic data, nightly run, summary")
+    p = sub.add_parser(
+        "demo", parents=[common], help="development key, synthetic data, nightly run, summary"
+    )
     p.add_argument("--people", type=int, default=20_000, help="population size")
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_run_options(p)

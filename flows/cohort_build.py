@@ -15,20 +15,29 @@ from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, link_table
 from transforms.needs import NEEDS_VERSION, need_events
 
-RECORD_COLUMNS = ("record_key", "partner", "extract", "record_ref", "event_date", "age_band",
-                  "postcode_district")
+RECORD_COLUMNS = (
+    "record_key",
+    "partner",
+    "extract",
+    "record_ref",
+    "event_date",
+    "age_band",
+    "postcode_district",
+)
 
 
 def load_staged(zones: Zones) -> dict[tuple[str, str], pl.DataFrame]:
     """Every staged extract, one row per record_key (the newest staged copy wins)."""
     out = {}
     for ex in all_extracts():
-        files = sorted((zones.staged / ex.partner / ex.name).glob("*.parquet"),
-                       key=lambda p: p.stat().st_mtime)
+        files = sorted(
+            (zones.staged / ex.partner / ex.name).glob("*.parquet"), key=lambda p: p.stat().st_mtime
+        )
         if files:
             frames = [pl.read_parquet(f) for f in files]
             out[(ex.partner, ex.name)] = pl.concat(frames, how="diagonal_relaxed").unique(
-                "record_key", keep="last", maintain_order=True)
+                "record_key", keep="last", maintain_order=True
+            )
     return out
 
 
@@ -41,33 +50,43 @@ def records_frame(staged: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
             continue
         df = df.rename({ex.event_date: "event_date"})
         wanted = [*RECORD_COLUMNS, *TOKEN_COLUMNS]
-        parts.append(df.select([pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c)
-                                for c in wanted]))
+        parts.append(
+            df.select(
+                [pl.col(c) if c in df.columns else pl.lit(None, pl.String).alias(c) for c in wanted]
+            )
+        )
     return pl.concat(parts)
 
 
-def build(zones: Zones, run_date: dt.date, run_id: str, lookback_days: int,
-          threshold: int) -> dict:
+def build(zones: Zones, run_date: dt.date, run_id: str, lookback_days: int, threshold: int) -> dict:
     staged = load_staged(zones)
     if not staged:
-        raise FileNotFoundError(f"no staged data under {zones.staged}: run the ingest first "
-                                "(`mcn run`)")
+        raise FileNotFoundError(
+            f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
+        )
     records = records_frame(staged)
     links = link_table(records.select("record_key", *TOKEN_COLUMNS))
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
-        links, on="record_key")
+        links, on="record_key"
+    )
     write_parquet_atomic(link_out, zones.links)
     write_parquet_atomic(cohort, zones.cohort)
     summary = {
-        "run_id": run_id, "run_date": run_date.isoformat(), "needs_version": NEEDS_VERSION,
-        "lookback_days": lookback_days, "mcn_threshold": threshold,
-        "records_linked": records.height, "persons": cohort.height,
+        "run_id": run_id,
+        "run_date": run_date.isoformat(),
+        "needs_version": NEEDS_VERSION,
+        "lookback_days": lookback_days,
+        "mcn_threshold": threshold,
+        "records_linked": records.height,
+        "persons": cohort.height,
         "mcn_persons": int(cohort["mcn_flag"].sum()),
-        "persons_by_need_count": dict(cohort.group_by("need_count").len().sort("need_count")
-                                      .iter_rows()),
-        "cohort_path": str(zones.cohort), "links_path": str(zones.links),
+        "persons_by_need_count": dict(
+            cohort.group_by("need_count").len().sort("need_count").iter_rows()
+        ),
+        "cohort_path": str(zones.cohort),
+        "links_path": str(zones.links),
     }
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
     return summary

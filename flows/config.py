@@ -1,11 +1,11 @@
 """Where things live. One data directory holds every zone; each zone has its own purpose.
 
-    landing/<partner>/       identifiable extracts as partners drop them (raw zone)
-    quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw zone)
-    staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
-    published/               the cohort table and link table (pseudonymised)
-    runs/<run_id>/           run summary and check results: counts, column and rule names only
-    ground_truth/            synthetic data only: the true person of every record
+landing/<partner>/       identifiable extracts as partners drop them (raw zone)
+quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw zone)
+staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
+published/               the cohort table and link table (pseudonymised)
+runs/<run_id>/           run summary and check results: counts, column and rule names only
+ground_truth/            synthetic data only: the true person of every record
 """
 
 from __future__ import annotations

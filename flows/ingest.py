@@ -31,17 +31,24 @@ def read_partner_manifest(data_dir: str, partner: str) -> dict:
 
 
 @task(persist_result=False, cache_policy=None)
-def ingest_extract(data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str,
-                   manifest: dict) -> dict:
+def ingest_extract(
+    data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str, manifest: dict
+) -> dict:
     """Read, check, pseudonymise and stage one extract. The key is loaded here, not passed in."""
     ex = partner_schema(partner).extract(extract)
     policy = load_policy(partner)
-    counts = process_extract(Zones.from_env(data_dir), ex, manifest, policy,
-                             load_linkage_key(), run_date, run_id)
+    counts = process_extract(
+        Zones.from_env(data_dir), ex, manifest, policy, load_linkage_key(), run_date, run_id
+    )
     get_run_logger().info(
-        "%s/%s: %d in, %d staged, %d quarantined%s", partner, extract, counts.rows_in,
-        counts.rows_staged, counts.rows_quarantined,
-        " (already staged)" if counts.already_staged else "")
+        "%s/%s: %d in, %d staged, %d quarantined%s",
+        partner,
+        extract,
+        counts.rows_in,
+        counts.rows_staged,
+        counts.rows_quarantined,
+        " (already staged)" if counts.already_staged else "",
+    )
     return counts.as_dict()
 
 
@@ -52,5 +59,7 @@ def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) 
     require_in_force(policy, run_date)
     load_linkage_key()  # fail before reading anything when no key is configured
     manifest = read_partner_manifest(data_dir, partner)
-    return [ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
-            for ex in partner_schema(partner).extracts]
+    return [
+        ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
+        for ex in partner_schema(partner).extracts
+    ]

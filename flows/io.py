@@ -25,38 +25,59 @@ def sha256_file(path: Path) -> str:
 def read_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     if not path.is_file():
-        raise SchemaError("manifest.json is missing", str(folder),
-                          "ask the partner to send the manifest with the drop")
+        raise SchemaError(
+            "manifest.json is missing",
+            str(folder),
+            "ask the partner to send the manifest with the drop",
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         return {name: (int(e["rows"]), str(e["sha256"])) for name, e in manifest["files"].items()}
     except (ValueError, KeyError, TypeError):
-        raise SchemaError("manifest.json is not valid (needs files.<name>.rows and .sha256)",
-                          str(path), "ask the partner to resend the manifest") from None
+        raise SchemaError(
+            "manifest.json is not valid (needs files.<name>.rows and .sha256)",
+            str(path),
+            "ask the partner to resend the manifest",
+        ) from None
 
 
 def read_extract(folder: Path, ex: Extract, manifest: dict) -> tuple[pl.DataFrame, str]:
     """Every column as text, exactly the contract's columns; returns (rows, content sha256)."""
     path = folder / ex.file
     if not path.is_file():
-        raise SchemaError(f"extract file {ex.file} is missing", str(folder),
-                          f"ask {ex.partner} to resend {ex.file}, or check the landing path")
+        raise SchemaError(
+            f"extract file {ex.file} is missing",
+            str(folder),
+            f"ask {ex.partner} to resend {ex.file}, or check the landing path",
+        )
     if ex.file not in manifest:
-        raise SchemaError(f"{ex.file} is not listed in manifest.json", str(folder),
-                          "ask the partner to resend the manifest")
+        raise SchemaError(
+            f"{ex.file} is not listed in manifest.json",
+            str(folder),
+            "ask the partner to resend the manifest",
+        )
     content = sha256_file(path)
     rows, expected = manifest[ex.file]
     if content != expected:
-        raise SchemaError("file content does not match its manifest checksum (incomplete or "
-                          "altered transfer)", str(path), "ask the partner to resend the file")
+        raise SchemaError(
+            "file content does not match its manifest checksum (incomplete or altered transfer)",
+            str(path),
+            "ask the partner to resend the file",
+        )
     df = _read_text(path, ex)
     missing = [c for c in ex.column_names if c not in df.columns]
     if missing:
-        raise SchemaError(f"columns missing from the header: {', '.join(missing)}", str(path),
-                          f"compare the file with docs/schemas.md ({ex.partner}/{ex.name})")
+        raise SchemaError(
+            f"columns missing from the header: {', '.join(missing)}",
+            str(path),
+            f"compare the file with docs/schemas.md ({ex.partner}/{ex.name})",
+        )
     if df.height != rows:
-        raise SchemaError(f"file has {df.height} rows but its manifest says {rows}", str(path),
-                          "ask the partner to resend the file and manifest")
+        raise SchemaError(
+            f"file has {df.height} rows but its manifest says {rows}",
+            str(path),
+            "ask the partner to resend the file and manifest",
+        )
     return df.select(ex.column_names), content
 
 
@@ -68,13 +89,16 @@ def _read_text(path: Path, ex: Extract) -> pl.DataFrame:
             return df.with_columns(pl.all().cast(pl.String))
         df = pl.read_csv(path, separator=ex.delimiter, infer_schema=False, encoding="utf8")
     except UnicodeDecodeError:
-        raise SchemaError("file is not UTF-8 text", str(path),
-                          "ask the partner to export as UTF-8") from None
+        raise SchemaError(
+            "file is not UTF-8 text", str(path), "ask the partner to export as UTF-8"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
         kind = type(exc).__name__
-        raise SchemaError(f"file could not be read as {path.suffix.lstrip('.')} ({kind})",
-                          str(path), f"check the delimiter is '{ex.delimiter}' and every line "
-                          "has the same number of fields") from None
+        raise SchemaError(
+            f"file could not be read as {path.suffix.lstrip('.')} ({kind})",
+            str(path),
+            f"check the delimiter is '{ex.delimiter}' and every line has the same number of fields",
+        ) from None
     return df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
 
 

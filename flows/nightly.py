@@ -21,14 +21,27 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 @flow(name="build_cohort", persist_result=False)
-def build_cohort(data_dir: str | None = None, run_date: dt.date | None = None,
-                 run_id: str | None = None, lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-                 mcn_threshold: int = DEFAULT_MCN_THRESHOLD) -> dict:
+def build_cohort(
+    data_dir: str | None = None,
+    run_date: dt.date | None = None,
+    run_id: str | None = None,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+) -> dict:
     """Link staged records, derive needs, publish the cohort table atomically."""
-    summary = build(Zones.from_env(data_dir), run_date or dt.date.today(),
-                    run_id or new_run_id(), lookback_days, mcn_threshold)
-    get_run_logger().info("cohort: %d persons, %d with %d+ needs", summary["persons"],
-                          summary["mcn_persons"], mcn_threshold)
+    summary = build(
+        Zones.from_env(data_dir),
+        run_date or dt.date.today(),
+        run_id or new_run_id(),
+        lookback_days,
+        mcn_threshold,
+    )
+    get_run_logger().info(
+        "cohort: %d persons, %d with %d+ needs",
+        summary["persons"],
+        summary["mcn_persons"],
+        mcn_threshold,
+    )
     return summary
 
 
@@ -38,15 +51,21 @@ def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: 
 
 
 @flow(name="nightly", persist_result=False)
-def nightly(data_dir: str | None = None, run_date: dt.date | None = None,
-            partners: list[str] | None = None, lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-            mcn_threshold: int = DEFAULT_MCN_THRESHOLD) -> dict:
+def nightly(
+    data_dir: str | None = None,
+    run_date: dt.date | None = None,
+    partners: list[str] | None = None,
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
+    mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+) -> dict:
     """Ingest every partner at once; build the cohort only when every ingest succeeded."""
     data_dir = str(Zones.from_env(data_dir).root)
     run_date = run_date or dt.date.today()
     run_id = new_run_id()
-    futures = {p: ingest_partner_task.submit(p, data_dir, run_date, run_id)
-               for p in partners or PARTNER_NAMES}
+    futures = {
+        p: ingest_partner_task.submit(p, data_dir, run_date, run_id)
+        for p in partners or PARTNER_NAMES
+    }
     ingested, failed = {}, {}
     for partner, future in futures.items():
         try:
@@ -55,8 +74,9 @@ def nightly(data_dir: str | None = None, run_date: dt.date | None = None,
             failed[partner] = exc
     if failed:
         first = next(iter(failed.values()))
-        get_run_logger().error("ingest failed for %s; the published cohort was not changed",
-                               ", ".join(sorted(failed)))
+        get_run_logger().error(
+            "ingest failed for %s; the published cohort was not changed", ", ".join(sorted(failed))
+        )
         raise first
     cohort = build_cohort(data_dir, run_date, run_id, lookback_days, mcn_threshold)
     return {"run_id": run_id, "ingest": ingested, "cohort": cohort}

@@ -12,8 +12,12 @@ def _table(header: list[str], rows: list[list], align: str = "") -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -21,29 +25,39 @@ def _table(header: list[str], rows: list[list], align: str = "") -> str:
 
 def synth_table(written: dict[str, int], out: Path) -> str:
     rows = [[name, f"{n:,}"] for name, n in written.items()]
-    return (f"Synthetic extracts written to {out / 'landing'} (ground truth: "
-            f"{out / 'ground_truth'})\n" + _table(["extract", "rows"], rows))
+    return (
+        f"Synthetic extracts written to {out / 'landing'} (ground truth: "
+        f"{out / 'ground_truth'})\n" + _table(["extract", "rows"], rows)
+    )
 
 
 def run_summary(result: dict) -> str:
     rows = []
     for partner, extracts in result["ingest"].items():
         for c in extracts:
-            rows.append([f"{partner}/{c['extract']}", f"{c['rows_in']:,}",
-                         f"{c['rows_staged']:,}", f"{c['rows_quarantined']:,}",
-                         "yes" if c["already_staged"] else ""])
+            rows.append(
+                [
+                    f"{partner}/{c['extract']}",
+                    f"{c['rows_in']:,}",
+                    f"{c['rows_staged']:,}",
+                    f"{c['rows_quarantined']:,}",
+                    "yes" if c["already_staged"] else "",
+                ]
+            )
     cohort = result["cohort"]
     by_need = [[str(k), f"{v:,}"] for k, v in cohort["persons_by_need_count"].items()]
-    return "\n".join([
-        f"\nRun {result['run_id']} for {cohort['run_date']} (needs {cohort['needs_version']}, "
-        f"lookback {cohort['lookback_days']} days)",
-        _table(["partner/extract", "rows in", "staged", "quarantined", "already staged"], rows),
-        f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
-        f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
-        _table(["needs", "persons"], by_need),
-        f"\nCohort table: {cohort['cohort_path']}",
-        f"Run record:   {Path(cohort['cohort_path']).parent.parent / 'runs' / result['run_id']}",
-    ])
+    return "\n".join(
+        [
+            f"\nRun {result['run_id']} for {cohort['run_date']} (needs {cohort['needs_version']}, "
+            f"lookback {cohort['lookback_days']} days)",
+            _table(["partner/extract", "rows in", "staged", "quarantined", "already staged"], rows),
+            f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
+            f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
+            _table(["needs", "persons"], by_need),
+            f"\nCohort table: {cohort['cohort_path']}",
+            f"Run record:   {Path(cohort['cohort_path']).parents[1] / 'runs' / result['run_id']}",
+        ]
+    )
 
 
 def policy_report(policies: dict, problems: list[Problem]) -> str:
@@ -53,20 +67,30 @@ def policy_report(policies: dict, problems: list[Problem]) -> str:
     for name, policy in policies.items():
         a = policy.agreement
         dropped = [f"{ex.name}.{c}" for ex in partner(name).extracts for c in policy.unnamed(ex)]
-        lines.append(f"ok   {name}: {a.id} valid {a.valid_from} to {a.valid_to}"
-                     + (f"; dropped by default (not named): {', '.join(dropped)}" if dropped
-                        else ""))
+        lines.append(
+            f"ok   {name}: {a.id} valid {a.valid_from} to {a.valid_to}"
+            + (f"; dropped by default (not named): {', '.join(dropped)}" if dropped else "")
+        )
     lines += [f"FAIL {p}" for p in problems]
     return "\n".join(lines)
 
 
 def linkage_quality(q: dict) -> str:
-    return "\n".join([
-        "\nLinkage quality against the synthetic ground truth (pairwise, over staged records):",
-        _table(["measure", "value"], [
-            ["records", f"{q['records']:,}"], ["true persons", f"{q['true_persons']:,}"],
-            ["linked persons", f"{q['predicted_persons']:,}"],
-            ["true pairs", f"{q['true_pairs']:,}"], ["linked pairs", f"{q['predicted_pairs']:,}"],
-            ["precision", f"{q['precision']:.4f}"], ["recall", f"{q['recall']:.4f}"],
-            ["F1", f"{q['f1']:.4f}"]]),
-    ])
+    return "\n".join(
+        [
+            "\nLinkage quality against the synthetic ground truth (pairwise, over staged records):",
+            _table(
+                ["measure", "value"],
+                [
+                    ["records", f"{q['records']:,}"],
+                    ["true persons", f"{q['true_persons']:,}"],
+                    ["linked persons", f"{q['predicted_persons']:,}"],
+                    ["true pairs", f"{q['true_pairs']:,}"],
+                    ["linked pairs", f"{q['predicted_pairs']:,}"],
+                    ["precision", f"{q['precision']:.4f}"],
+                    ["recall", f"{q['recall']:.4f}"],
+                    ["F1", f"{q['f1']:.4f}"],
+                ],
+            ),
+        ]
+    )

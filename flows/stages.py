@@ -44,12 +44,20 @@ def staged_path(zones: Zones, ex: Extract, content: str) -> Path:
     return zones.staged / ex.partner / ex.name / f"{content[:16]}.parquet"
 
 
-def process_extract(zones: Zones, ex: Extract, manifest: dict, policy: Policy, key: SecretKey,
-                    run_date: dt.date, run_id: str) -> ExtractCounts:
+def process_extract(
+    zones: Zones,
+    ex: Extract,
+    manifest: dict,
+    policy: Policy,
+    key: SecretKey,
+    run_date: dt.date,
+    run_id: str,
+) -> ExtractCounts:
     folder = zones.landing / ex.partner
     raw, content = read_extract(folder, ex, manifest)
-    counts = ExtractCounts(ex.partner, ex.name, rows_in=raw.height, content_sha256=content,
-                           key_id=key.key_id)
+    counts = ExtractCounts(
+        ex.partner, ex.name, rows_in=raw.height, content_sha256=content, key_id=key.key_id
+    )
     target = staged_path(zones, ex, content)
     if target.exists() and target.with_suffix(".json").exists():
         done = ExtractCounts(**json.loads(target.with_suffix(".json").read_text()))
@@ -62,18 +70,22 @@ def process_extract(zones: Zones, ex: Extract, manifest: dict, policy: Policy, k
     if bad.height:
         write_parquet_atomic(bad, zones.quarantine / ex.partner / run_id / f"{ex.name}.parquet")
     staged = apply_policy(good, ex, policy, key, run_date)
-    staged_results = checks.validate(staged, checks.staged_suite(staged, ex),
-                                     f"staged-{ex.partner}-{ex.name}")
+    staged_results = checks.validate(
+        staged, checks.staged_suite(staged, ex), f"staged-{ex.partner}-{ex.name}"
+    )
     leaks = {c: n for c, n in leak_counts(staged, good, ex).items() if n}
     report = {"raw": raw_results, "staged": staged_results, "leak_scan": leaks}
     write_json_atomic(report, zones.runs / run_id / f"checks.{ex.partner}.{ex.name}.json")
     failed = checks.failures(staged_results)
     if failed or leaks:
-        rules = sorted({f"{f['expectation']}:{f['column']}" for f in failed} |
-                       {f"leak:{c}" for c in leaks})
-        raise LeakError(f"{ex.partner}/{ex.name}: pseudonymised rows failed {len(rules)} check(s) "
-                        f"({', '.join(rules)}); nothing was staged. See "
-                        f"{zones.runs / run_id} for counts, then fix the policy or the schema.")
+        rules = sorted(
+            {f"{f['expectation']}:{f['column']}" for f in failed} | {f"leak:{c}" for c in leaks}
+        )
+        raise LeakError(
+            f"{ex.partner}/{ex.name}: pseudonymised rows failed {len(rules)} check(s) "
+            f"({', '.join(rules)}); nothing was staged. See "
+            f"{zones.runs / run_id} for counts, then fix the policy or the schema."
+        )
     counts.rows_staged = staged.height
     if counts.rows_in != counts.rows_staged + counts.rows_quarantined:
         raise RuntimeError(f"{ex.partner}/{ex.name}: rows in != staged + quarantined")

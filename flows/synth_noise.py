@@ -26,16 +26,31 @@ def typo(col: str, rng: np.random.Generator, n: int) -> pl.Expr:
     s = pl.col(col)
     head, after = s.str.slice(0, pos), s.str.slice(pos + 1)
     swapped = head + s.str.slice(pos + 1, 1) + s.str.slice(pos, 1) + s.str.slice(pos + 2)
-    return (pl.when(kind == 0).then(head + letter + after)
-            .when(kind == 1).then(head + after).otherwise(swapped))
+    return (
+        pl.when(kind == 0)
+        .then(head + letter + after)
+        .when(kind == 1)
+        .then(head + after)
+        .otherwise(swapped)
+    )
 
 
 def partner_version(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """How one partner has recorded each person: changes that persist across their records."""
     n = people.height
-    hit = {k: pl.lit(_chance(rng, n, p)) for k, p in (
-        ("nick", 0.10), ("married", 0.04), ("half", 0.5), ("swap", 0.015), ("dm", 0.02),
-        ("dob_typo", 0.01), ("moved", 0.12), ("no_sex", 0.01))}
+    hit = {
+        k: pl.lit(_chance(rng, n, p))
+        for k, p in (
+            ("nick", 0.10),
+            ("married", 0.04),
+            ("half", 0.5),
+            ("swap", 0.015),
+            ("dm", 0.02),
+            ("dob_typo", 0.01),
+            ("moved", 0.12),
+            ("no_sex", 0.01),
+        )
+    }
     upper = pl.col("forename").str.to_uppercase()
     nick = upper.replace_strict(FORMAL_TO_NICK, default=None).str.to_titlecase()
     hyphen = pl.col("surname").str.split("-")
@@ -45,13 +60,18 @@ def partner_version(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
     typo_dob = pl.col("dob") + pl.duration(days=pl.lit(pl.Series(rng.choice([-1, 1, 10], n))))
     return people.with_columns(
         forename=pl.when(hit["nick"] & nick.is_not_null()).then(nick).otherwise("forename"),
-        surname=pl.when(hit["married"] & (pl.col("sex") == "F")).then(new_surname)
-        .when(hyphen.list.len() > 1).then(
-            pl.when(hit["half"]).then(hyphen.list.first()).otherwise("surname"))
+        surname=pl.when(hit["married"] & (pl.col("sex") == "F"))
+        .then(new_surname)
+        .when(hyphen.list.len() > 1)
+        .then(pl.when(hit["half"]).then(hyphen.list.first()).otherwise("surname"))
         .otherwise("surname"),
-        dob=pl.when(hit["dm"] & (day <= 12) & (day != month)).then(swapped_dob)
-        .when(hit["dob_typo"]).then(typo_dob).otherwise("dob"),
-        postcode=pl.when(hit["moved"]).then(pl.lit(pl.Series(postcodes(rng, n))))
+        dob=pl.when(hit["dm"] & (day <= 12) & (day != month))
+        .then(swapped_dob)
+        .when(hit["dob_typo"])
+        .then(typo_dob)
+        .otherwise("dob"),
+        postcode=pl.when(hit["moved"])
+        .then(pl.lit(pl.Series(postcodes(rng, n))))
         .otherwise("postcode"),
         sex=pl.when(hit["no_sex"]).then(pl.lit(None, dtype=pl.String)).otherwise("sex"),
     ).with_columns(
@@ -63,10 +83,21 @@ def partner_version(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
 def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Slips made when each record was typed."""
     n = rows.height
-    hit = {k: pl.lit(_chance(rng, n, p)) for k, p in (
-        ("fn_typo", 0.03), ("sn_typo", 0.03), ("lower", 0.2), ("upper", 0.3), ("pad", 0.05),
-        ("pc_nospace", 0.3), ("pc_lower", 0.1), ("pc_missing", 0.02), ("dob_missing", 0.01),
-        ("nhs_spaced", 0.2))}
+    hit = {
+        k: pl.lit(_chance(rng, n, p))
+        for k, p in (
+            ("fn_typo", 0.03),
+            ("sn_typo", 0.03),
+            ("lower", 0.2),
+            ("upper", 0.3),
+            ("pad", 0.05),
+            ("pc_nospace", 0.3),
+            ("pc_lower", 0.1),
+            ("pc_missing", 0.02),
+            ("dob_missing", 0.01),
+            ("nhs_spaced", 0.2),
+        )
+    }
     nhs = pl.col("nhs_number")
     spaced = nhs.str.slice(0, 3) + " " + nhs.str.slice(3, 3) + " " + nhs.str.slice(6)
     rows = rows.with_columns(
@@ -74,30 +105,43 @@ def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         surname=pl.when(hit["sn_typo"]).then(typo("surname", rng, n)).otherwise("surname"),
     )
     return rows.with_columns(
-        *[pl.when(hit["lower"]).then(pl.col(c).str.to_lowercase())
-          .when(hit["upper"]).then(pl.col(c).str.to_uppercase())
-          .when(hit["pad"]).then(" " + pl.col(c) + " ").otherwise(c).alias(c)
-          for c in ("forename", "surname")],
-        postcode=pl.when(hit["pc_missing"]).then(None)
-        .when(hit["pc_nospace"]).then(pl.col("postcode").str.replace(" ", ""))
-        .when(hit["pc_lower"]).then(pl.col("postcode").str.to_lowercase())
+        *[
+            pl.when(hit["lower"])
+            .then(pl.col(c).str.to_lowercase())
+            .when(hit["upper"])
+            .then(pl.col(c).str.to_uppercase())
+            .when(hit["pad"])
+            .then(" " + pl.col(c) + " ")
+            .otherwise(c)
+            .alias(c)
+            for c in ("forename", "surname")
+        ],
+        postcode=pl.when(hit["pc_missing"])
+        .then(None)
+        .when(hit["pc_nospace"])
+        .then(pl.col("postcode").str.replace(" ", ""))
+        .when(hit["pc_lower"])
+        .then(pl.col("postcode").str.to_lowercase())
         .otherwise("postcode"),
         dob=pl.when(hit["dob_missing"]).then(None).otherwise("dob"),
         nhs_number=pl.when(hit["nhs_spaced"]).then(spaced).otherwise(nhs),
     )
 
 
-def broken_rows(rows: pl.DataFrame, rng: np.random.Generator, date_col: str,
-                p: float = 0.003) -> pl.DataFrame:
+def broken_rows(
+    rows: pl.DataFrame, rng: np.random.Generator, date_col: str, p: float = 0.003
+) -> pl.DataFrame:
     """A few rows a partner's system should never have sent: for the quarantine."""
     n = rows.height
     bad_date = pl.lit(_chance(rng, n, p))
     bad_nhs = pl.lit(_chance(rng, n, p))
     flipped = pl.col("nhs_number").str.head(-1) + (
-        (pl.col("nhs_number").str.tail(1).cast(pl.Int32, strict=False) + 1) % 10).cast(pl.String)
+        (pl.col("nhs_number").str.tail(1).cast(pl.Int32, strict=False) + 1) % 10
+    ).cast(pl.String)
     return rows.with_columns(
         pl.when(bad_date).then(pl.lit("unknown")).otherwise(date_col).alias(date_col),
-        nhs_number=pl.when(bad_nhs & pl.col("nhs_number").is_not_null()).then(flipped)
+        nhs_number=pl.when(bad_nhs & pl.col("nhs_number").is_not_null())
+        .then(flipped)
         .otherwise("nhs_number"),
     )
 

@@ -41,8 +41,10 @@ def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     valid = (check != 10) & ~repeated
     pool = bodies[valid] * 10 + check[valid]
     if n > len(pool):
-        raise ValueError(f"the NHS test range holds {len(pool)} valid numbers; {n} were asked "
-                         "for. Use fewer --people.")
+        raise ValueError(
+            f"the NHS test range holds {len(pool)} valid numbers; {n} were asked "
+            "for. Use fewer --people."
+        )
     return rng.choice(pool, size=n, replace=False).astype(str)
 
 
@@ -78,8 +80,11 @@ def population(rng: np.random.Generator, n: int, as_of: dt.date) -> pl.DataFrame
     sex = rng.choice(np.array(["M", "F"]), n)
     male = np.array(Names.first_names_male)
     female = np.array(Names.first_names_female)
-    fn = np.where(sex == "M", rng.choice(male, n, p=zipf_weights(len(male))),
-                  rng.choice(female, n, p=zipf_weights(len(female))))
+    fn = np.where(
+        sex == "M",
+        rng.choice(male, n, p=zipf_weights(len(male))),
+        rng.choice(female, n, p=zipf_weights(len(female))),
+    )
     surnames = np.array(list(Names.last_names))
     weights = np.array(list(Names.last_names.values()))
     sn = rng.choice(surnames, n, p=weights / weights.sum())
@@ -88,15 +93,27 @@ def population(rng: np.random.Generator, n: int, as_of: dt.date) -> pl.DataFrame
     age_days = rng.integers(18 * 365 + 5, 85 * 365, n)
     dob = np.datetime64(as_of) - age_days.astype("timedelta64[D]")
     complex_ = rng.random(n) < 0.06
-    frame = pl.DataFrame({
-        "person": np.char.add("T", np.char.zfill(np.arange(n).astype(str), 8)),
-        "forename": fn, "surname": sn, "dob": dob, "sex": sex,
-        "postcode": postcodes(rng, n), "nino": ninos(rng, n),
-    })
+    frame = pl.DataFrame(
+        {
+            "person": np.char.add("T", np.char.zfill(np.arange(n).astype(str), 8)),
+            "forename": fn,
+            "surname": sn,
+            "dob": dob,
+            "sex": sex,
+            "postcode": postcodes(rng, n),
+            "nino": ninos(rng, n),
+        }
+    )
     p_need = np.where(complex_, 0.5, 0.012)
     needs = {f"need_{name}": rng.random(n) < p_need for name in NEED_NAMES}
     return frame.with_columns(pl.Series(k, v) for k, v in needs.items())
 
 
-NEED_NAMES = ("homelessness", "offending", "substance", "mental_health", "domestic_abuse",
-              "worklessness")
+NEED_NAMES = (
+    "homelessness",
+    "offending",
+    "substance",
+    "mental_health",
+    "domestic_abuse",
+    "worklessness",
+)

@@ -13,25 +13,87 @@ from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
 # Common English nicknames and short forms, mapped to one formal name (ONS-style
 # name standardisation). Both variants of a person then give the same forename token.
 NICKNAMES = {
-    "BILL": "WILLIAM", "BILLY": "WILLIAM", "WILL": "WILLIAM", "LIAM": "WILLIAM",
-    "BOB": "ROBERT", "BOBBY": "ROBERT", "ROB": "ROBERT", "ROBBIE": "ROBERT",
-    "JIM": "JAMES", "JIMMY": "JAMES", "JAMIE": "JAMES", "MIKE": "MICHAEL", "MICK": "MICHAEL",
-    "DAVE": "DAVID", "DAVY": "DAVID", "TOM": "THOMAS", "TOMMY": "THOMAS",
-    "CHRIS": "CHRISTOPHER", "DAN": "DANIEL", "DANNY": "DANIEL", "MATT": "MATTHEW",
-    "JOE": "JOSEPH", "JOEY": "JOSEPH", "TONY": "ANTHONY", "STEVE": "STEPHEN",
-    "STEVEN": "STEPHEN", "ANDY": "ANDREW", "DREW": "ANDREW", "NICK": "NICHOLAS",
-    "ALEX": "ALEXANDER", "SAM": "SAMUEL", "BEN": "BENJAMIN", "HARRY": "HENRY",
-    "JACK": "JOHN", "JOHNNY": "JOHN", "JON": "JOHN", "PETE": "PETER", "RICH": "RICHARD",
-    "RICK": "RICHARD", "DICK": "RICHARD", "ED": "EDWARD", "EDDIE": "EDWARD", "TED": "EDWARD",
-    "KATE": "KATHERINE", "KATIE": "KATHERINE", "KATHY": "KATHERINE", "CATHERINE": "KATHERINE",
-    "LIZ": "ELIZABETH", "BETH": "ELIZABETH", "LIZZIE": "ELIZABETH", "BETTY": "ELIZABETH",
-    "MAGGIE": "MARGARET", "MEG": "MARGARET", "PEGGY": "MARGARET", "JENNY": "JENNIFER",
-    "JEN": "JENNIFER", "SUE": "SUSAN", "SUZY": "SUSAN", "BECKY": "REBECCA", "BEX": "REBECCA",
-    "VICKY": "VICTORIA", "VIC": "VICTORIA", "MANDY": "AMANDA", "SANDY": "ALEXANDRA",
-    "ABBIE": "ABIGAIL", "ABBY": "ABIGAIL", "ELLIE": "ELEANOR", "NELL": "ELEANOR",
-    "DEBBIE": "DEBORAH", "DEB": "DEBORAH", "PAM": "PAMELA", "SAL": "SALLY", "CHARLIE": "CHARLES",
-    "CHAS": "CHARLES", "FRED": "FREDERICK", "FREDDIE": "FREDERICK", "GEORGIE": "GEORGINA",
-    "JESS": "JESSICA", "JESSIE": "JESSICA", "NATASHA": "NATALIE", "NAT": "NATALIE",
+    "BILL": "WILLIAM",
+    "BILLY": "WILLIAM",
+    "WILL": "WILLIAM",
+    "LIAM": "WILLIAM",
+    "BOB": "ROBERT",
+    "BOBBY": "ROBERT",
+    "ROB": "ROBERT",
+    "ROBBIE": "ROBERT",
+    "JIM": "JAMES",
+    "JIMMY": "JAMES",
+    "JAMIE": "JAMES",
+    "MIKE": "MICHAEL",
+    "MICK": "MICHAEL",
+    "DAVE": "DAVID",
+    "DAVY": "DAVID",
+    "TOM": "THOMAS",
+    "TOMMY": "THOMAS",
+    "CHRIS": "CHRISTOPHER",
+    "DAN": "DANIEL",
+    "DANNY": "DANIEL",
+    "MATT": "MATTHEW",
+    "JOE": "JOSEPH",
+    "JOEY": "JOSEPH",
+    "TONY": "ANTHONY",
+    "STEVE": "STEPHEN",
+    "STEVEN": "STEPHEN",
+    "ANDY": "ANDREW",
+    "DREW": "ANDREW",
+    "NICK": "NICHOLAS",
+    "ALEX": "ALEXANDER",
+    "SAM": "SAMUEL",
+    "BEN": "BENJAMIN",
+    "HARRY": "HENRY",
+    "JACK": "JOHN",
+    "JOHNNY": "JOHN",
+    "JON": "JOHN",
+    "PETE": "PETER",
+    "RICH": "RICHARD",
+    "RICK": "RICHARD",
+    "DICK": "RICHARD",
+    "ED": "EDWARD",
+    "EDDIE": "EDWARD",
+    "TED": "EDWARD",
+    "KATE": "KATHERINE",
+    "KATIE": "KATHERINE",
+    "KATHY": "KATHERINE",
+    "CATHERINE": "KATHERINE",
+    "LIZ": "ELIZABETH",
+    "BETH": "ELIZABETH",
+    "LIZZIE": "ELIZABETH",
+    "BETTY": "ELIZABETH",
+    "MAGGIE": "MARGARET",
+    "MEG": "MARGARET",
+    "PEGGY": "MARGARET",
+    "JENNY": "JENNIFER",
+    "JEN": "JENNIFER",
+    "SUE": "SUSAN",
+    "SUZY": "SUSAN",
+    "BECKY": "REBECCA",
+    "BEX": "REBECCA",
+    "VICKY": "VICTORIA",
+    "VIC": "VICTORIA",
+    "MANDY": "AMANDA",
+    "SANDY": "ALEXANDRA",
+    "ABBIE": "ABIGAIL",
+    "ABBY": "ABIGAIL",
+    "ELLIE": "ELEANOR",
+    "NELL": "ELEANOR",
+    "DEBBIE": "DEBORAH",
+    "DEB": "DEBORAH",
+    "PAM": "PAMELA",
+    "SAL": "SALLY",
+    "CHARLIE": "CHARLES",
+    "CHAS": "CHARLES",
+    "FRED": "FREDERICK",
+    "FREDDIE": "FREDERICK",
+    "GEORGIE": "GEORGINA",
+    "JESS": "JESSICA",
+    "JESSIE": "JESSICA",
+    "NATASHA": "NATALIE",
+    "NAT": "NATALIE",
 }
 
 
@@ -62,8 +124,11 @@ def dob_canonical(raw: pl.Expr, date_format: str) -> pl.Expr:
 def sex_canonical(raw: pl.Expr) -> pl.Expr:
     """M or F from the codes partners use (M/F, MALE/FEMALE, ECDS 1/2); otherwise null."""
     code = raw.str.strip_chars().str.to_uppercase()
-    return code.replace_strict({"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F",
-                                "2": "F"}, default=None, return_dtype=pl.String)
+    return code.replace_strict(
+        {"M": "M", "MALE": "M", "1": "M", "F": "F", "FEMALE": "F", "2": "F"},
+        default=None,
+        return_dtype=pl.String,
+    )
 
 
 def postcode_canonical(raw: pl.Expr) -> pl.Expr:
@@ -95,9 +160,12 @@ def nhs_number_valid(digits: pl.Expr) -> pl.Expr:
     )
     check = (11 - total % 11) % 11
     last = digits.str.slice(9, 1).cast(pl.Int32, strict=False)
-    repeated = digits.str.contains(r"^(0{10}|1{10}|2{10}|3{10}|4{10}|5{10}|6{10}|7{10}|8{10}|9{10})$")
-    return (digits.str.contains(r"^[0-9]{10}$") & (check != 10) & (check == last)
-            & ~repeated).fill_null(False)
+    repeated = digits.str.contains(
+        r"^(0{10}|1{10}|2{10}|3{10}|4{10}|5{10}|6{10}|7{10}|8{10}|9{10})$"
+    )
+    return (
+        digits.str.contains(r"^[0-9]{10}$") & (check != 10) & (check == last) & ~repeated
+    ).fill_null(False)
 
 
 def nhs_number_canonical(raw: pl.Expr) -> pl.Expr:
@@ -109,5 +177,6 @@ def nino_canonical(raw: pl.Expr) -> pl.Expr:
     """Upper case, no spaces; a NINO that cannot be allocated becomes null."""
     text = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     ok = text.str.contains(NINO_PATTERN) & ~text.str.slice(0, 2).is_in(
-        ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"])
+        ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"]
+    )
     return pl.when(ok).then(text)

@@ -18,9 +18,11 @@ from governance.errors import KeyMissingError
 
 ENV_KEY = "MCN_LINKAGE_KEY"
 ENV_KEY_FILE = "MCN_LINKAGE_KEY_FILE"
-HOW_TO = (f"set {ENV_KEY_FILE} to a file holding 64 hex characters (32 random bytes), e.g. "
-          "`python3 -c \"import secrets; print(secrets.token_hex(32))\" > linkage.key`, "
-          "or run `mcn demo` for a local development key")
+HOW_TO = (
+    f"set {ENV_KEY_FILE} to a file holding 64 hex characters (32 random bytes), e.g. "
+    '`python3 -c "import secrets; print(secrets.token_hex(32))" > linkage.key`, '
+    "or run `mcn demo` for a local development key"
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,10 @@ class SecretKey:
     def from_hex(cls, text: str, where: str) -> SecretKey:
         text = text.strip().lower()
         if len(text) < 64 or any(c not in "0123456789abcdef" for c in text):
-            raise KeyMissingError(f"linkage key in {where} must be at least 64 hex characters "
-                                  f"(32 random bytes). Fix: {HOW_TO}")
+            raise KeyMissingError(
+                f"linkage key in {where} must be at least 64 hex characters "
+                f"(32 random bytes). Fix: {HOW_TO}"
+            )
         material = text.encode("ascii")
         key_id = "k-" + hashlib.sha256(b"mcn-key-id:" + material).hexdigest()[:12]
         return cls(key_id, material)
@@ -54,11 +58,13 @@ def load_linkage_key(env: dict | None = None) -> SecretKey:
         return SecretKey.from_hex(env[ENV_KEY], ENV_KEY)
     path = env.get(ENV_KEY_FILE)
     if not path:
-        raise KeyMissingError(f"no linkage key: neither {ENV_KEY} nor {ENV_KEY_FILE} is set. "
-                              f"Fix: {HOW_TO}")
+        raise KeyMissingError(
+            f"no linkage key: neither {ENV_KEY} nor {ENV_KEY_FILE} is set. Fix: {HOW_TO}"
+        )
     if not Path(path).is_file():
-        raise KeyMissingError(f"linkage key file {path} ({ENV_KEY_FILE}) does not exist. "
-                              f"Fix: {HOW_TO}")
+        raise KeyMissingError(
+            f"linkage key file {path} ({ENV_KEY_FILE}) does not exist. Fix: {HOW_TO}"
+        )
     return SecretKey.from_hex(Path(path).read_text(encoding="utf-8"), path)
 
 

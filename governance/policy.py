@@ -78,12 +78,18 @@ class Policy(BaseModel):
 
     def kept(self, extract: str, treatment: str) -> list[str]:
         """Columns of an extract with a given simple treatment."""
-        return [c for c in self.extracts.get(extract, {}) if treatment in self.treatments(extract, c)]
+        return [
+            c for c in self.extracts.get(extract, {}) if treatment in self.treatments(extract, c)
+        ]
 
     def generalised(self, extract: str) -> list[tuple[str, str]]:
         """(column, generalisation) pairs of an extract."""
-        return [(c, t.generalise) for c in self.extracts.get(extract, {})
-                for t in self.treatments(extract, c) if isinstance(t, Generalise)]
+        return [
+            (c, t.generalise)
+            for c in self.extracts.get(extract, {})
+            for t in self.treatments(extract, c)
+            if isinstance(t, Generalise)
+        ]
 
     def unnamed(self, ex: Extract) -> list[str]:
         """Schema columns the policy does not name: dropped by default."""
@@ -101,15 +107,23 @@ def policy_path(partner_name: str, policy_dir: Path | None = None) -> Path:
 
 def _location(loc: tuple) -> str:
     """The YAML key path of a pydantic error, without pydantic's union and type markers."""
-    return ".".join(str(p) for p in loc if "[" not in str(p) and "-" not in str(p)
-                    and str(p) != "Generalise")
+    return ".".join(
+        str(p) for p in loc if "[" not in str(p) and "-" not in str(p) and str(p) != "Generalise"
+    )
 
 
 def _parse(path: Path) -> tuple[Policy | None, list[Problem]]:
     name = str(path)
     if not path.exists():
-        return None, [Problem(name, "-", "POL001", "policy file is missing; every partner needs "
-                              "one (copy a shipped policy and edit it)")]
+        return None, [
+            Problem(
+                name,
+                "-",
+                "POL001",
+                "policy file is missing; every partner needs "
+                "one (copy a shipped policy and edit it)",
+            )
+        ]
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -136,8 +150,10 @@ def _describe(err: dict) -> str:
     if err["type"] == "extra_forbidden":
         return "unknown field (check spelling against docs/policies.md)"
     if err["type"] in ("literal_error", "union_tag_invalid", "model_type", "list_type"):
-        return ("treatment must be drop, keep, pseudonymise, {generalise: age_band|"
-                "postcode_sector|postcode_district} or a list of these")
+        return (
+            "treatment must be drop, keep, pseudonymise, {generalise: age_band|"
+            "postcode_sector|postcode_district} or a list of these"
+        )
     return err["msg"]
 
 
@@ -145,8 +161,14 @@ def check_policy(policy: Policy, path: Path) -> list[Problem]:
     """Rules that need the partner's schema: every named column exists, treatments fit."""
     name, problems = str(path), []
     if policy.partner != path.stem:
-        problems.append(Problem(name, "partner", "POL010", f"says '{policy.partner}' but the "
-                                f"file is for '{path.stem}'"))
+        problems.append(
+            Problem(
+                name,
+                "partner",
+                "POL010",
+                f"says '{policy.partner}' but the file is for '{path.stem}'",
+            )
+        )
         return problems
     problems += unknown_names(policy.model_dump(), path)
     known = {ex.name: ex for ex in partner(policy.partner).extracts}
@@ -163,16 +185,27 @@ def unknown_names(raw: object, path: Path) -> list[Problem]:
     extracts = raw.get("extracts")
     known = {ex.name: ex for ex in partner(path.stem).extracts}
     problems = []
-    for ex_name, columns in (extracts.items() if isinstance(extracts, dict) else ()):
+    for ex_name, columns in extracts.items() if isinstance(extracts, dict) else ():
         if ex_name not in known:
-            problems.append(Problem(str(path), f"extracts.{ex_name}", "POL011", "unknown "
-                                    f"extract; {path.stem} sends {', '.join(sorted(known))}"))
+            problems.append(
+                Problem(
+                    str(path),
+                    f"extracts.{ex_name}",
+                    "POL011",
+                    f"unknown extract; {path.stem} sends {', '.join(sorted(known))}",
+                )
+            )
             continue
-        for col in (columns if isinstance(columns, dict) else {}):
+        for col in columns if isinstance(columns, dict) else {}:
             if col not in known[ex_name].column_names:
-                problems.append(Problem(str(path), f"extracts.{ex_name}.{col}", "POL012",
-                                        f"column is not in the {path.stem}/{ex_name} schema "
-                                        "(see docs/schemas.md)"))
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"extracts.{ex_name}.{col}",
+                        "POL012",
+                        f"column is not in the {path.stem}/{ex_name} schema (see docs/schemas.md)",
+                    )
+                )
     return problems
 
 
@@ -187,11 +220,23 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
             problems.append(Problem(name, key, "POL013", "drop cannot be combined"))
         for t in treatments:
             if isinstance(t, Generalise) and ex.column(col).identity != GENERALISES[t.generalise]:
-                problems.append(Problem(name, key, "POL014", f"{t.generalise} applies only to a "
-                                        f"{GENERALISES[t.generalise]} column"))
+                problems.append(
+                    Problem(
+                        name,
+                        key,
+                        "POL014",
+                        f"{t.generalise} applies only to a {GENERALISES[t.generalise]} column",
+                    )
+                )
     if "keep" not in policy.treatments(ex.name, ex.event_date):
-        problems.append(Problem(name, f"extracts.{ex.name}.{ex.event_date}", "POL015",
-                                "the event date must be kept: needs are dated by it"))
+        problems.append(
+            Problem(
+                name,
+                f"extracts.{ex.name}.{ex.event_date}",
+                "POL015",
+                "the event date must be kept: needs are dated by it",
+            )
+        )
     return problems
 
 
@@ -232,4 +277,5 @@ def require_in_force(policy: Policy, on: dt.date) -> None:
         raise AgreementNotInForceError(
             f"agreement {a.id} for {policy.partner} is valid {a.valid_from} to {a.valid_to}, "
             f"not on {on}; nothing from {policy.partner} was read. Fix: renew the agreement and "
-            f"update agreement.valid_from/valid_to in {policy_path(policy.partner)}")
+            f"update agreement.valid_from/valid_to in {policy_path(policy.partner)}"
+        )

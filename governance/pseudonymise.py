@@ -20,8 +20,15 @@ from governance.policy import Policy
 from schemas.contract import Extract
 
 TOKEN_HEX = 32
-AGE_BANDS = ((0, "0-17"), (18, "18-24"), (25, "25-34"), (35, "35-44"), (45, "45-54"),
-             (55, "55-64"), (65, "65+"))
+AGE_BANDS = (
+    (0, "0-17"),
+    (18, "18-24"),
+    (25, "25-34"),
+    (35, "35-44"),
+    (45, "45-54"),
+    (55, "55-64"),
+    (65, "65+"),
+)
 
 
 def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.DataFrame:
@@ -30,8 +37,11 @@ def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.Data
         distinct = df.select(pl.col(col).unique()).drop_nulls()
         try:
             hashed = distinct.with_columns(
-                plh.col(col).chash.hmac_sha256(key=key.material()).str.head(TOKEN_HEX)
-                .alias("__token"))
+                plh.col(col)
+                .chash.hmac_sha256(key=key.material())
+                .str.head(TOKEN_HEX)
+                .alias("__token")
+            )
         except Exception:  # the engine's message may quote the plan, and the plan holds the key
             raise PseudonymisationError(f"keyed hashing failed for column {col}") from None
         df = df.join(hashed, on=col, how="left").drop(col).rename({"__token": col})
@@ -48,18 +58,28 @@ def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
     if "surname" in roles:
         first, last = canon.surname_parts(pl.col(cols["surname"]))
         sn = canon.name_canonical(pl.col(cols["surname"]))
-        out += [sn.alias("w_sn"), sn.str.head(3).alias("w_sn3"), first.alias("w_sn_first"),
-                last.alias("w_sn_last")]
+        out += [
+            sn.alias("w_sn"),
+            sn.str.head(3).alias("w_sn3"),
+            first.alias("w_sn_first"),
+            last.alias("w_sn_last"),
+        ]
     if {"forename", "surname"} <= roles:
         fn = canon.forename_canonical(pl.col(cols["forename"]))
         sn = canon.name_canonical(pl.col(cols["surname"]))
-        out += [pl.min_horizontal(fn, sn).alias("w_name_lo"), pl.max_horizontal(fn, sn).alias("w_name_hi")]
+        out += [
+            pl.min_horizontal(fn, sn).alias("w_name_lo"),
+            pl.max_horizontal(fn, sn).alias("w_name_hi"),
+        ]
     if "dob" in roles:
         dob = canon.dob_canonical(pl.col(cols["dob"]), ex.column(cols["dob"]).date_format)
         day, month = dob.dt.day(), dob.dt.month()
-        out += [dob.cast(pl.String).alias("w_dob"), dob.dt.year().cast(pl.String).alias("w_yob"),
-                pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
-                pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi")]
+        out += [
+            dob.cast(pl.String).alias("w_dob"),
+            dob.dt.year().cast(pl.String).alias("w_yob"),
+            pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
+            pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
+        ]
     if "sex" in roles:
         out.append(canon.sex_canonical(pl.col(cols["sex"])).alias("w_sex"))
     if "postcode" in roles:
@@ -87,7 +107,8 @@ def kept_column(ex: Extract, name: str) -> pl.Expr:
 def age_band(dob: pl.Expr, on: dt.date) -> pl.Expr:
     """Age in whole years at the run date, put in a band; the date itself is not kept."""
     had_birthday = (dob.dt.month() < on.month) | (
-        (dob.dt.month() == on.month) & (dob.dt.day() <= on.day))
+        (dob.dt.month() == on.month) & (dob.dt.day() <= on.day)
+    )
     age = pl.lit(on.year) - dob.dt.year() - pl.when(had_birthday).then(0).otherwise(1)
     band = pl.lit(None, dtype=pl.String)
     for lower, label in AGE_BANDS:
@@ -111,23 +132,36 @@ def record_key(partner: str, extract: str) -> pl.Expr:
     return text.chash.sha2_256().str.head(16).alias("record_key")
 
 
-def apply_policy(df: pl.DataFrame, ex: Extract, policy: Policy, key: SecretKey,
-                 on: dt.date) -> pl.DataFrame:
+def apply_policy(
+    df: pl.DataFrame, ex: Extract, policy: Policy, key: SecretKey, on: dt.date
+) -> pl.DataFrame:
     """Raw checked rows in, staged rows out: kept, generalised and token columns only."""
-    roles = {ex.column(c).identity for c in policy.kept(ex.name, "pseudonymise")
-             if ex.column(c).identity}
+    roles = {
+        ex.column(c).identity for c in policy.kept(ex.name, "pseudonymise") if ex.column(c).identity
+    }
     keys = applicable(roles)
     kept = [kept_column(ex, c) for c in policy.kept(ex.name, "keep")]
     general = [generalised_column(ex, c, how, on) for c, how in policy.generalised(ex.name)]
-    staged = df.with_row_index("__row").select(
-        pl.col("__row"),
-        record_key(ex.partner, ex.name),
-        pl.lit(ex.partner).alias("partner"),
-        pl.lit(ex.name).alias("extract"),
-        *kept, *general, *working_fields(ex, roles),
-    ).with_columns(plaintext(k).alias(token_column(k)) for k in keys)
+    staged = (
+        df.with_row_index("__row")
+        .select(
+            pl.col("__row"),
+            record_key(ex.partner, ex.name),
+            pl.lit(ex.partner).alias("partner"),
+            pl.lit(ex.name).alias("extract"),
+            *kept,
+            *general,
+            *working_fields(ex, roles),
+        )
+        .with_columns(plaintext(k).alias(token_column(k)) for k in keys)
+    )
     token_cols = [token_column(k) for k in keys]
     staged = hmac_tokens(staged, token_cols, key).sort("__row")
-    keep = ["record_key", "partner", "extract", *[e.meta.output_name() for e in kept + general],
-            *token_cols]
+    keep = [
+        "record_key",
+        "partner",
+        "extract",
+        *[e.meta.output_name() for e in kept + general],
+        *token_cols,
+    ]
     return staged.select(keep)

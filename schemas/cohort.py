@@ -2,17 +2,35 @@
 
 from schemas.contract import Column
 
-NEEDS = ("homelessness", "offending", "substance_misuse", "mental_health", "domestic_abuse",
-         "worklessness")
+NEEDS = (
+    "homelessness",
+    "offending",
+    "substance_misuse",
+    "mental_health",
+    "domestic_abuse",
+    "worklessness",
+)
 
 COLUMNS = (
-    Column("person_id", "str", "Pseudonymous person id, stable while the person's linked records "
-           "are unchanged.", required=True),
-    *(Column(f"need_{n}", "bool", f"Has a {n.replace('_', ' ')} event within the lookback.",
-             required=True) for n in NEEDS),
+    Column(
+        "person_id",
+        "str",
+        "Pseudonymous person id, stable while the person's linked records are unchanged.",
+        required=True,
+    ),
+    *(
+        Column(
+            f"need_{n}",
+            "bool",
+            f"Has a {n.replace('_', ' ')} event within the lookback.",
+            required=True,
+        )
+        for n in NEEDS
+    ),
     Column("need_count", "int", "Number of need domains flagged.", required=True),
-    Column("mcn_flag", "bool", "need_count is at least the MCN threshold (default 2).",
-           required=True),
+    Column(
+        "mcn_flag", "bool", "need_count is at least the MCN threshold (default 2).", required=True
+    ),
     Column("first_need_date", "date", "Earliest need event inside the lookback."),
     Column("last_need_date", "date", "Latest need event inside the lookback."),
     Column("n_records", "int", "Records linked to the person.", required=True),
@@ -20,7 +38,11 @@ COLUMNS = (
     Column("partners", "str", "Those partners, comma-separated.", required=True),
     Column("age_band", "str", "Age band at the run date (most common across records)."),
     Column("postcode_district", "str", "Postcode district of the latest record."),
-    Column("link_rank", "int", "Strongest match-key rank that linked the person's records "
-           "(1 = NHS number or NINO); empty for a single record."),
+    Column(
+        "link_rank",
+        "int",
+        "Strongest match-key rank that linked the person's records "
+        "(1 = NHS number or NINO); empty for a single record.",
+    ),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)

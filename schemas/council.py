@@ -5,11 +5,23 @@ from schemas.contract import Column, Extract, Partner
 
 DUTY_TYPES = ("prevention", "relief", "main")
 HOMELESS_REASONS = (
-    "family_or_friends_evicted", "end_of_private_tenancy", "domestic_abuse", "prison_release",
-    "hospital_discharge", "relationship_breakdown", "rough_sleeping", "other",
+    "family_or_friends_evicted",
+    "end_of_private_tenancy",
+    "domestic_abuse",
+    "prison_release",
+    "hospital_discharge",
+    "relationship_breakdown",
+    "rough_sleeping",
+    "other",
 )
-CONTACT_REASONS = ("mental_health_support", "substance_misuse_support", "physical_support",
-                   "safeguarding", "carer_support", "other")
+CONTACT_REASONS = (
+    "mental_health_support",
+    "substance_misuse_support",
+    "physical_support",
+    "safeguarding",
+    "carer_support",
+    "other",
+)
 UK_DATE = "%d/%m/%Y"
 
 
@@ -32,12 +44,27 @@ HOMELESSNESS = Extract(
     event_date="decision_date",
     columns=(
         ident.record_ref("homelessness case"),
-        Column("decision_date", "date", "Date the duty was decided.", required=True,
-               date_format=UK_DATE),
-        Column("duty_type", "str", "Duty owed: prevention, relief or main duty.", required=True,
-               allowed=DUTY_TYPES),
-        Column("reason", "str", "Main reason for loss or threat of loss of home.", required=True,
-               allowed=HOMELESS_REASONS),
+        Column(
+            "decision_date",
+            "date",
+            "Date the duty was decided.",
+            required=True,
+            date_format=UK_DATE,
+        ),
+        Column(
+            "duty_type",
+            "str",
+            "Duty owed: prevention, relief or main duty.",
+            required=True,
+            allowed=DUTY_TYPES,
+        ),
+        Column(
+            "reason",
+            "str",
+            "Main reason for loss or threat of loss of home.",
+            required=True,
+            allowed=HOMELESS_REASONS,
+        ),
         ident.yes_no("support_need_mental_health", "Household member has a mental-health need."),
         ident.yes_no("support_need_substance", "Household member has a drug or alcohol need."),
         *_person(),
@@ -52,13 +79,18 @@ SOCIAL_CARE = Extract(
     event_date="contact_date",
     columns=(
         ident.record_ref("contact"),
-        Column("contact_date", "date", "Date of the contact.", required=True,
-               date_format=UK_DATE),
-        Column("contact_reason", "str", "Reason for the contact.", required=True,
-               allowed=CONTACT_REASONS),
+        Column("contact_date", "date", "Date of the contact.", required=True, date_format=UK_DATE),
+        Column(
+            "contact_reason",
+            "str",
+            "Reason for the contact.",
+            required=True,
+            allowed=CONTACT_REASONS,
+        ),
         *_person(),
     ),
 )
 
-PARTNER = Partner("council", "Local authority housing and adult social care.",
-                  (HOMELESSNESS, SOCIAL_CARE))
+PARTNER = Partner(
+    "council", "Local authority housing and adult social care.", (HOMELESSNESS, SOCIAL_CARE)
+)

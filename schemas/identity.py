@@ -5,7 +5,9 @@ from schemas.contract import Column
 
 def record_ref(what: str) -> Column:
     return Column(
-        "record_ref", "str", f"The partner's own reference for the {what}; unique in the file.",
+        "record_ref",
+        "str",
+        f"The partner's own reference for the {what}; unique in the file.",
         required=True,
     )
 
@@ -20,29 +22,42 @@ def surname() -> Column:
 
 def date_of_birth(date_format: str) -> Column:
     return Column(
-        "date_of_birth", "date", "Date of birth as recorded.", identity="dob",
+        "date_of_birth",
+        "date",
+        "Date of birth as recorded.",
+        identity="dob",
         date_format=date_format,
     )
 
 
 def sex(*codes: str) -> Column:
     return Column(
-        "sex", "str", "Sex as recorded (codes differ by partner).", identity="sex",
+        "sex",
+        "str",
+        "Sex as recorded (codes differ by partner).",
+        identity="sex",
         allowed=codes,
     )
 
 
 def postcode() -> Column:
     return Column(
-        "postcode", "str", "Home postcode as recorded, any spacing or case.", identity="postcode",
+        "postcode",
+        "str",
+        "Home postcode as recorded, any spacing or case.",
+        identity="postcode",
         format="postcode",
     )
 
 
 def nhs_number(required: bool) -> Column:
     return Column(
-        "nhs_number", "str", "NHS number, ten digits with a modulus 11 check digit.",
-        required=required, identity="nhs_number", format="nhs_number",
+        "nhs_number",
+        "str",
+        "NHS number, ten digits with a modulus 11 check digit.",
+        required=required,
+        identity="nhs_number",
+        format="nhs_number",
     )
 
 

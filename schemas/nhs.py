@@ -3,8 +3,15 @@
 from schemas import identity as ident
 from schemas.contract import Column, Extract, Partner
 
-MH_REASONS = ("psychosis", "depression", "anxiety", "self_harm", "eating_disorder",
-              "personality_disorder", "other")
+MH_REASONS = (
+    "psychosis",
+    "depression",
+    "anxiety",
+    "self_harm",
+    "eating_disorder",
+    "personality_disorder",
+    "other",
+)
 SUBSTANCES = ("opiates", "non_opiates", "alcohol", "alcohol_and_non_opiates")
 ISO = "%Y-%m-%d"
 # ECDS person stated gender: 1 male, 2 female, 9 indeterminate, X not known.
@@ -46,10 +53,20 @@ MH = Extract(
     event_date="referral_date",
     columns=(
         ident.record_ref("referral"),
-        Column("referral_date", "date", "Date the referral was received.", required=True,
-               date_format=ISO),
-        Column("primary_reason", "str", "Primary reason for referral.", required=True,
-               allowed=MH_REASONS),
+        Column(
+            "referral_date",
+            "date",
+            "Date the referral was received.",
+            required=True,
+            date_format=ISO,
+        ),
+        Column(
+            "primary_reason",
+            "str",
+            "Primary reason for referral.",
+            required=True,
+            allowed=MH_REASONS,
+        ),
         *_person(),
     ),
 )
@@ -62,12 +79,18 @@ TREATMENT = Extract(
     event_date="triage_date",
     columns=(
         ident.record_ref("treatment episode"),
-        Column("triage_date", "date", "Date of triage into treatment.", required=True,
-               date_format=ISO),
-        Column("substance", "str", "Main problem substance group.", required=True,
-               allowed=SUBSTANCES),
-        Column("discharge_date", "date", "Date of discharge; empty while in treatment.",
-               date_format=ISO),
+        Column(
+            "triage_date", "date", "Date of triage into treatment.", required=True, date_format=ISO
+        ),
+        Column(
+            "substance", "str", "Main problem substance group.", required=True, allowed=SUBSTANCES
+        ),
+        Column(
+            "discharge_date",
+            "date",
+            "Date of discharge; empty while in treatment.",
+            date_format=ISO,
+        ),
         *_person(),
     ),
 )

@@ -4,8 +4,16 @@ from schemas import identity as ident
 from schemas.contract import Column, Extract, Partner
 
 OFFENCE_CATEGORIES = (
-    "violence_against_the_person", "sexual_offences", "robbery", "theft", "burglary",
-    "criminal_damage", "drug_offences", "public_order", "possession_of_weapons", "other",
+    "violence_against_the_person",
+    "sexual_offences",
+    "robbery",
+    "theft",
+    "burglary",
+    "criminal_damage",
+    "drug_offences",
+    "public_order",
+    "possession_of_weapons",
+    "other",
 )
 ROLES = ("suspect", "offender", "victim", "witness")
 
@@ -17,12 +25,27 @@ CRIMES = Extract(
     event_date="event_date",
     columns=(
         ident.record_ref("crime or incident and person"),
-        Column("event_date", "date", "Date the crime or incident happened.", required=True,
-               date_format="%d/%m/%Y"),
-        Column("offence_category", "str", "Home Office offence group.", required=True,
-               allowed=OFFENCE_CATEGORIES),
-        Column("role", "str", "The person's role in the crime or incident.", required=True,
-               allowed=ROLES),
+        Column(
+            "event_date",
+            "date",
+            "Date the crime or incident happened.",
+            required=True,
+            date_format="%d/%m/%Y",
+        ),
+        Column(
+            "offence_category",
+            "str",
+            "Home Office offence group.",
+            required=True,
+            allowed=OFFENCE_CATEGORIES,
+        ),
+        Column(
+            "role",
+            "str",
+            "The person's role in the crime or incident.",
+            required=True,
+            allowed=ROLES,
+        ),
         ident.yes_no("domestic_abuse", "Flagged as a domestic abuse incident."),
         ident.yes_no("anti_social_behaviour", "Flagged as anti-social behaviour."),
         ident.forename(),

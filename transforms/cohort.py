@@ -28,14 +28,21 @@ def person_context(records: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("partner").n_unique().cast(pl.Int64).alias("n_partners"),
         pl.col("partner").unique().sort().str.join(",").alias("partners"),
         pl.col("age_band").drop_nulls().mode().sort().first().alias("age_band"),
-        pl.col("postcode_district").sort_by("event_date").drop_nulls().last()
+        pl.col("postcode_district")
+        .sort_by("event_date")
+        .drop_nulls()
+        .last()
         .alias("postcode_district"),
         pl.col("link_rank").min().cast(pl.Int64).alias("link_rank"),
     )
 
 
-def cohort_table(records: pl.LazyFrame, links: pl.LazyFrame, events: pl.LazyFrame,
-                 threshold: int = DEFAULT_MCN_THRESHOLD) -> pl.LazyFrame:
+def cohort_table(
+    records: pl.LazyFrame,
+    links: pl.LazyFrame,
+    events: pl.LazyFrame,
+    threshold: int = DEFAULT_MCN_THRESHOLD,
+) -> pl.LazyFrame:
     """Every linked person, need flags false where no qualifying event."""
     flags = [f"need_{n}" for n in NEEDS]
     return (

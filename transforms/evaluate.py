@@ -21,7 +21,14 @@ def pairwise_quality(assigned: pl.DataFrame) -> dict[str, float | int]:
     precision = both / predicted if predicted else 1.0
     recall = both / actual if actual else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"records": assigned.height, "true_pairs": int(actual), "predicted_pairs": int(predicted),
-            "true_positive_pairs": int(both), "precision": precision, "recall": recall, "f1": f1,
-            "true_persons": assigned["truth"].n_unique(),
-            "predicted_persons": assigned["person_id"].n_unique()}
+    return {
+        "records": assigned.height,
+        "true_pairs": int(actual),
+        "predicted_pairs": int(predicted),
+        "true_positive_pairs": int(both),
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "true_persons": assigned["truth"].n_unique(),
+        "predicted_persons": assigned["person_id"].n_unique(),
+    }

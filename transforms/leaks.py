@@ -1,9 +1,8 @@
 """Leak scan: prove no raw identifier value survives into a staged (pseudonymised) frame.
 
 Compares every text cell of the staged frame with every raw identifier value (as sent and in
-canonical form), and every staged date with the same row's date of birth (`staged` rows must be `raw` rows
-in the same order). Returns counts per
-staged column only.
+canonical form), and every staged date with the same row's date of birth (`staged` rows must be
+`raw` rows in the same order). Returns counts per staged column only.
 """
 
 from __future__ import annotations
@@ -22,10 +21,16 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
             continue
         col = pl.col(name)
         forms = [col, col.str.strip_chars(), col.str.strip_chars().str.to_uppercase()]
-        forms.append({"nhs_number": canon.nhs_number_digits(col), "nino": canon.nino_canonical(col),
-                      "postcode": canon.postcode_canonical(col),
-                      "forename": canon.name_canonical(col), "surname": canon.name_canonical(col),
-                      "dob": col}[role])
+        forms.append(
+            {
+                "nhs_number": canon.nhs_number_digits(col),
+                "nino": canon.nino_canonical(col),
+                "postcode": canon.postcode_canonical(col),
+                "forename": canon.name_canonical(col),
+                "surname": canon.name_canonical(col),
+                "dob": col,
+            }[role]
+        )
         parts += [raw.select(f.alias("v")) for f in forms]
     values = pl.concat(parts).drop_nulls().unique()
     return values.filter(pl.col("v").str.len_chars() > 1)["v"]

@@ -27,10 +27,12 @@ def token_edges(records: pl.DataFrame) -> pl.DataFrame:
         if col not in records.columns:
             continue
         parts.append(
-            records.select("idx", col).drop_nulls()
+            records.select("idx", col)
+            .drop_nulls()
             .with_columns(a=pl.col("idx").min().over(col))
             .filter(pl.col("idx") != pl.col("a"))
-            .select("a", pl.col("idx").alias("b"), pl.lit(key.rank, pl.Int8).alias("rank")))
+            .select("a", pl.col("idx").alias("b"), pl.lit(key.rank, pl.Int8).alias("rank"))
+        )
     if not parts:
         return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "rank": pl.Int8})
     return pl.concat(parts)
@@ -51,12 +53,24 @@ def link_table(records: pl.DataFrame) -> pl.DataFrame:
     records = records.with_row_index("idx")
     edges = token_edges(records)
     label = components(records.height, edges)
-    best = pl.concat([edges.select(pl.col("a").alias("idx"), "rank"),
-                      edges.select(pl.col("b").alias("idx"), "rank")]).group_by("idx").agg(
-        pl.col("rank").min().alias("link_rank"))
+    best = (
+        pl.concat(
+            [
+                edges.select(pl.col("a").alias("idx"), "rank"),
+                edges.select(pl.col("b").alias("idx"), "rank"),
+            ]
+        )
+        .group_by("idx")
+        .agg(pl.col("rank").min().alias("link_rank"))
+    )
     linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(label))
     linked = linked.with_columns(
         person_id=pl.concat_str([pl.lit("person|"), pl.col("record_key").min().over("cluster")])
-        .chash.sha2_256().str.head(16))
-    return (linked.join(best, on="idx", how="left")
-            .select("record_key", "person_id", "link_rank").sort("record_key"))
+        .chash.sha2_256()
+        .str.head(16)
+    )
+    return (
+        linked.join(best, on="idx", how="left")
+        .select("record_key", "person_id", "link_rank")
+        .sort("record_key")
+    )

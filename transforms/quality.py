@@ -28,8 +28,12 @@ def column_reasons(col: Column) -> list[pl.Expr]:
     if col.allowed and col.identity is None:
         rules.append(("BAD_CODE", present & ~pl.col(col.name).str.strip_chars().is_in(col.allowed)))
     if col.format == "nhs_number":
-        rules.append(("BAD_NHS_NUMBER",
-                      present & ~canon.nhs_number_valid(canon.nhs_number_digits(pl.col(col.name)))))
+        rules.append(
+            (
+                "BAD_NHS_NUMBER",
+                present & ~canon.nhs_number_valid(canon.nhs_number_digits(pl.col(col.name))),
+            )
+        )
     if col.format == "nino":
         rules.append(("BAD_NINO", present & canon.nino_canonical(pl.col(col.name)).is_null()))
     return [pl.when(hit).then(pl.lit(f"{code}:{col.name}")) for code, hit in rules]
@@ -39,10 +43,12 @@ def with_reasons(lf: pl.LazyFrame, ex: Extract) -> pl.LazyFrame:
     """Add `quarantine_reason`: the row's reason codes joined by ';', or null for a good row."""
     checks = [r for c in ex.columns for r in column_reasons(c)]
     duplicate_ref = pl.when(pl.col("record_ref").is_duplicated() & ~_blank("record_ref")).then(
-        pl.lit("DUPLICATE_REF:record_ref"))
+        pl.lit("DUPLICATE_REF:record_ref")
+    )
     reasons = pl.concat_list([*checks, duplicate_ref]).list.drop_nulls()
     return lf.with_columns(
-        quarantine_reason=pl.when(reasons.list.len() > 0).then(reasons.list.join(";")))
+        quarantine_reason=pl.when(reasons.list.len() > 0).then(reasons.list.join(";"))
+    )
 
 
 def split_rows(df: pl.DataFrame, ex: Extract) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -56,6 +62,10 @@ def reason_counts(quarantined: pl.DataFrame) -> dict[str, int]:
     """How many rows failed each rule (a row can fail several). Safe to log: no values."""
     if quarantined.is_empty():
         return {}
-    counts = (quarantined.select(pl.col("quarantine_reason").str.split(";").explode())
-              .group_by("quarantine_reason").len().sort("quarantine_reason"))
+    counts = (
+        quarantined.select(pl.col("quarantine_reason").str.split(";").explode())
+        .group_by("quarantine_reason")
+        .len()
+        .sort("quarantine_reason")
+    )
     return dict(zip(counts["quarantine_reason"], counts["len"], strict=True))

@@ -43,27 +43,37 @@ def test_cohort_matches_the_cohort_true_identities_would_give(zones):
     records = records_frame(staged)
     events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE)
     truth = pl.read_parquet(zones.ground_truth)
-    true_links = (records.join(truth, on=["partner", "extract", "record_ref"])
-                  .select("record_key", pl.col("person").alias("person_id"),
-                          pl.lit(None, pl.Int8).alias("link_rank")))
+    true_links = records.join(truth, on=["partner", "extract", "record_ref"]).select(
+        "record_key", pl.col("person").alias("person_id"), pl.lit(None, pl.Int8).alias("link_rank")
+    )
     expected = cohort_table(records.lazy(), true_links.lazy(), events).collect()
     got = pl.read_parquet(zones.cohort)
     assert expected["mcn_flag"].sum() > 50
-    assert abs(got["mcn_flag"].sum() - expected["mcn_flag"].sum()) <= 0.05 * expected[
-        "mcn_flag"].sum()
+    assert (
+        abs(got["mcn_flag"].sum() - expected["mcn_flag"].sum()) <= 0.05 * expected["mcn_flag"].sum()
+    )
     # every truly-MCN person's records should mostly sit in a flagged linked person
     links = pl.read_parquet(zones.links)
     flagged = got.filter("mcn_flag").select("person_id")
     true_mcn = expected.filter("mcn_flag").select(pl.col("person_id").alias("person"))
-    rec = (links.join(truth, on=["partner", "extract", "record_ref"])
-           .join(true_mcn, on="person").join(flagged, on="person_id", how="semi"))
+    rec = (
+        links.join(truth, on=["partner", "extract", "record_ref"])
+        .join(true_mcn, on="person")
+        .join(flagged, on="person_id", how="semi")
+    )
     found = rec["person"].n_unique() / true_mcn.height
     assert found >= 0.95
 
 
 def test_query_prints_a_table(zones, capsys):
-    code = main(["query", "select need_count, count(*) as persons from cohort group by 1 "
-                 "order by 1", "--data-dir", str(zones.root)])
+    code = main(
+        [
+            "query",
+            "select need_count, count(*) as persons from cohort group by 1 order by 1",
+            "--data-dir",
+            str(zones.root),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "need_count" in out and "persons" in out and "─" in out
 

@@ -13,9 +13,12 @@ from schemas.registry import PARTNER_NAMES, all_extracts
 
 ROOT = Path(__file__).resolve().parents[2]
 # schemas <- governance <- transforms <- flows
-ALLOWED = {"schemas": {"schemas"}, "governance": {"schemas", "governance"},
-           "transforms": {"schemas", "governance", "transforms"},
-           "flows": {"schemas", "governance", "transforms", "flows"}}
+ALLOWED = {
+    "schemas": {"schemas"},
+    "governance": {"schemas", "governance"},
+    "transforms": {"schemas", "governance", "transforms"},
+    "flows": {"schemas", "governance", "transforms", "flows"},
+}
 EDGE_ONLY = {"prefect", "great_expectations"}
 
 
@@ -87,3 +90,9 @@ def test_policy_fields_are_all_described():
         for name, field in model.model_fields.items():
             if name not in ("agreement",):
                 assert field.description, f"{model.__name__}.{name}"
+
+
+def test_generated_schema_reference_is_current():
+    from flows.docs_gen import TARGET, render
+
+    assert TARGET.read_text() == render(), "run `uv run python -m flows.docs_gen`"

@@ -24,8 +24,10 @@ def drop(tmp_path, synthetic_dir, key, monkeypatch):
 
 def _raw_values(drop) -> set[str]:
     """Every raw surname, NHS number and postcode in the landing files."""
-    frames = [pl.read_parquet(drop / "landing" / "nhs" / "ae_attendances.parquet"),
-              pl.read_csv(drop / "landing" / "police" / "crimes.csv", infer_schema=False)]
+    frames = [
+        pl.read_parquet(drop / "landing" / "nhs" / "ae_attendances.parquet"),
+        pl.read_csv(drop / "landing" / "police" / "crimes.csv", infer_schema=False),
+    ]
     values = set()
     for df in frames:
         for col in ("surname", "nhs_number", "postcode"):

@@ -14,8 +14,10 @@ def _drop(folder, ex, text: str, rows: int | None = None):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ex.file
     path.write_bytes(text.encode("utf-8"))
-    entry = {"rows": rows if rows is not None else text.count("\n") - 1,
-             "sha256": sha256_file(path)}
+    entry = {
+        "rows": rows if rows is not None else text.count("\n") - 1,
+        "sha256": sha256_file(path),
+    }
     (folder / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
     return read_manifest(folder)
 

@@ -10,16 +10,19 @@ def _one(expr, value):
     return pl.DataFrame({"v": [value]}, schema={"v": pl.String}).select(expr(pl.col("v")))[0, 0]
 
 
-@pytest.mark.parametrize("number, valid", [
-    ("9434765919", True),           # documented valid example
-    ("943 476 5919", True),         # spaced as printed on letters
-    ("943-476-5919", True),
-    ("9876544321", False),          # common format example; fails modulus 11
-    ("9434765918", False),          # wrong check digit
-    ("4444444444", False),          # repeated digits pass the checksum but are never issued
-    ("943476591", False),           # nine digits
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "number, valid",
+    [
+        ("9434765919", True),  # documented valid example
+        ("943 476 5919", True),  # spaced as printed on letters
+        ("943-476-5919", True),
+        ("9876544321", False),  # common format example; fails modulus 11
+        ("9434765918", False),  # wrong check digit
+        ("4444444444", False),  # repeated digits pass the checksum but are never issued
+        ("943476591", False),  # nine digits
+        ("", False),
+    ],
+)
 def test_nhs_number_validity(number, valid):
     assert (_one(canon.nhs_number_canonical, number) is not None) is valid
 
@@ -35,26 +38,45 @@ def test_nhs_number_formatting_variants_are_one_number(number, sep):
     assert _one(canon.nhs_number_canonical, variant) == number
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("ls6 2ab", "LS6 2AB"), ("LS62AB", "LS6 2AB"), (" sw1a  1aa ", "SW1A 1AA"),
-    ("XX", None), ("123 456", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("ls6 2ab", "LS6 2AB"),
+        ("LS62AB", "LS6 2AB"),
+        (" sw1a  1aa ", "SW1A 1AA"),
+        ("XX", None),
+        ("123 456", None),
+    ],
+)
 def test_postcode_canonical(raw, expected):
     assert _one(canon.postcode_canonical, raw) == expected
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("Bill", "WILLIAM"), ("  mary jane", "MARY"), ("José", "JOSE"), ("O'Neil", "ONEIL"),
-    ("   ", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Bill", "WILLIAM"),
+        ("  mary jane", "MARY"),
+        ("José", "JOSE"),
+        ("O'Neil", "ONEIL"),
+        ("   ", None),
+    ],
+)
 def test_forename_canonical(raw, expected):
     assert _one(canon.forename_canonical, raw) == expected
 
 
-@pytest.mark.parametrize("raw, ok", [
-    ("AB123456C", True), ("ab 12 34 56 c", True), ("ZZ123456A", False), ("GB123456A", False),
-    ("DA123456A", False), ("AB123456E", False),
-])
+@pytest.mark.parametrize(
+    "raw, ok",
+    [
+        ("AB123456C", True),
+        ("ab 12 34 56 c", True),
+        ("ZZ123456A", False),
+        ("GB123456A", False),
+        ("DA123456A", False),
+        ("AB123456E", False),
+    ],
+)
 def test_nino_canonical(raw, ok):
     assert (_one(canon.nino_canonical, raw) is not None) is ok
 
@@ -62,4 +84,12 @@ def test_nino_canonical(raw, ok):
 def test_sex_codes_from_every_partner_map_to_m_or_f():
     df = pl.DataFrame({"v": ["M", "f", "1", "2", "9", "X", "U", None]})
     assert df.select(canon.sex_canonical(pl.col("v")))["v"].to_list() == [
-        "M", "F", "M", "F", None, None, None, None]
+        "M",
+        "F",
+        "M",
+        "F",
+        None,
+        None,
+        None,
+        None,
+    ]

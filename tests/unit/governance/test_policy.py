@@ -33,10 +33,11 @@ def test_shipped_policies_pass_and_name_every_schema_column():
 
 def test_broken_policy_reports_every_problem_with_file_key_and_code(policy_dir):
     def breaks(d):
-        d["extracts"]["crimes"]["shoe_size"] = "keep"       # unknown column
-        d["extracts"]["crimes"]["role"] = None              # missing treatment
-        d["extracts"]["crimes"]["forename"] = "encrypt"     # unknown treatment
-        del d["agreement"]["legal_gateway"]                 # missing particular
+        d["extracts"]["crimes"]["shoe_size"] = "keep"  # unknown column
+        d["extracts"]["crimes"]["role"] = None  # missing treatment
+        d["extracts"]["crimes"]["forename"] = "encrypt"  # unknown treatment
+        del d["agreement"]["legal_gateway"]  # missing particular
+
     _edit(policy_dir, "police", breaks)
     with pytest.raises(PolicyError) as info:
         load_policy("police", policy_dir)
@@ -53,8 +54,11 @@ def test_unknown_column_is_named_with_its_rule(policy_dir):
 
 
 def test_generalisation_must_fit_the_column(policy_dir):
-    _edit(policy_dir, "nhs", lambda d: d["extracts"]["mh_referrals"].update(
-        surname={"generalise": "age_band"}))
+    _edit(
+        policy_dir,
+        "nhs",
+        lambda d: d["extracts"]["mh_referrals"].update(surname={"generalise": "age_band"}),
+    )
     _, problems = check_all(policy_dir)
     assert [p.code for p in problems] == ["POL014"]
 

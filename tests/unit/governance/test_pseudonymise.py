@@ -40,14 +40,21 @@ def test_nulls_stay_null(key):
 
 
 def _crimes(n=3):
-    return pl.DataFrame({
-        "record_ref": [f"CR{i}" for i in range(n)],
-        "event_date": ["01/10/2026"] * n, "offence_category": ["theft"] * n,
-        "role": ["victim"] * n, "domestic_abuse": ["N"] * n, "anti_social_behaviour": ["N"] * n,
-        "forename": ["Bill", "William", "Ann"][:n], "surname": ["Smith", "SMITH", "Jones"][:n],
-        "date_of_birth": ["02/03/1990", "02/03/1990", "15/12/1970"][:n],
-        "sex": ["M", "M", "F"][:n], "postcode": ["LS6 2AB", "ls62ab", "LS1 1AA"][:n],
-    })
+    return pl.DataFrame(
+        {
+            "record_ref": [f"CR{i}" for i in range(n)],
+            "event_date": ["01/10/2026"] * n,
+            "offence_category": ["theft"] * n,
+            "role": ["victim"] * n,
+            "domestic_abuse": ["N"] * n,
+            "anti_social_behaviour": ["N"] * n,
+            "forename": ["Bill", "William", "Ann"][:n],
+            "surname": ["Smith", "SMITH", "Jones"][:n],
+            "date_of_birth": ["02/03/1990", "02/03/1990", "15/12/1970"][:n],
+            "sex": ["M", "M", "F"][:n],
+            "postcode": ["LS6 2AB", "ls62ab", "LS1 1AA"][:n],
+        }
+    )
 
 
 def test_policy_output_has_only_kept_generalised_and_token_columns(key):
@@ -56,8 +63,9 @@ def test_policy_output_has_only_kept_generalised_and_token_columns(key):
     assert not raw_identity & set(staged.columns)
     assert {"age_band", "postcode_district", "tok_mk1", "record_key"} <= set(staged.columns)
     assert staged.height == 3
-    assert leak_counts(staged, _crimes(), police.CRIMES) == {c: 0 for c in leak_counts(
-        staged, _crimes(), police.CRIMES)}
+    assert leak_counts(staged, _crimes(), police.CRIMES) == {
+        c: 0 for c in leak_counts(staged, _crimes(), police.CRIMES)
+    }
 
 
 def test_variants_of_one_person_share_the_strong_match_key(key):
@@ -73,18 +81,29 @@ def test_leak_scan_finds_a_raw_value_that_survived(key):
 
 def test_dwp_without_sex_still_gets_keys_that_do_not_need_it(key):
     df = pl.DataFrame({c: ["x"] for c in dwp.UC_CLAIMS.column_names}).with_columns(
-        claim_start=pl.lit("2026-01-01"), date_of_birth=pl.lit("1980-01-02"),
-        nino=pl.lit("AB123456C"), forename=pl.lit("Ann"), surname=pl.lit("Lee"),
-        postcode=pl.lit("LS1 1AA"), regime=pl.lit("light_touch"))
+        claim_start=pl.lit("2026-01-01"),
+        date_of_birth=pl.lit("1980-01-02"),
+        nino=pl.lit("AB123456C"),
+        forename=pl.lit("Ann"),
+        surname=pl.lit("Lee"),
+        postcode=pl.lit("LS1 1AA"),
+        regime=pl.lit("light_touch"),
+    )
     staged = apply_policy(df, dwp.UC_CLAIMS, load_policy("dwp"), key, RUN_DATE)
     assert "tok_mk1" not in staged.columns  # needs sex, which DWP does not send
     assert staged["tok_mk2"].is_not_null().all() and staged["tok_nino"].is_not_null().all()
 
 
-@pytest.mark.parametrize("dob, band", [
-    ("2008-11-01", "18-24"), ("2008-11-02", "0-17"), ("1961-11-01", "65+"),
-    ("1961-11-02", "55-64"), ("1991-11-01", "35-44"),
-])
+@pytest.mark.parametrize(
+    "dob, band",
+    [
+        ("2008-11-01", "18-24"),
+        ("2008-11-02", "0-17"),
+        ("1961-11-01", "65+"),
+        ("1961-11-02", "55-64"),
+        ("1991-11-01", "35-44"),
+    ],
+)
 def test_age_band_at_run_date(dob, band):
     df = pl.DataFrame({"d": [dob]}).select(pl.col("d").str.to_date())
     assert df.select(age_band(pl.col("d"), RUN_DATE))[0, 0] == band

@@ -6,8 +6,7 @@ from transforms.evaluate import pairwise_quality
 
 def test_pairwise_counts_by_hand():
     # truth: {a1,a2,a3} {b1,b2}; predicted: {a1,a2} {a3,b1,b2}
-    df = pl.DataFrame({"person_id": ["P", "P", "Q", "Q", "Q"],
-                       "truth": ["A", "A", "A", "B", "B"]})
+    df = pl.DataFrame({"person_id": ["P", "P", "Q", "Q", "Q"], "truth": ["A", "A", "A", "B", "B"]})
     q = pairwise_quality(df)
     # true pairs 3+1=4; predicted 1+3=4; correct: (a1,a2) and (b1,b2) = 2
     assert (q["true_pairs"], q["predicted_pairs"], q["true_positive_pairs"]) == (4, 4, 2)

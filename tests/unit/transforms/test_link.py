@@ -5,16 +5,15 @@ from transforms.link import link_table
 
 def _records(rows):
     """rows: (record_key, tok_nhs, tok_mk1, tok_mk3)."""
-    return pl.DataFrame(rows, schema=["record_key", "tok_nhs", "tok_mk1", "tok_mk3"],
-                        orient="row")
+    return pl.DataFrame(rows, schema=["record_key", "tok_nhs", "tok_mk1", "tok_mk3"], orient="row")
 
 
 RECORDS = [
-    ("r1", "n1", "a", None),   # r1-r2 share an NHS number token
-    ("r2", "n1", None, "x"),   # r2-r3 share a names+DOB token: r1, r2, r3 are one person
+    ("r1", "n1", "a", None),  # r1-r2 share an NHS number token
+    ("r2", "n1", None, "x"),  # r2-r3 share a names+DOB token: r1, r2, r3 are one person
     ("r3", None, None, "x"),
-    ("r4", None, "b", None),   # alone
-    ("r5", None, "b", None),   # shares mk1 with r4
+    ("r4", None, "b", None),  # alone
+    ("r5", None, "b", None),  # shares mk1 with r4
 ]
 
 
