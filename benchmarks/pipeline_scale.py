@@ -2,8 +2,9 @@
 
     uv run python benchmarks/pipeline_scale.py --people 1000000 [--data-dir bench-data]
 
-Each step runs as its own process; peak memory is that process tree's largest resident set
-(getrusage of the waited-for children). Uses a throwaway random key. Outside CI (minutes).
+Each step runs in its own process tree; peak memory is the largest resident set in that tree
+(getrusage of the waited-for children of a fresh wrapper process). Uses a throwaway random
+key. Outside CI (minutes).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import secrets
 import shutil
 import subprocess
@@ -19,17 +19,25 @@ import sys
 import time
 from pathlib import Path
 
+# Runs the step in a fresh process and prints that process tree's peak RSS (KiB), so one
+# step's peak is never mixed up with an earlier step's.
+WRAPPER = (
+    "import resource, subprocess, sys; "
+    "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
 
 def measure(cmd: list[str], env: dict) -> dict:
     start = time.monotonic()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *cmd], check=True, env=env, capture_output=True, text=True
+    ).stdout
+    peak_kib = int(out.strip().splitlines()[-1])
     return {
         "command": " ".join(cmd),
         "wall_s": round(time.monotonic() - start, 1),
         "peak_rss_gib": round(peak_kib / 1024**2, 2),
-        "peak_is_new": peak_kib > before,
     }
 
 

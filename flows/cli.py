@@ -23,6 +23,9 @@ from governance import errors as gov_errors  # noqa: E402
 from schemas.errors import SchemaError  # noqa: E402
 
 DEV_KEY = Path(".mcn") / "dev-linkage.key"
+# The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
+# after they lapse; real runs default to today.
+DEMO_DATE = dt.date(2026, 11, 1)
 USER_ERRORS = (
     SchemaError,
     gov_errors.PolicyError,
@@ -154,12 +157,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None) -> None:
     p.add_argument(
         "--run-date",
         type=_date,
-        default=dt.date.today(),
-        help="date the run is for: needs look back from it (default today)",
+        default=run_date or dt.date.today(),
+        help=f"date the run is for: needs look back from it (default {run_date or 'today'})",
     )
     p.add_argument(
         "--partner",
@@ -235,7 +238,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--people", type=int, default=20_000, help="population size")
     p.add_argument("--seed", type=int, default=1, help="random seed")
-    _add_run_options(p)
+    _add_run_options(p, DEMO_DATE)
     p.set_defaults(func=cmd_demo)
     return top
 

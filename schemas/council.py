@@ -25,17 +25,6 @@ CONTACT_REASONS = (
 UK_DATE = "%d/%m/%Y"
 
 
-def _person() -> tuple:
-    return (
-        ident.nhs_number(required=False),
-        ident.forename(),
-        ident.surname(),
-        ident.date_of_birth(UK_DATE),
-        ident.sex("M", "F", "U"),
-        ident.postcode(),
-    )
-
-
 HOMELESSNESS = Extract(
     partner="council",
     name="homelessness_cases",
@@ -67,7 +56,7 @@ HOMELESSNESS = Extract(
         ),
         ident.yes_no("support_need_mental_health", "Household member has a mental-health need."),
         ident.yes_no("support_need_substance", "Household member has a drug or alcohol need."),
-        *_person(),
+        *ident.person(False, UK_DATE, ("M", "F", "U")),
     ),
 )
 
@@ -87,7 +76,7 @@ SOCIAL_CARE = Extract(
             required=True,
             allowed=CONTACT_REASONS,
         ),
-        *_person(),
+        *ident.person(False, UK_DATE, ("M", "F", "U")),
     ),
 )
 

@@ -63,3 +63,15 @@ def nhs_number(required: bool) -> Column:
 
 def yes_no(name: str, description: str) -> Column:
     return Column(name, "bool", description, allowed=("Y", "N"))
+
+
+def person(nhs_required: bool, date_format: str, sex_codes: tuple[str, ...]) -> tuple:
+    """The identity columns of a health or care record: NHS number, names, DOB, sex, postcode."""
+    return (
+        nhs_number(required=nhs_required),
+        forename(),
+        surname(),
+        date_of_birth(date_format),
+        sex(*sex_codes),
+        postcode(),
+    )

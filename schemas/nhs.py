@@ -18,17 +18,6 @@ ISO = "%Y-%m-%d"
 SEX_CODES = ("1", "2", "9", "X")
 
 
-def _person() -> tuple:
-    return (
-        ident.nhs_number(required=True),
-        ident.forename(),
-        ident.surname(),
-        ident.date_of_birth(ISO),
-        ident.sex(*SEX_CODES),
-        ident.postcode(),
-    )
-
-
 AE = Extract(
     partner="nhs",
     name="ae_attendances",
@@ -41,7 +30,7 @@ AE = Extract(
         ident.yes_no("alcohol_related", "Attendance related to alcohol."),
         ident.yes_no("drug_related", "Attendance related to drug use."),
         ident.yes_no("self_harm", "Attendance for self-harm."),
-        *_person(),
+        *ident.person(True, ISO, SEX_CODES),
     ),
 )
 
@@ -67,7 +56,7 @@ MH = Extract(
             required=True,
             allowed=MH_REASONS,
         ),
-        *_person(),
+        *ident.person(True, ISO, SEX_CODES),
     ),
 )
 
@@ -91,7 +80,7 @@ TREATMENT = Extract(
             "Date of discharge; empty while in treatment.",
             date_format=ISO,
         ),
-        *_person(),
+        *ident.person(True, ISO, SEX_CODES),
     ),
 )
 
