@@ -151,7 +151,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.truth = None
     cmd_linkage_score(args)
     print(
-        f'\nTry: mcn query "select need_count, count(*) as persons from cohort group by 1 '
+        f'\nTry: uv run mcn query "select need_count, count(*) as persons from cohort group by 1 '
         f'order by 1"{"" if zones.root == Path("data") else f" --data-dir {zones.root}"}'
     )
     return 0
