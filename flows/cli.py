@@ -65,8 +65,21 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def preflight(partners: list[str]) -> None:
+    """Fail in a second, before Prefect starts, on what would fail the flow anyway."""
+    from governance.keys import load_linkage_key
+    from governance.policy import load_policy
+
+    load_linkage_key()
+    for name in partners:
+        load_policy(name)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from flows.nightly import nightly
+    from schemas.registry import PARTNER_NAMES
+
+    preflight(args.partner or list(PARTNER_NAMES))
+    from flows.nightly import nightly  # imports Prefect: seconds, so after the preflight
 
     result = nightly(
         data_dir=str(Zones.from_env(args.data_dir).root),
@@ -109,7 +122,7 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise NothingThere(
             f"the query did not run ({type(exc).__name__}): "
             f"{str(exc).splitlines()[0]}. The table is `cohort`; see "
-            "docs/cohort.md for its columns"
+            "docs/schemas.md for its columns"
         ) from None
     with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, tbl_hide_dataframe_shape=True):
         print(result)
