@@ -1,3 +1,5 @@
+import pytest
+
 from flows.cli import main
 from governance.keys import ENV_KEY, ENV_KEY_FILE
 
@@ -24,8 +26,7 @@ def test_synth_writes_and_reports_every_extract(tmp_path, capsys):
 
 
 def test_bad_date_argument_is_a_usage_error(capsys):
-    try:
+    with pytest.raises(SystemExit) as exc:
         main(["synth", "--as-of", "01/11/2026"])
-    except SystemExit as exc:
-        assert exc.code == 2
+    assert exc.value.code == 2
     assert "is not a date like" in capsys.readouterr().err
