@@ -27,6 +27,8 @@ DEV_KEY = Path(".mcn") / "dev-linkage.key"
 # after they lapse; real runs default to today.
 DEMO_DATE = dt.date(2026, 11, 1)
 USER_ERRORS = (
+    gov_errors.PolicySignatureError,
+    FileExistsError,
     SchemaError,
     gov_errors.PolicyError,
     gov_errors.KeyMissingError,
@@ -93,16 +95,46 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from governance.policy import check_all
+    from governance.policy import check_all, policy_path
+    from governance.signing import verify_policy
 
-    policies, problems = check_all(args.policy_dir)
-    print(report.policy_report(policies, problems))
+    policies, problems = check_all(args.policy_dir, on=args.on)
+    approvals = {n: verify_policy(policy_path(n, args.policy_dir)) for n in policies}
+    print(report.policy_report(policies, approvals, problems))
     if problems:
         _say(
             f"error: {len(problems)} problem(s) in the policies above. Fix them, then run "
             "`mcn policy check` again."
         )
         return gov_errors.PolicyError.exit_code
+    return 0
+
+
+def cmd_policy_keygen(args: argparse.Namespace) -> int:
+    from governance.signing import keygen
+
+    key, pub = keygen(args.name, args.out)
+    print(
+        f"private key: {key} (mode 0600; keep it yourself, never commit it)\n"
+        f"public key:  {pub} (copy into governance/approvers/ or $MCN_APPROVERS_DIR to trust)"
+    )
+    return 0
+
+
+def cmd_policy_sign(args: argparse.Namespace) -> int:
+    from governance.policy import PARTNER_NAMES, load_policy, policy_path
+    from governance.signing import load_private, sign_policy
+
+    names = list(PARTNER_NAMES) if args.all else args.partner
+    if not names:
+        raise gov_errors.PolicySignatureError(
+            "name the policies to sign (--partner P, repeatable) or pass --all", "POL030"
+        )
+    private = load_private(args.key)
+    for name in names:
+        load_policy(name, args.policy_dir, verify=False)  # never sign a policy that fails checks
+        out = sign_policy(policy_path(name, args.policy_dir), private, args.approver)
+        print(f"signed {policy_path(name, args.policy_dir)} -> {out}")
     return 0
 
 
@@ -226,7 +258,35 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder of <partner>.yaml (default $MCN_POLICY_DIR, else the shipped policies)",
     )
+    p.add_argument(
+        "--on",
+        type=_date,
+        default=dt.date.today(),
+        help="fail agreements not in force on this date (default today)",
+    )
     p.set_defaults(func=cmd_policy_check)
+
+    p = psub.add_parser(
+        "sign",
+        help="record an IG officer's Ed25519 approval of the exact "
+        "policy text (writes <partner>.yaml.sig)",
+    )
+    p.add_argument("--key", type=Path, required=True, help="approver's private key (.key)")
+    p.add_argument("--approver", required=True, help="approver's name as it should be recorded")
+    p.add_argument(
+        "--partner",
+        action="append",
+        choices=["police", "nhs", "council", "dwp"],
+        help="policy to sign (repeatable)",
+    )
+    p.add_argument("--all", action="store_true", help="sign every partner's policy")
+    p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml")
+    p.set_defaults(func=cmd_policy_sign)
+
+    p = psub.add_parser("keygen", help="make an approver key pair (private .key, public .json)")
+    p.add_argument("--name", required=True, help="approver's name")
+    p.add_argument("--out", type=Path, default=Path(".mcn/approver"), help="folder to write")
+    p.set_defaults(func=cmd_policy_keygen)
 
     p = sub.add_parser(
         "query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)"
@@ -262,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except (*USER_ERRORS, NothingThere) as exc:
         _say(f"error: {exc}")
-        return exc.exit_code
+        return getattr(exc, "exit_code", 2)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,13 @@ def _column_row(c) -> str:
         rules.append(f"date `{c.date_format}`")
     if c.format:
         rules.append(f"format {c.format}")
+    if c.category:
+        rules.append(
+            {
+                "special": "**Art 9 special category**",
+                "criminal_offence": "**Art 10 criminal offence**",
+            }[c.category]
+        )
     if c.allowed:
         rules.append("one of " + ", ".join(f"`{a}`" for a in c.allowed))
     return f"| `{c.name}` | {c.dtype} | {c.identity or ''} | {'; '.join(rules)} | {c.description} |"

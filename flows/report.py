@@ -60,16 +60,13 @@ def run_summary(result: dict) -> str:
     )
 
 
-def policy_report(policies: dict, problems: list[Problem]) -> str:
-    from schemas.registry import partner
-
+def policy_report(policies: dict, approvals: dict, problems: list[Problem]) -> str:
     lines = []
     for name, policy in policies.items():
-        a = policy.agreement
-        dropped = [f"{ex.name}.{c}" for ex in partner(name).extracts for c in policy.unnamed(ex)]
+        a, ok = policy.agreement, approvals[name]
         lines.append(
-            f"ok   {name}: {a.id} valid {a.valid_from} to {a.valid_to}"
-            + (f"; dropped by default (not named): {', '.join(dropped)}" if dropped else "")
+            f"ok   {name}: {a.id} valid {a.valid_from} to {a.valid_to}, review {a.review_date}; "
+            f"signed by {ok.approver} ({ok.key_id}) at {ok.signed_at}"
         )
     lines += [f"FAIL {p}" for p in problems]
     return "\n".join(lines)

@@ -54,3 +54,13 @@ class LeakError(Exception):
     """A staged frame failed the leak scan or its checks: nothing was staged."""
 
     exit_code = 8
+
+
+class PolicySignatureError(Exception):
+    """A policy is not signed, changed since signing, or signed by an untrusted key."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, code: str = "POL033") -> None:
+        self.code = code
+        super().__init__(f"[{code}] {message}")

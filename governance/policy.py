@@ -1,8 +1,9 @@
 """Data-sharing agreement policies: the model, the loader and the checks.
 
 A policy file (governance/policies/<partner>.yaml) holds the agreement's particulars and a
-treatment for every column of each extract the partner sends. Deny by default: a column the
-policy does not name is dropped, and reported.
+treatment for every column of each extract the partner sends (the model: governance.agreement).
+Deny by default: the engine passes on only what a policy names; `mcn policy check` fails a
+policy that leaves a schema column without a treatment, so every column is a decision.
 """
 
 from __future__ import annotations
@@ -10,90 +11,23 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from governance.errors import AgreementNotInForceError, PolicyError, Problem
+from governance.agreement import GENERALISES, Generalise, Policy
+from governance.errors import (
+    AgreementNotInForceError,
+    PolicyError,
+    PolicySignatureError,
+    Problem,
+)
+from governance.signing import Approval, verify_policy
 from schemas.contract import Extract
 from schemas.registry import PARTNER_NAMES, partner
 
 POLICY_DIR = Path(__file__).parent / "policies"
 ENV_POLICY_DIR = "MCN_POLICY_DIR"  # where a partnership keeps its reviewed policies
-
-Simple = Literal["drop", "keep", "pseudonymise"]
-Generalisation = Literal["age_band", "postcode_sector", "postcode_district"]
-# Which identity role each generalisation can be applied to.
-GENERALISES = {"age_band": "dob", "postcode_sector": "postcode", "postcode_district": "postcode"}
-
-
-class Generalise(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    generalise: Generalisation = Field(description="Coarser form to publish instead of the value.")
-
-
-Treatment = Annotated[Simple | Generalise, Field(description="What happens to the column.")]
-
-
-class Party(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(description="Organisation name.")
-    role: Literal["provider", "recipient", "processor"] = Field(description="Role in the sharing.")
-
-
-class Agreement(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(description="Agreement reference, e.g. DSA-POLICE-2026-01.")
-    title: str = Field(description="Short title.")
-    parties: list[Party] = Field(min_length=2, description="Providers and recipients.")
-    purpose: str = Field(description="Why the data is shared.")
-    lawful_basis: str = Field(description="UK GDPR Article 6 basis.")
-    legal_gateway: str = Field(description="Statutory power that permits the sharing.")
-    valid_from: dt.date = Field(description="First day processing is allowed.")
-    valid_to: dt.date = Field(description="Last day processing is allowed.")
-    retention_days: int = Field(gt=0, description="Days staged data may be kept.")
-
-    @model_validator(mode="after")
-    def _dates_in_order(self) -> Agreement:
-        if self.valid_to < self.valid_from:
-            raise ValueError("valid_to is before valid_from")
-        return self
-
-
-class Policy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    partner: str = Field(description="Partner name; must match the file name.")
-    agreement: Agreement
-    extracts: dict[str, dict[str, Treatment | list[Treatment]]] = Field(
-        description="extract name -> column name -> treatment (or a list of treatments)."
-    )
-
-    def treatments(self, extract: str, column: str) -> list[Simple | Generalise]:
-        """The column's treatments; [] when the policy does not name it (deny by default)."""
-        found = self.extracts.get(extract, {}).get(column)
-        if found is None:
-            return []
-        return found if isinstance(found, list) else [found]
-
-    def kept(self, extract: str, treatment: str) -> list[str]:
-        """Columns of an extract with a given simple treatment."""
-        return [
-            c for c in self.extracts.get(extract, {}) if treatment in self.treatments(extract, c)
-        ]
-
-    def generalised(self, extract: str) -> list[tuple[str, str]]:
-        """(column, generalisation) pairs of an extract."""
-        return [
-            (c, t.generalise)
-            for c in self.extracts.get(extract, {})
-            for t in self.treatments(extract, c)
-            if isinstance(t, Generalise)
-        ]
-
-    def unnamed(self, ex: Extract) -> list[str]:
-        """Schema columns the policy does not name: dropped by default."""
-        return [c for c in ex.column_names if c not in self.extracts.get(ex.name, {})]
 
 
 def policy_dir_in_use(policy_dir: Path | None = None) -> Path:
@@ -148,7 +82,7 @@ def _describe(err: dict) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if err["type"] == "extra_forbidden":
-        return "unknown field (check spelling against docs/policies.md)"
+        return "unknown field (check spelling against docs/governance.md)"
     if err["type"] in ("literal_error", "union_tag_invalid", "model_type", "list_type"):
         return (
             "treatment must be drop, keep, pseudonymise, {generalise: age_band|"
@@ -171,10 +105,70 @@ def check_policy(policy: Policy, path: Path) -> list[Problem]:
         )
         return problems
     problems += unknown_names(policy.model_dump(), path)
-    known = {ex.name: ex for ex in partner(policy.partner).extracts}
+    schema = partner(policy.partner)
+    known = {ex.name: ex for ex in schema.extracts}
     for ex_name, columns in policy.extracts.items():
         if ex_name in known:
             problems += _check_columns(policy, known[ex_name], columns, name)
+    for ex in schema.extracts:
+        problems += [
+            Problem(
+                name,
+                f"extracts.{ex.name}.{col}",
+                "POL016",
+                "schema column has no "
+                "treatment; name it with drop, keep, pseudonymise or generalise",
+            )
+            for col in policy.unnamed(ex)
+        ]
+    return problems + _check_agreement(policy, name)
+
+
+CONDITIONS = {
+    "special": ("special_category_condition", "POL020", "Article 9 special category"),
+    "criminal_offence": ("criminal_offence_condition", "POL021", "Article 10 criminal offence"),
+}
+
+
+def _check_agreement(policy: Policy, name: str) -> list[Problem]:
+    """Rules about the agreement's particulars, each with its code."""
+    a, problems = policy.agreement, []
+    schema = partner(policy.partner)
+    for category, (field, code, label) in CONDITIONS.items():
+        used = [
+            f"{ex.name}.{c.name}"
+            for ex in schema.extracts
+            for c in ex.columns
+            if c.category == category and policy.passes(ex.name, c.name)
+        ]
+        if used and not getattr(a, field):
+            problems.append(
+                Problem(
+                    name,
+                    f"agreement.{field}",
+                    code,
+                    f"{label} data is shared ({', '.join(used)}) but no condition is recorded",
+                )
+            )
+    if not a.valid_from <= a.review_date <= a.valid_to:
+        problems.append(
+            Problem(
+                name,
+                "agreement.review_date",
+                "POL022",
+                "review date must fall between valid_from and valid_to",
+            )
+        )
+    if schema.nhs_sourced and not (a.opt_out and a.opt_out.national_data_opt_out):
+        problems.append(
+            Problem(
+                name,
+                "agreement.opt_out",
+                "POL024",
+                "NHS-sourced data must "
+                "apply the national data opt-out (national_data_opt_out: true)",
+            )
+        )
     return problems
 
 
@@ -228,7 +222,7 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
                         f"{t.generalise} applies only to a {GENERALISES[t.generalise]} column",
                     )
                 )
-    if "keep" not in policy.treatments(ex.name, ex.event_date):
+    if ex.event_date in columns and "keep" not in policy.treatments(ex.name, ex.event_date):
         problems.append(
             Problem(
                 name,
@@ -240,28 +234,54 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
     return problems
 
 
-def load_policy(partner_name: str, policy_dir: Path | None = None) -> Policy:
-    """Load and check one partner's policy; raise PolicyError listing every problem."""
-    path = policy_path(partner_name, policy_dir)
+def _problems(path: Path, verify: bool, on: dt.date | None) -> tuple[Policy | None, list]:
     policy, problems = _parse(path)
     if policy is not None:
         problems += check_policy(policy, path)
+        if on is not None and not in_force(policy, on):
+            a = policy.agreement
+            problems.append(
+                Problem(
+                    str(path),
+                    "agreement.valid_to",
+                    "POL025",
+                    f"not in force on {on} (valid {a.valid_from} to {a.valid_to})",
+                )
+            )
+    if verify and path.exists():
+        try:
+            verify_policy(path)
+        except PolicySignatureError as exc:
+            problems.append(Problem(str(path), "signature", exc.code, str(exc).split("] ", 1)[1]))
+    return policy, problems
+
+
+def load_policy(partner_name: str, policy_dir: Path | None = None, verify: bool = True) -> Policy:
+    """Load, check and (by default) verify the signature of one partner's policy.
+
+    Raises PolicyError listing every problem, signature problems included.
+    """
+    policy, problems = _problems(policy_path(partner_name, policy_dir), verify, None)
     if problems:
         raise PolicyError(problems)
     return policy
 
 
-def check_all(policy_dir: Path | None = None) -> tuple[dict[str, Policy], list[Problem]]:
+def load_approved(partner_name: str, policy_dir: Path | None = None) -> tuple[Policy, Approval]:
+    """A checked policy and the signed approval of its exact text (for the audit log)."""
+    policy = load_policy(partner_name, policy_dir)
+    return policy, verify_policy(policy_path(partner_name, policy_dir))
+
+
+def check_all(
+    policy_dir: Path | None = None, verify: bool = True, on: dt.date | None = None
+) -> tuple[dict[str, Policy], list[Problem]]:
     """Load every partner's policy, collecting all problems instead of stopping at the first."""
     policies, problems = {}, []
     for name in PARTNER_NAMES:
-        path = policy_path(name, policy_dir)
-        policy, found = _parse(path)
-        if policy is not None:
-            found += check_policy(policy, path)
-        if found:
-            problems += found
-        else:
+        policy, found = _problems(policy_path(name, policy_dir), verify, on)
+        problems += found
+        if policy is not None and not found:
             policies[name] = policy
     return policies, problems
 

@@ -10,6 +10,9 @@ DType = Literal["str", "date", "int", "bool"]
 # so partners may call their columns anything.
 Identity = Literal["forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino"]
 Format = Literal["nhs_number", "nino", "postcode"]
+# UK GDPR Article 9 special category data (here: health) and Article 10 criminal offence data.
+# A policy that lets such a column through must record the condition it relies on.
+Category = Literal["special", "criminal_offence"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Column:
     format: Format | None = None
     allowed: tuple[str, ...] | None = None
     date_format: str | None = None
+    category: Category | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class Partner:
     name: str
     description: str
     extracts: tuple[Extract, ...] = field(default_factory=tuple)
+    # NHS-sourced data is subject to the national data opt-out.
+    nhs_sourced: bool = False
 
     def extract(self, name: str) -> Extract:
         for ex in self.extracts:

@@ -54,8 +54,12 @@ HOMELESSNESS = Extract(
             required=True,
             allowed=HOMELESS_REASONS,
         ),
-        ident.yes_no("support_need_mental_health", "Household member has a mental-health need."),
-        ident.yes_no("support_need_substance", "Household member has a drug or alcohol need."),
+        ident.yes_no(
+            "support_need_mental_health", "Household member has a mental-health need.", "special"
+        ),
+        ident.yes_no(
+            "support_need_substance", "Household member has a drug or alcohol need.", "special"
+        ),
         *ident.person(False, UK_DATE, ("M", "F", "U")),
     ),
 )
@@ -75,6 +79,7 @@ SOCIAL_CARE = Extract(
             "Reason for the contact.",
             required=True,
             allowed=CONTACT_REASONS,
+            category="special",
         ),
         *ident.person(False, UK_DATE, ("M", "F", "U")),
     ),

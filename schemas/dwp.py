@@ -34,6 +34,7 @@ UC_CLAIMS = Extract(
         ident.yes_no(
             "limited_capability_for_work",
             "Assessed as having limited capability for work (LCW or LCWRA).",
+            "special",
         ),
         Column(
             "nino",

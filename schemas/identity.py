@@ -61,8 +61,8 @@ def nhs_number(required: bool) -> Column:
     )
 
 
-def yes_no(name: str, description: str) -> Column:
-    return Column(name, "bool", description, allowed=("Y", "N"))
+def yes_no(name: str, description: str, category: str | None = None) -> Column:
+    return Column(name, "bool", description, allowed=("Y", "N"), category=category)
 
 
 def person(nhs_required: bool, date_format: str, sex_codes: tuple[str, ...]) -> tuple:

@@ -27,9 +27,9 @@ AE = Extract(
     columns=(
         ident.record_ref("attendance"),
         Column("arrival_date", "date", "Date of arrival at A&E.", required=True, date_format=ISO),
-        ident.yes_no("alcohol_related", "Attendance related to alcohol."),
-        ident.yes_no("drug_related", "Attendance related to drug use."),
-        ident.yes_no("self_harm", "Attendance for self-harm."),
+        ident.yes_no("alcohol_related", "Attendance related to alcohol.", "special"),
+        ident.yes_no("drug_related", "Attendance related to drug use.", "special"),
+        ident.yes_no("self_harm", "Attendance for self-harm.", "special"),
         *ident.person(True, ISO, SEX_CODES),
     ),
 )
@@ -55,6 +55,7 @@ MH = Extract(
             "Primary reason for referral.",
             required=True,
             allowed=MH_REASONS,
+            category="special",
         ),
         *ident.person(True, ISO, SEX_CODES),
     ),
@@ -72,7 +73,12 @@ TREATMENT = Extract(
             "triage_date", "date", "Date of triage into treatment.", required=True, date_format=ISO
         ),
         Column(
-            "substance", "str", "Main problem substance group.", required=True, allowed=SUBSTANCES
+            "substance",
+            "str",
+            "Main problem substance group.",
+            required=True,
+            allowed=SUBSTANCES,
+            category="special",
         ),
         Column(
             "discharge_date",
@@ -84,4 +90,6 @@ TREATMENT = Extract(
     ),
 )
 
-PARTNER = Partner("nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT))
+PARTNER = Partner(
+    "nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT), nhs_sourced=True
+)

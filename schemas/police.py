@@ -38,6 +38,7 @@ CRIMES = Extract(
             "Home Office offence group.",
             required=True,
             allowed=OFFENCE_CATEGORIES,
+            category="criminal_offence",
         ),
         Column(
             "role",
@@ -45,9 +46,12 @@ CRIMES = Extract(
             "The person's role in the crime or incident.",
             required=True,
             allowed=ROLES,
+            category="criminal_offence",
         ),
-        ident.yes_no("domestic_abuse", "Flagged as a domestic abuse incident."),
-        ident.yes_no("anti_social_behaviour", "Flagged as anti-social behaviour."),
+        ident.yes_no("domestic_abuse", "Flagged as a domestic abuse incident.", "criminal_offence"),
+        ident.yes_no(
+            "anti_social_behaviour", "Flagged as anti-social behaviour.", "criminal_offence"
+        ),
         ident.forename(),
         ident.surname(),
         ident.date_of_birth("%d/%m/%Y"),

@@ -43,3 +43,21 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def sign_policies(policy_dir, work_dir):
+    """Sign every policy in policy_dir with a fresh approver key trusted in work_dir/approvers.
+
+    Returns the approvers folder, to set as MCN_APPROVERS_DIR.
+    """
+    import shutil
+
+    from governance.signing import keygen, load_private, sign_policy
+
+    key, pub = keygen("Test Approver", work_dir / "approver-keys")
+    approvers = work_dir / "approvers"
+    approvers.mkdir(exist_ok=True)
+    shutil.copy(pub, approvers / pub.name)
+    for path in sorted(policy_dir.glob("*.yaml")):
+        sign_policy(path, load_private(key), "Test Approver")
+    return approvers
