@@ -64,3 +64,21 @@ class PolicySignatureError(Exception):
     def __init__(self, message: str, code: str = "POL033") -> None:
         self.code = code
         super().__init__(f"[{code}] {message}")
+
+
+class AuditError(Exception):
+    """The audit log is missing or does not verify."""
+
+    exit_code = 10
+
+
+class OptOutError(Exception):
+    """The national data opt-out list is missing, unreadable or too old: NHS ingest stops."""
+
+    exit_code = 11
+
+
+class ReidentificationError(Exception):
+    """A re-identification request is not allowed, or the vault cannot be opened."""
+
+    exit_code = 12
