@@ -1,8 +1,9 @@
 """`mcn`: the command line for data engineers, IG officers and analysts.
 
 User errors print one message (what, where, how to fix) and exit with a stable code:
-2 usage, 3 bad extract, 4 bad policy, 5 missing key, 6 hashing, 7 agreement not in force,
-8 checks or leak scan failed, 9 nothing to query or score.
+2 usage, 3 bad extract, 4 bad policy or signature, 5 missing key, 6 hashing, 7 agreement not in
+force, 8 checks or leak scan failed, 9 nothing to query or score, 10 audit log does not verify,
+11 opt-out list missing or stale, 12 re-identification refused.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from flows.config import Zones  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
 from schemas.errors import SchemaError  # noqa: E402
 
-DEV_KEY = Path(".mcn") / "dev-linkage.key"
+DEV_KEYS = Path(".mcn") / "dev-keys"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
 # after they lapse; real runs default to today.
 DEMO_DATE = dt.date(2026, 11, 1)
 USER_ERRORS = (
+    gov_errors.AuditError,
+    gov_errors.OptOutError,
+    gov_errors.ReidentificationError,
     gov_errors.PolicySignatureError,
     FileExistsError,
     SchemaError,
@@ -69,12 +73,16 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def preflight(partners: list[str]) -> None:
     """Fail in a second, before Prefect starts, on what would fail the flow anyway."""
+    from governance.audit import load_audit_key
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
+    from governance.vault import load_vault_key
 
     load_linkage_key()
-    for name in partners:
-        load_policy(name)
+    load_audit_key()
+    policies = [load_policy(name) for name in partners]
+    if any(p.agreement.reidentification for p in policies):
+        load_vault_key()
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -176,25 +184,37 @@ def cmd_linkage_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
+def _dev_key(env_var: str, path: Path, what: str, create) -> None:
+    """Use (and if need be create) a development key, loudly, when none is configured."""
+    if os.environ.get(env_var):
+        return
+    made = create(path)
+    _say(
+        f"!! {'Created' if made else 'Using'} a DEVELOPMENT {what} at {path}: synthetic demo "
+        f"data only. Real runs set {env_var} to a key held under your key procedure."
+    )
+    os.environ[env_var] = str(path)
 
-    if not (os.environ.get(ENV_KEY) or os.environ.get(ENV_KEY_FILE)):
-        if create_dev_key(DEV_KEY):
-            _say(
-                f"!! Created a DEVELOPMENT linkage key at {DEV_KEY}. It protects synthetic demo "
-                "data only.\n!! Never use it for real data: real runs need "
-                f"{ENV_KEY_FILE} pointing at a key held under your key procedure."
-            )
-        else:
-            _say(f"!! Using the DEVELOPMENT linkage key at {DEV_KEY} (synthetic data only).")
-        os.environ[ENV_KEY_FILE] = str(DEV_KEY)
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from governance.audit import ENV_AUDIT_KEY_FILE, create_audit_key
+    from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
+    from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key
+
+    if not os.environ.get(ENV_KEY):
+        _dev_key(ENV_KEY_FILE, DEV_KEYS / "linkage.key", "linkage key", create_dev_key)
+    _dev_key(ENV_VAULT_KEY_FILE, DEV_KEYS / "vault.key", "vault key", create_vault_key)
+    _dev_key(ENV_AUDIT_KEY_FILE, DEV_KEYS / "audit.key", "audit signing key", create_audit_key)
     zones = Zones.from_env(args.data_dir)
     args.out, args.as_of = zones.root, args.run_date
     cmd_synth(args)
     cmd_run(args)
     args.truth = None
     cmd_linkage_score(args)
+    from flows.cli_governance import cmd_audit_verify
+
+    args.public_key = None
+    cmd_audit_verify(args)
     print(
         f'\nTry: uv run mcn query "select need_count, count(*) as persons from cohort group by 1 '
         f'order by 1"{"" if zones.root == Path("data") else f" --data-dir {zones.root}"}'
@@ -287,6 +307,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="approver's name")
     p.add_argument("--out", type=Path, default=Path(".mcn/approver"), help="folder to write")
     p.set_defaults(func=cmd_policy_keygen)
+
+    from flows.cli_governance import register
+
+    register(sub, psub, common, _date)
 
     p = sub.add_parser(
         "query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)"

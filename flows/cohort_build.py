@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import polars as pl
 
 from flows.config import Zones
-from flows.io import write_json_atomic, write_parquet_atomic
+from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
+from governance.audit import AuditLog
 from schemas.registry import all_extracts
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
@@ -26,13 +28,22 @@ RECORD_COLUMNS = (
 )
 
 
+def staged_files(zones: Zones) -> dict[tuple[str, str], list[Path]]:
+    """Staged files per extract, oldest first."""
+    return {
+        (ex.partner, ex.name): sorted(
+            (zones.staged / ex.partner / ex.name).glob("*.parquet"), key=lambda p: p.stat().st_mtime
+        )
+        for ex in all_extracts()
+    }
+
+
 def load_staged(zones: Zones) -> dict[tuple[str, str], pl.DataFrame]:
     """Every staged extract, one row per record_key (the newest staged copy wins)."""
     out = {}
+    found = staged_files(zones)
     for ex in all_extracts():
-        files = sorted(
-            (zones.staged / ex.partner / ex.name).glob("*.parquet"), key=lambda p: p.stat().st_mtime
-        )
+        files = found[(ex.partner, ex.name)]
         if files:
             frames = [pl.read_parquet(f) for f in files]
             out[(ex.partner, ex.name)] = pl.concat(frames, how="diagonal_relaxed").unique(
@@ -58,7 +69,14 @@ def records_frame(staged: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def build(zones: Zones, run_date: dt.date, run_id: str, lookback_days: int, threshold: int) -> dict:
+def build(
+    zones: Zones,
+    run_date: dt.date,
+    run_id: str,
+    lookback_days: int,
+    threshold: int,
+    audit: AuditLog | None = None,
+) -> dict:
     staged = load_staged(zones)
     if not staged:
         raise FileNotFoundError(
@@ -89,7 +107,37 @@ def build(zones: Zones, run_date: dt.date, run_id: str, lookback_days: int, thre
         "links_path": str(zones.links),
     }
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
+    if audit is not None:
+        audit.append("cohort", run_id=run_id, flow="build_cohort", **_audit_details(zones, summary))
     return summary
+
+
+def _audit_details(zones: Zones, summary: dict) -> dict:
+    """Inputs and outputs by content hash, and the key ids the staged data was made under."""
+    inputs, key_ids = {}, set()
+    for files in staged_files(zones).values():
+        for path in files:
+            inputs[str(path.relative_to(zones.root))] = sha256_file(path)
+            sidecar = path.with_suffix(".json")
+            if sidecar.exists():
+                key_ids.add(json.loads(sidecar.read_text()).get("key_id"))
+    outputs = {str(p.relative_to(zones.root)): sha256_file(p) for p in (zones.cohort, zones.links)}
+    keep = (
+        "run_date",
+        "needs_version",
+        "lookback_days",
+        "mcn_threshold",
+        "records_linked",
+        "persons",
+        "mcn_persons",
+        "persons_by_need_count",
+    )
+    return {
+        **{k: summary[k] for k in keep},
+        "inputs": inputs,
+        "outputs": outputs,
+        "key_ids": {"linkage": sorted(k for k in key_ids if k)},
+    }
 
 
 def evaluate_links(links_path: Path, truth_path: Path) -> dict:

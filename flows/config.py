@@ -39,6 +39,18 @@ class Zones:
         return self.root / "staged"
 
     @property
+    def vault(self) -> Path:
+        return self.root / "vault"
+
+    @property
+    def optout(self) -> Path:
+        return self.root / "optout"
+
+    @property
+    def audit(self) -> Path:
+        return self.root / "audit"
+
+    @property
     def published(self) -> Path:
         return self.root / "published"
 

@@ -8,10 +8,16 @@ from prefect import flow, get_run_logger, task
 
 from flows.config import Zones
 from flows.io import read_manifest
-from flows.stages import process_extract
+from flows.stages import IngestContext, process_extract
+from governance.audit import AuditLog, load_audit_key
+from governance.errors import AgreementNotInForceError, OptOutError, PolicyError
 from governance.keys import load_linkage_key
-from governance.policy import load_policy, require_in_force
+from governance.optout import load_optout, require_fresh
+from governance.policy import load_approved, require_in_force
+from governance.vault import load_vault_key
 from schemas.registry import partner as partner_schema
+
+REFUSALS = (PolicyError, AgreementNotInForceError, OptOutError)
 
 
 def _io_error(task, task_run, state) -> bool:
@@ -25,6 +31,29 @@ def _io_error(task, task_run, state) -> bool:
     return False
 
 
+def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) -> IngestContext:
+    """Policy (signed, in force), keys and opt-out list: everything checked before any read."""
+    zones = Zones.from_env(data_dir)
+    policy, approval = load_approved(partner)
+    require_in_force(policy, run_date)
+    optout = None
+    if policy.agreement.opt_out and policy.agreement.opt_out.national_data_opt_out:
+        optout = load_optout(zones.optout)
+        require_fresh(optout, policy, run_date)
+    vault_key = load_vault_key() if policy.agreement.reidentification else None
+    return IngestContext(
+        zones,
+        policy,
+        approval,
+        load_linkage_key(),
+        run_date,
+        run_id,
+        AuditLog(zones.audit),
+        vault_key,
+        optout,
+    )
+
+
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_io_error, persist_result=False)
 def read_partner_manifest(data_dir: str, partner: str) -> dict:
     return read_manifest(Zones.from_env(data_dir).landing / partner)
@@ -34,19 +63,17 @@ def read_partner_manifest(data_dir: str, partner: str) -> dict:
 def ingest_extract(
     data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str, manifest: dict
 ) -> dict:
-    """Read, check, pseudonymise and stage one extract. The key is loaded here, not passed in."""
-    ex = partner_schema(partner).extract(extract)
-    policy = load_policy(partner)
-    counts = process_extract(
-        Zones.from_env(data_dir), ex, manifest, policy, load_linkage_key(), run_date, run_id
-    )
+    """Read, check, pseudonymise and stage one extract. Keys are loaded here, not passed in."""
+    ctx = ingest_context(data_dir, partner, run_date, run_id)
+    counts = process_extract(ctx, partner_schema(partner).extract(extract), manifest)
     get_run_logger().info(
-        "%s/%s: %d in, %d staged, %d quarantined%s",
+        "%s/%s: %d in, %d staged, %d quarantined, %d opted out%s",
         partner,
         extract,
         counts.rows_in,
         counts.rows_staged,
         counts.rows_quarantined,
+        counts.rows_opted_out,
         " (already staged)" if counts.already_staged else "",
     )
     return counts.as_dict()
@@ -54,12 +81,27 @@ def ingest_extract(
 
 @flow(name="ingest_partner", persist_result=False)
 def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list[dict]:
-    """Policy first: an agreement that fails its checks or is not in force stops the partner."""
-    policy = load_policy(partner)
-    require_in_force(policy, run_date)
-    load_linkage_key()  # fail before reading anything when no key is configured
-    manifest = read_partner_manifest(data_dir, partner)
-    return [
-        ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
-        for ex in partner_schema(partner).extracts
-    ]
+    """Refuse before reading anything when the policy, its signature, the agreement's dates, a
+    key or the opt-out list is not right; audit the refusal; checkpoint the audit log."""
+    zones = Zones.from_env(data_dir)
+    audit, audit_key = AuditLog(zones.audit), load_audit_key()
+    try:
+        try:
+            ingest_context(data_dir, partner, run_date, run_id)
+        except REFUSALS as exc:
+            audit.append(
+                "ingest_refused",
+                run_id=run_id,
+                flow="ingest_partner",
+                partner=partner,
+                run_date=run_date.isoformat(),
+                reason=type(exc).__name__,
+            )
+            raise
+        manifest = read_partner_manifest(data_dir, partner)
+        return [
+            ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
+            for ex in partner_schema(partner).extracts
+        ]
+    finally:
+        audit.checkpoint(audit_key)

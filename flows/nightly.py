@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from flows.cohort_build import build
 from flows.config import Zones
 from flows.ingest import ingest_partner
+from governance.audit import AuditLog, load_audit_key
 from schemas.registry import PARTNER_NAMES
 from transforms.cohort import DEFAULT_MCN_THRESHOLD
 from transforms.needs import DEFAULT_LOOKBACK_DAYS
@@ -29,13 +30,19 @@ def build_cohort(
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
 ) -> dict:
     """Link staged records, derive needs, publish the cohort table atomically."""
-    summary = build(
-        Zones.from_env(data_dir),
-        run_date or dt.date.today(),
-        run_id or new_run_id(),
-        lookback_days,
-        mcn_threshold,
-    )
+    zones = Zones.from_env(data_dir)
+    audit, audit_key = AuditLog(zones.audit), load_audit_key()
+    try:
+        summary = build(
+            zones,
+            run_date or dt.date.today(),
+            run_id or new_run_id(),
+            lookback_days,
+            mcn_threshold,
+            audit,
+        )
+    finally:
+        audit.checkpoint(audit_key)
     get_run_logger().info(
         "cohort: %d persons, %d with %d+ needs",
         summary["persons"],

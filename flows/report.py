@@ -7,7 +7,7 @@ from pathlib import Path
 from governance.errors import Problem
 
 
-def _table(header: list[str], rows: list[list], align: str = "") -> str:
+def table(header: list[str], rows: list[list], align: str = "") -> str:
     cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
@@ -27,7 +27,7 @@ def synth_table(written: dict[str, int], out: Path) -> str:
     rows = [[name, f"{n:,}"] for name, n in written.items()]
     return (
         f"Synthetic extracts written to {out / 'landing'} (ground truth: "
-        f"{out / 'ground_truth'})\n" + _table(["extract", "rows"], rows)
+        f"{out / 'ground_truth'})\n" + table(["extract", "rows"], rows)
     )
 
 
@@ -41,6 +41,7 @@ def run_summary(result: dict) -> str:
                     f"{c['rows_in']:,}",
                     f"{c['rows_staged']:,}",
                     f"{c['rows_quarantined']:,}",
+                    f"{c['rows_opted_out']:,}",
                     "yes" if c["already_staged"] else "",
                 ]
             )
@@ -50,10 +51,20 @@ def run_summary(result: dict) -> str:
         [
             f"\nRun {result['run_id']} for {cohort['run_date']} (needs {cohort['needs_version']}, "
             f"lookback {cohort['lookback_days']} days)",
-            _table(["partner/extract", "rows in", "staged", "quarantined", "already staged"], rows),
+            table(
+                [
+                    "partner/extract",
+                    "rows in",
+                    "staged",
+                    "quarantined",
+                    "opted out",
+                    "already staged",
+                ],
+                rows,
+            ),
             f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
-            _table(["needs", "persons"], by_need),
+            table(["needs", "persons"], by_need),
             f"\nCohort table: {cohort['cohort_path']}",
             f"Run record:   {Path(cohort['cohort_path']).parents[1] / 'runs' / result['run_id']}",
         ]
@@ -76,7 +87,7 @@ def linkage_quality(q: dict) -> str:
     return "\n".join(
         [
             "\nLinkage quality against the synthetic ground truth (pairwise, over staged records):",
-            _table(
+            table(
                 ["measure", "value"],
                 [
                     ["records", f"{q['records']:,}"],

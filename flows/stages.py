@@ -1,7 +1,8 @@
 """The steps of ingesting one extract, as plain functions the Prefect tasks call.
 
-read -> raw checks -> quarantine -> apply the agreement -> staged checks and leak scan -> stage.
-Only counts, column names and rule names leave these functions.
+read -> opt-out -> raw checks -> quarantine -> apply the agreement -> staged checks and leak scan
+-> seal contact identity in the vault -> stage -> audit. Only counts, column names, rule names,
+hashes and key ids leave these functions.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import polars as pl
+
 from flows import checks
 from flows.config import Zones
-from flows.io import read_extract, write_json_atomic, write_parquet_atomic
+from flows.io import read_extract, sha256_file, write_json_atomic, write_parquet_atomic
+from governance.agreement import Policy
+from governance.audit import AuditLog
 from governance.errors import LeakError
 from governance.keys import SecretKey
-from governance.policy import Policy
+from governance.optout import OptOutList, remove_opted_out
 from governance.pseudonymise import apply_policy
+from governance.signing import Approval
+from governance.vault import VaultKey, seal
 from schemas.contract import Extract
 from transforms.leaks import leak_counts
 from transforms.quality import reason_counts, split_rows
@@ -30,65 +37,145 @@ class ExtractCounts:
     rows_in: int = 0
     rows_staged: int = 0
     rows_quarantined: int = 0
+    rows_opted_out: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     raw_check_failures: int = 0
     content_sha256: str = ""
     key_id: str = ""
+    vault_key_id: str = ""
+    staged_on: str = ""
     already_staged: bool = False
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class IngestContext:
+    """Everything one partner's ingest runs under. Keys stay in memory, never in parameters."""
+
+    zones: Zones
+    policy: Policy
+    approval: Approval
+    key: SecretKey
+    run_date: dt.date
+    run_id: str
+    audit: AuditLog
+    vault_key: VaultKey | None = None
+    optout: OptOutList | None = None
+
+    def agreement_details(self) -> dict:
+        a = self.policy.agreement
+        return {
+            "agreement_id": a.id,
+            "policy_sha256": self.approval.sha256,
+            "approved_by": self.approval.approver,
+            "approver_key_id": self.approval.key_id,
+        }
+
+
 def staged_path(zones: Zones, ex: Extract, content: str) -> Path:
     return zones.staged / ex.partner / ex.name / f"{content[:16]}.parquet"
 
 
-def process_extract(
-    zones: Zones,
-    ex: Extract,
-    manifest: dict,
-    policy: Policy,
-    key: SecretKey,
-    run_date: dt.date,
-    run_id: str,
-) -> ExtractCounts:
-    folder = zones.landing / ex.partner
-    raw, content = read_extract(folder, ex, manifest)
-    counts = ExtractCounts(
-        ex.partner, ex.name, rows_in=raw.height, content_sha256=content, key_id=key.key_id
-    )
+def vault_path(zones: Zones, ex: Extract, content: str) -> Path:
+    return zones.vault / ex.partner / ex.name / f"{content[:16]}.parquet"
+
+
+def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractCounts:
+    zones = ctx.zones
+    raw, content = read_extract(zones.landing / ex.partner, ex, manifest)
     target = staged_path(zones, ex, content)
     if target.exists() and target.with_suffix(".json").exists():
         done = ExtractCounts(**json.loads(target.with_suffix(".json").read_text()))
         done.already_staged = True
+        _audit(ctx, ex, done, {}, event="ingest_already_staged")
         return done
+    counts = ExtractCounts(
+        ex.partner,
+        ex.name,
+        rows_in=raw.height,
+        content_sha256=content,
+        key_id=ctx.key.key_id,
+        staged_on=dt.date.today().isoformat(),
+    )
+    if ctx.optout is not None:
+        raw, counts.rows_opted_out = remove_opted_out(raw, ex, ctx.optout)
     raw_results = checks.validate(raw, checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}")
     good, bad = split_rows(raw, ex)
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:
-        write_parquet_atomic(bad, zones.quarantine / ex.partner / run_id / f"{ex.name}.parquet")
-    staged = apply_policy(good, ex, policy, key, run_date)
+        write_parquet_atomic(bad, zones.quarantine / ex.partner / ctx.run_id / f"{ex.name}.parquet")
+    staged = apply_policy(good, ex, ctx.policy, ctx.key, ctx.run_date)
+    _check_staged(ctx, ex, staged, good, raw_results)
+    outputs = {}
+    if ctx.vault_key is not None:
+        vault = vault_path(zones, ex, content)
+        identity = [c for c in ctx.policy.kept(ex.name, "pseudonymise") if ex.column(c).identity]
+        write_parquet_atomic(seal(good, identity, staged["record_key"], ctx.vault_key), vault)
+        counts.vault_key_id = ctx.vault_key.key_id
+        outputs[str(vault.relative_to(zones.root))] = sha256_file(vault)
+    counts.rows_staged = staged.height
+    if counts.rows_in != counts.rows_staged + counts.rows_quarantined + counts.rows_opted_out:
+        raise RuntimeError(f"{ex.partner}/{ex.name}: rows in != staged + quarantined + opted out")
+    write_parquet_atomic(staged, target)
+    write_json_atomic(counts.as_dict(), target.with_suffix(".json"))
+    outputs[str(target.relative_to(zones.root))] = sha256_file(target)
+    _audit(ctx, ex, counts, outputs, event="ingest")
+    return counts
+
+
+def _check_staged(
+    ctx: IngestContext,
+    ex: Extract,
+    staged: pl.DataFrame,
+    good: pl.DataFrame,
+    raw_results: list[dict],
+) -> None:
+    """Checks on the pseudonymised frame and the leak scan: a gate, nothing staged on failure."""
     staged_results = checks.validate(
         staged, checks.staged_suite(staged, ex), f"staged-{ex.partner}-{ex.name}"
     )
     leaks = {c: n for c, n in leak_counts(staged, good, ex).items() if n}
     report = {"raw": raw_results, "staged": staged_results, "leak_scan": leaks}
-    write_json_atomic(report, zones.runs / run_id / f"checks.{ex.partner}.{ex.name}.json")
+    write_json_atomic(report, ctx.zones.runs / ctx.run_id / f"checks.{ex.partner}.{ex.name}.json")
     failed = checks.failures(staged_results)
     if failed or leaks:
         rules = sorted(
             {f"{f['expectation']}:{f['column']}" for f in failed} | {f"leak:{c}" for c in leaks}
         )
         raise LeakError(
-            f"{ex.partner}/{ex.name}: pseudonymised rows failed {len(rules)} check(s) "
-            f"({', '.join(rules)}); nothing was staged. See "
-            f"{zones.runs / run_id} for counts, then fix the policy or the schema."
+            f"{ex.partner}/{ex.name}: pseudonymised rows failed {len(rules)} "
+            f"check(s) ({', '.join(rules)}); nothing was staged. See "
+            f"{ctx.zones.runs / ctx.run_id} for counts, then fix the policy or the "
+            "schema."
         )
-    counts.rows_staged = staged.height
-    if counts.rows_in != counts.rows_staged + counts.rows_quarantined:
-        raise RuntimeError(f"{ex.partner}/{ex.name}: rows in != staged + quarantined")
-    write_parquet_atomic(staged, target)
-    write_json_atomic(counts.as_dict(), target.with_suffix(".json"))
-    return counts
+
+
+def _audit(
+    ctx: IngestContext, ex: Extract, counts: ExtractCounts, outputs: dict, event: str
+) -> None:
+    optout = (
+        {"optout_as_of": ctx.optout.as_of.isoformat(), "optout_sha256": ctx.optout.sha256}
+        if ctx.optout is not None
+        else {}
+    )
+    ctx.audit.append(
+        event,
+        run_id=ctx.run_id,
+        flow="ingest_partner",
+        partner=ex.partner,
+        extract=ex.name,
+        run_date=ctx.run_date.isoformat(),
+        **ctx.agreement_details(),
+        **optout,
+        inputs={f"landing/{ex.partner}/{ex.file}": counts.content_sha256},
+        rows_in=counts.rows_in,
+        rows_staged=counts.rows_staged,
+        rows_quarantined=counts.rows_quarantined,
+        rows_opted_out=counts.rows_opted_out,
+        quarantine_reasons=counts.reasons,
+        key_ids={"linkage": counts.key_id, "vault": counts.vault_key_id or None},
+        outputs=outputs,
+    )

@@ -18,6 +18,7 @@ import polars as pl
 
 from flows.synth_noise import broken_rows, duplicates, partner_version, row_slips
 from flows.synth_people import nhs_numbers, population
+from governance.optout import write_optout
 from schemas import council, nhs, police
 from schemas.contract import Extract
 from schemas.registry import all_extracts
@@ -274,9 +275,17 @@ def synthesise(
             write_extract(formatted, ex, folder)
             files[ex.file] = written[f"{partner}/{ex.name}"] = formatted.height
         write_manifest(folder, partner, files, as_of)
+    progress("writing the national data opt-out list")
+    write_optout(out / "optout", _opted_out(pop, rng), as_of - dt.timedelta(days=3))
     (out / "ground_truth").mkdir(parents=True, exist_ok=True)
     pl.concat(truth).write_parquet(out / "ground_truth" / "records.parquet")
     return written
+
+
+def _opted_out(pop: pl.DataFrame, rng: np.random.Generator, rate: float = 0.03) -> list[str]:
+    """About 3% of people with an NHS number have registered a national data opt-out."""
+    numbers = pop["nhs_number"].drop_nulls()
+    return numbers.filter(pl.Series(rng.random(numbers.len()) < rate)).sort().to_list()
 
 
 def _records(

@@ -45,15 +45,19 @@ def entry_hash(entry: dict) -> str:
 def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
     env = os.environ if env is None else env
     path = env.get(ENV_AUDIT_KEY_FILE)
-    fix = ("create one with `mcn audit keygen --out FILE` and set "
-           f"{ENV_AUDIT_KEY_FILE}, or run `mcn demo`")
+    fix = (
+        "create one with `mcn audit keygen --out FILE` and set "
+        f"{ENV_AUDIT_KEY_FILE}, or run `mcn demo`"
+    )
     if not path:
         raise KeyMissingError(f"no audit signing key: {ENV_AUDIT_KEY_FILE} is not set. Fix: {fix}")
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError):
-        raise KeyMissingError(f"audit key {path} ({ENV_AUDIT_KEY_FILE}) cannot be read as an "
-                              f"Ed25519 private key. Fix: {fix}") from None
+        raise KeyMissingError(
+            f"audit key {path} ({ENV_AUDIT_KEY_FILE}) cannot be read as an "
+            f"Ed25519 private key. Fix: {fix}"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyMissingError(f"audit key {path} is not an Ed25519 key. Fix: {fix}")
     return key
@@ -65,8 +69,8 @@ def create_audit_key(path: Path) -> bool:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
@@ -74,8 +78,9 @@ def create_audit_key(path: Path) -> bool:
 
 
 def public_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def audit_key_id(public: Ed25519PublicKey) -> str:
@@ -112,9 +117,13 @@ class AuditLog:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 seq, prev = self._last()
-                entry = {"seq": seq + 1,
-                         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                         "event": event, **details, "prev": prev}
+                entry = {
+                    "seq": seq + 1,
+                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "event": event,
+                    **details,
+                    "prev": prev,
+                }
                 entry["hash"] = entry_hash(entry)
                 handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
                 handle.flush()
@@ -127,12 +136,19 @@ class AuditLog:
         """Append a signed checkpoint over the chain so far, then sign the checkpoint itself
         into head.json (so removing the checkpoint, or anything before it, is caught)."""
         seq, head = self._last()
-        entry = self.append("checkpoint", covers_seq=seq, covers_hash=head,
-                            key_id=audit_key_id(key.public_key()),
-                            signature=_sign(key, seq, head))
-        signed_head = {"seq": entry["seq"], "hash": entry["hash"],
-                       "key_id": audit_key_id(key.public_key()),
-                       "signature": _sign(key, entry["seq"], entry["hash"])}
+        entry = self.append(
+            "checkpoint",
+            covers_seq=seq,
+            covers_hash=head,
+            key_id=audit_key_id(key.public_key()),
+            signature=_sign(key, seq, head),
+        )
+        signed_head = {
+            "seq": entry["seq"],
+            "hash": entry["hash"],
+            "key_id": audit_key_id(key.public_key()),
+            "signature": _sign(key, entry["seq"], entry["hash"]),
+        }
         tmp = self.head.with_suffix(".tmp")
         tmp.write_text(json.dumps(signed_head, indent=2) + "\n")
         os.replace(tmp, self.head)
@@ -178,8 +194,9 @@ def verify(folder: Path, public: Ed25519PublicKey) -> Verdict:
     return _check_head(log, hashes, public, checkpoints)
 
 
-def _check_line(line: str, line_no: int, prev: str, hashes: list[str],
-                public: Ed25519PublicKey) -> str:
+def _check_line(
+    line: str, line_no: int, prev: str, hashes: list[str], public: Ed25519PublicKey
+) -> str:
     where = f"entry {line_no - 1} (line {line_no})"
     try:
         entry = json.loads(line)
@@ -187,8 +204,9 @@ def _check_line(line: str, line_no: int, prev: str, hashes: list[str],
     except (ValueError, KeyError, TypeError):
         return f"{where} is not a valid audit entry"
     if seq != line_no - 1:
-        return (f"{where} has sequence number {seq}: entries were removed, reordered or "
-                "inserted here")
+        return (
+            f"{where} has sequence number {seq}: entries were removed, reordered or inserted here"
+        )
     if entry.get("prev") != prev:
         return f"{where} does not follow the entry before it (chain broken here)"
     if entry_hash(entry) != claimed:
@@ -202,32 +220,50 @@ def _check_line(line: str, line_no: int, prev: str, hashes: list[str],
     return ""
 
 
-def _check_head(log: AuditLog, hashes: list[str], public: Ed25519PublicKey,
-                checkpoints: int) -> Verdict:
+def _check_head(
+    log: AuditLog, hashes: list[str], public: Ed25519PublicKey, checkpoints: int
+) -> Verdict:
     n = len(hashes)
     if not log.head.exists():
-        return Verdict(False, n, checkpoints, f"{log.head} is missing: the log's end cannot be "
-                       "checked")
+        return Verdict(
+            False, n, checkpoints, f"{log.head} is missing: the log's end cannot be checked"
+        )
     head = json.loads(log.head.read_text())
     seq, claimed = head.get("seq", -1), head.get("hash", "")
     if not _check_signature(public, seq, claimed, head.get("signature", "")):
         return Verdict(False, n, checkpoints, f"{log.head} signature does not verify")
     if seq >= n:
-        return Verdict(False, n, checkpoints, f"entries {n} to {seq} were removed from the end "
-                       f"(the signed head covers entry {seq}, the log ends at {n - 1})", n + 1)
+        return Verdict(
+            False,
+            n,
+            checkpoints,
+            f"entries {n} to {seq} were removed from the end "
+            f"(the signed head covers entry {seq}, the log ends at {n - 1})",
+            n + 1,
+        )
     if hashes[seq] != claimed:
-        return Verdict(False, n, checkpoints, f"entry {seq} (line {seq + 1}) differs from the "
-                       "signed head", seq + 1)
+        return Verdict(
+            False,
+            n,
+            checkpoints,
+            f"entry {seq} (line {seq + 1}) differs from the signed head",
+            seq + 1,
+        )
     if seq < n - 1:
-        return Verdict(False, n, checkpoints, f"entry {seq + 1} (line {seq + 2}) and after are not "
-                       "covered by a signed checkpoint: inserted, or a run stopped before it "
-                       "could checkpoint (then `mcn audit checkpoint` seals them)", seq + 2)
+        return Verdict(
+            False,
+            n,
+            checkpoints,
+            f"entry {seq + 1} (line {seq + 2}) and after are not "
+            "covered by a signed checkpoint: inserted, or a run stopped before it "
+            "could checkpoint (then `mcn audit checkpoint` seals them)",
+            seq + 2,
+        )
     return Verdict(True, n, checkpoints)
 
 
 def read_entries(folder: Path) -> list[dict]:
     path = AuditLog(folder).path
     if not path.exists():
-        raise AuditError(f"no audit log at {path}. Fix: run the pipeline first, or pass "
-                         "--data-dir")
+        raise AuditError(f"no audit log at {path}. Fix: run the pipeline first, or pass --data-dir")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

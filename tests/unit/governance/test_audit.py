@@ -75,8 +75,13 @@ def test_inserting_a_well_formed_entry_anywhere_is_caught(log, audit_key, target
 
     lines = _lines(log)
     prev = json.loads(lines[target - 1])["hash"] if target else GENESIS
-    forged = {"seq": target, "time": "2026-01-01T00:00:00+00:00", "event": "ingest",
-              "rows_in": 1, "prev": prev}
+    forged = {
+        "seq": target,
+        "time": "2026-01-01T00:00:00+00:00",
+        "event": "ingest",
+        "rows_in": 1,
+        "prev": prev,
+    }
     forged["hash"] = entry_hash(forged)
     lines.insert(target, json.dumps(forged, sort_keys=True))
     _write(log, lines)

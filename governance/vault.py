@@ -1,0 +1,99 @@
+"""The re-identification vault: contact identity sealed with AES-SIV under its own key.
+
+Each staged record's identity as the partner sent it (names, DOB, postcode, NHS number or NINO)
+is sealed with AES-256-SIV (RFC 5297, deterministic, misuse-resistant) bound to its record_key,
+and kept apart from the staged data. Only a holder of the vault key can open it, only for a role
+and purpose the agreement allows, and every opening is audited. Without the key nothing reverses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from governance.errors import KeyMissingError, ReidentificationError
+
+ENV_VAULT_KEY_FILE = "MCN_VAULT_KEY_FILE"
+CONTEXT = b"mcn-vault-v1"
+HOW_TO = (
+    f"set {ENV_VAULT_KEY_FILE} to a file holding 128 hex characters (64 random bytes, "
+    "AES-256-SIV), kept apart from the linkage key"
+)
+
+
+@dataclass(frozen=True)
+class VaultKey:
+    key_id: str
+    _material: bytes = field(repr=False)
+
+    def cipher(self) -> AESSIV:
+        return AESSIV(self._material)
+
+
+def load_vault_key(env: dict | None = None) -> VaultKey:
+    env = os.environ if env is None else env
+    path = env.get(ENV_VAULT_KEY_FILE)
+    if not path:
+        raise KeyMissingError(f"no vault key: {ENV_VAULT_KEY_FILE} is not set. Fix: {HOW_TO}")
+    try:
+        material = bytes.fromhex(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        raise KeyMissingError(f"vault key {path} cannot be read as hex. Fix: {HOW_TO}") from None
+    if len(material) != 64:
+        raise KeyMissingError(f"vault key {path} must be 64 bytes. Fix: {HOW_TO}")
+    return VaultKey(
+        "v-" + hashlib.sha256(b"mcn-vault-key-id:" + material).hexdigest()[:12], material
+    )
+
+
+def create_vault_key(path: Path) -> bool:
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(64) + "\n")
+    return True
+
+
+def seal(
+    raw: pl.DataFrame, columns: list[str], record_keys: pl.Series, key: VaultKey
+) -> pl.DataFrame:
+    """record_key -> sealed contact identity (the given columns) for each row of `raw`."""
+    cipher = key.cipher()
+    sealed = [
+        cipher.encrypt(json.dumps(row, separators=(",", ":")).encode(), [rk.encode(), CONTEXT])
+        for rk, row in zip(record_keys, raw.select(columns).iter_rows(named=True), strict=True)
+    ]
+    return pl.DataFrame(
+        {"record_key": record_keys, "sealed": pl.Series(sealed, dtype=pl.Binary)}
+    ).with_columns(vault_key_id=pl.lit(key.key_id))
+
+
+def unseal(vault: pl.DataFrame, key: VaultKey) -> list[dict]:
+    """Open sealed rows; a wrong key or an altered row is refused, naming only the key ids."""
+    written_with = set(vault["vault_key_id"].unique().to_list())
+    if key.key_id not in written_with:
+        raise ReidentificationError(
+            f"the vault was sealed with key {sorted(written_with)}, not "
+            f"{key.key_id}; nothing can be opened without that key"
+        )
+    cipher = key.cipher()
+    out = []
+    for rk, sealed in zip(vault["record_key"], vault["sealed"], strict=True):
+        try:
+            out.append(json.loads(cipher.decrypt(sealed, [rk.encode(), CONTEXT])))
+        except InvalidTag:
+            raise ReidentificationError(
+                "a vault entry failed authentication (altered, or sealed "
+                "for another record); nothing was opened"
+            ) from None
+    return out
