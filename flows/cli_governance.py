@@ -12,15 +12,15 @@ from flows.config import Zones
 from governance.errors import AuditError
 
 
-def _public_key(args: argparse.Namespace):
-    """The audit public key: --public-key PEM, else derived from $MCN_AUDIT_KEY_FILE."""
+def _public_key(args: argparse.Namespace) -> list:
+    """Audit public keys: each --public-key PEM, else derived from $MCN_AUDIT_KEY_FILE."""
     from cryptography.hazmat.primitives import serialization
 
     from governance.audit import load_audit_key
 
     if args.public_key:
-        return serialization.load_pem_public_key(Path(args.public_key).read_bytes())
-    return load_audit_key().public_key()
+        return [serialization.load_pem_public_key(Path(p).read_bytes()) for p in args.public_key]
+    return [load_audit_key().public_key()]
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -166,13 +166,16 @@ def register(sub, policy_sub, common: argparse.ArgumentParser, date_type) -> Non
 
     audit = sub.add_parser("audit", help="the tamper-evident audit log")
     asub = audit.add_subparsers(dest="audit_command", required=True)
-    key_help = "audit public key (PEM); default: derived from $MCN_AUDIT_KEY_FILE"
+    key_help = (
+        "audit public key (PEM), repeatable to include keys rotated out; default: "
+        "derived from $MCN_AUDIT_KEY_FILE"
+    )
     p = asub.add_parser(
         "verify",
         parents=[common],
         help="check the hash chain and signed checkpoints; names the first bad entry",
     )
-    p.add_argument("--public-key", help=key_help)
+    p.add_argument("--public-key", action="append", help=key_help)
     p.set_defaults(func=cmd_audit_verify)
     p = asub.add_parser(
         "report",
@@ -182,7 +185,7 @@ def register(sub, policy_sub, common: argparse.ArgumentParser, date_type) -> Non
     p.add_argument("--from", dest="start", type=date_type, required=True, help="first day")
     p.add_argument("--to", dest="end", type=date_type, default=dt.date.today(), help="last day")
     p.add_argument("--out", type=Path, help="folder for the report (default <data>/reports)")
-    p.add_argument("--public-key", help=key_help)
+    p.add_argument("--public-key", action="append", help=key_help)
     p.set_defaults(func=cmd_audit_report)
     p = asub.add_parser("keygen", help="make an audit signing key (Ed25519)")
     p.add_argument("--out", type=Path, required=True, help="private key file to write")

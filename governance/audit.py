@@ -168,16 +168,23 @@ class Verdict:
     line: int | None = None
 
 
-def _check_signature(public: Ed25519PublicKey, seq: int, head: str, signature: str) -> bool:
-    try:
-        public.verify(base64.b64decode(signature), DOMAIN + f"{seq}\n{head}".encode())
-        return True
-    except (InvalidSignature, ValueError):
-        return False
+def _check_signature(keys: list[Ed25519PublicKey], seq: int, head: str, signature: str) -> bool:
+    """True when any of the trusted audit keys (old ones kept after a rotation) signed it."""
+    for public in keys:
+        try:
+            public.verify(base64.b64decode(signature), DOMAIN + f"{seq}\n{head}".encode())
+            return True
+        except (InvalidSignature, ValueError):
+            continue
+    return False
 
 
-def verify(folder: Path, public: Ed25519PublicKey) -> Verdict:
-    """Walk the chain; the first entry that does not hold names where the log was altered."""
+def verify(folder: Path, public: Ed25519PublicKey | list[Ed25519PublicKey]) -> Verdict:
+    """Walk the chain; the first entry that does not hold names where the log was altered.
+
+    `public` is the audit public key, or a list of them (the current and any rotated-out keys).
+    """
+    public = public if isinstance(public, list) else [public]
     log = AuditLog(folder)
     if not log.path.exists():
         return Verdict(False, 0, 0, f"no audit log at {log.path}")

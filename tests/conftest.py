@@ -61,3 +61,28 @@ def sign_policies(policy_dir, work_dir):
     for path in sorted(policy_dir.glob("*.yaml")):
         sign_policy(path, load_private(key), "Test Approver")
     return approvers
+
+
+def set_dev_keys(folder, mp) -> dict:
+    """Create a linkage, vault and audit key in folder and point the environment at them."""
+    from governance.audit import ENV_AUDIT_KEY_FILE, create_audit_key
+    from governance.keys import ENV_KEY_FILE, create_dev_key
+    from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key
+
+    paths = {
+        ENV_KEY_FILE: folder / "linkage.key",
+        ENV_VAULT_KEY_FILE: folder / "vault.key",
+        ENV_AUDIT_KEY_FILE: folder / "audit.key",
+    }
+    for (env, path), make in zip(
+        paths.items(), (create_dev_key, create_vault_key, create_audit_key), strict=True
+    ):
+        make(path)
+        mp.setenv(env, str(path))
+    mp.delenv("MCN_LINKAGE_KEY", raising=False)
+    return paths
+
+
+@pytest.fixture
+def dev_keys(tmp_path, monkeypatch) -> dict:
+    return set_dev_keys(tmp_path / "keys", monkeypatch)

@@ -1,5 +1,6 @@
 """Acceptance: the whole pipeline on synthetic data, judged against the ground truth."""
 
+import json
 import shutil
 
 import polars as pl
@@ -11,9 +12,9 @@ from flows.cohort_build import evaluate_links, load_staged, records_frame
 from flows.config import Zones
 from flows.nightly import nightly
 from flows.synth import synthesise
-from governance.keys import ENV_KEY
 from governance.policy import POLICY_DIR
-from tests.conftest import RUN_DATE
+from schemas.registry import partner
+from tests.conftest import RUN_DATE, set_dev_keys
 from transforms.cohort import cohort_table
 from transforms.needs import need_events
 
@@ -22,12 +23,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 @pytest.fixture(scope="module")
 def zones(tmp_path_factory):
-    import secrets
-
     root = tmp_path_factory.mktemp("acceptance")
     synthesise(8000, 5, root, RUN_DATE)
     mp = pytest.MonkeyPatch()
-    mp.setenv(ENV_KEY, secrets.token_hex(32))
+    set_dev_keys(root.parent / f"{root.name}-keys", mp)
     nightly(data_dir=str(root), run_date=RUN_DATE)
     yield Zones(root)
     mp.undo()
@@ -94,10 +93,138 @@ def test_broken_policy_gives_a_clear_error_and_exit_code(tmp_path, capsys):
     captured = capsys.readouterr()
     out = captured.out
     assert "POL012" in out and "extracts.crimes.shoe_size" in out and "extracts.crimes.role" in out
-    assert "2 problem(s)" in captured.err
+    assert "POL031" in out  # and the edit broke the signed approval
+    assert "3 problem(s)" in captured.err
 
 
 def test_linkage_score_prints_precision_and_recall(zones, capsys):
     assert main(["linkage", "score", "--data-dir", str(zones.root)]) == 0
     out = capsys.readouterr().out
     assert "precision" in out and "recall" in out and "F1" in out
+
+
+def test_opt_out_removes_exactly_the_listed_numbers_records(zones):
+    from governance import canonical as canon
+
+    listed = pl.read_csv(zones.optout / "nhs_numbers.csv", infer_schema=False)["nhs_number"]
+    links = pl.read_parquet(zones.links)
+    quarantined = pl.concat(
+        [
+            pl.read_parquet(f).select("record_ref")
+            for f in (zones.quarantine / "nhs").rglob("*.parquet")
+        ]
+    )["record_ref"]
+    for ex in partner("nhs").extracts:
+        raw = pl.read_parquet(zones.landing / "nhs" / ex.file).with_columns(
+            canon.nhs_number_canonical(pl.col("nhs_number")).alias("nhs")
+        )
+        on_list = raw.filter(pl.col("nhs").is_in(listed.implode()))["record_ref"]
+        staged = links.filter(pl.col("extract") == ex.name)["record_ref"]
+        assert on_list.len() > 0 and not on_list.is_in(staged.implode()).any()
+        others = raw.filter(~pl.col("nhs").is_in(listed.implode()).fill_null(False))
+        expected = others.filter(~pl.col("record_ref").is_in(quarantined.implode()))["record_ref"]
+        assert sorted(expected) == sorted(staged)
+
+
+def test_reidentify_opens_only_what_is_allowed_and_audits_without_identity(zones, capsys):
+    from governance.audit import read_entries
+
+    cohort = pl.read_parquet(zones.cohort)
+    person = cohort.filter(pl.col("n_partners") >= 2)["person_id"][0]
+    args = ["reidentify", "--data-dir", str(zones.root), "--person-id", person]
+    ok = main(
+        [
+            *args,
+            "--role",
+            "mcn_caseworker",
+            "--purpose",
+            "safeguarding",
+            "--requester",
+            "Test Worker",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert ok == 0 and "record_ref" in out and "surname" in out
+    assert main([*args, "--role", "analyst", "--purpose", "curiosity"]) == 12
+    entries = read_entries(zones.audit)
+    events = [e for e in entries if e["event"].startswith("reidentify")]
+    assert [e["event"] for e in events][-2:] == ["reidentify", "reidentify_refused"]
+    names = {line.split()[4] for line in out.splitlines()[2:] if len(line.split()) > 5}
+    assert names and not any(n in json.dumps(events) for n in names)
+
+
+def test_reidentify_without_the_vault_key_reverses_nothing(zones, monkeypatch, capsys):
+    from governance.vault import ENV_VAULT_KEY_FILE
+
+    monkeypatch.delenv(ENV_VAULT_KEY_FILE)
+    person = pl.read_parquet(zones.cohort)["person_id"][0]
+    code = main(
+        [
+            "reidentify",
+            "--data-dir",
+            str(zones.root),
+            "--person-id",
+            person,
+            "--role",
+            "mcn_caseworker",
+            "--purpose",
+            "safeguarding",
+        ]
+    )
+    assert code == 5 and ENV_VAULT_KEY_FILE in capsys.readouterr().err
+
+
+def test_audit_verifies_and_names_a_flipped_entry(zones, tmp_path, capsys):
+    copy = tmp_path / "data"
+    shutil.copytree(zones.audit, copy / "audit")
+    assert main(["audit", "verify", "--data-dir", str(copy)]) == 0
+    lines = (copy / "audit" / "audit.jsonl").read_text().splitlines()
+    entry = json.loads(lines[2])
+    entry["rows_staged"] = entry.get("rows_staged", 0) + 1
+    lines[2] = json.dumps(entry, sort_keys=True)
+    (copy / "audit" / "audit.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["audit", "verify", "--data-dir", str(copy)]) == 10
+    assert "entry 2 (line 3)" in capsys.readouterr().err
+
+
+def test_audit_report_records_processing_without_row_values(zones, tmp_path):
+    assert (
+        main(
+            [
+                "audit",
+                "report",
+                "--data-dir",
+                str(zones.root),
+                "--from",
+                "2000-01-01",
+                "--to",
+                "2100-01-01",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    md = next(tmp_path.glob("*.md")).read_text()
+    page = next(tmp_path.glob("*.html")).read_text()
+    assert "Audit log verified" in md and "DSA-NHS-2026-01" in md and "<table>" in page
+    raw = pl.read_csv(zones.landing / "police" / "crimes.csv", infer_schema=False)
+    surnames = set(raw["surname"].drop_nulls().str.strip_chars()) - {""}
+    assert not any(f" {s} " in md or f">{s}<" in page for s in surnames)
+
+
+def test_retention_deletes_what_is_too_old_with_receipts(zones, tmp_path, capsys):
+    from governance.audit import read_entries
+
+    copy = tmp_path / "data"
+    shutil.copytree(zones.root, copy)
+    args = ["retention", "apply", "--data-dir", str(copy), "--today", "2027-01-01"]
+    assert main([*args, "--dry-run"]) == 0
+    planned = capsys.readouterr().out
+    assert "would delete landing" in planned and (copy / "landing" / "police").exists()
+    assert main(args) == 0
+    assert not list((copy / "landing").rglob("*.csv"))  # 30-day landing retention
+    assert list((copy / "staged").rglob("*.parquet"))  # 730-day staged retention
+    receipts = [e for e in read_entries(copy / "audit") if e["event"] == "retention_delete"]
+    assert len(receipts) == sum(line.startswith("would delete") for line in planned.splitlines())
+    assert main(["audit", "verify", "--data-dir", str(copy)]) == 0

@@ -1,5 +1,6 @@
 """Flow smoke tests: the nightly flow on a small synthetic drop, under a temporary server."""
 
+import datetime as dt
 import json
 import shutil
 
@@ -9,16 +10,15 @@ import yaml
 
 from flows.nightly import nightly
 from governance.errors import AgreementNotInForceError, KeyMissingError
-from governance.keys import ENV_KEY
-from tests.conftest import RUN_DATE
+from governance.keys import ENV_KEY_FILE
+from tests.conftest import RUN_DATE, sign_policies
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
 
 @pytest.fixture
-def drop(tmp_path, synthetic_dir, key, monkeypatch):
+def drop(tmp_path, synthetic_dir, dev_keys):
     shutil.copytree(synthetic_dir, tmp_path / "data")
-    monkeypatch.setenv(ENV_KEY, key.material().decode())
     return tmp_path / "data"
 
 
@@ -40,8 +40,12 @@ def test_nightly_stages_every_partner_and_publishes_a_cohort(drop):
     result = nightly(data_dir=str(drop), run_date=RUN_DATE)
     for extracts in result["ingest"].values():
         for c in extracts:
-            assert c["rows_in"] == c["rows_staged"] + c["rows_quarantined"] > 0
+            assert (
+                c["rows_in"] == c["rows_staged"] + c["rows_quarantined"] + c["rows_opted_out"] > 0
+            )
             assert c["key_id"].startswith("k-")
+    assert sum(c["rows_opted_out"] for c in result["ingest"]["nhs"]) > 0
+    assert sum(c["rows_opted_out"] for c in result["ingest"]["police"]) == 0
     cohort = pl.read_parquet(drop / "published" / "cohort.parquet")
     assert cohort.height == result["cohort"]["persons"] > 0
     assert cohort["person_id"].is_unique().all()
@@ -71,7 +75,7 @@ def test_second_run_on_the_same_drop_stages_nothing_twice(drop):
 
 
 def test_missing_key_stops_before_anything_is_staged(drop, monkeypatch):
-    monkeypatch.delenv(ENV_KEY)
+    monkeypatch.delenv(ENV_KEY_FILE)
     with pytest.raises(KeyMissingError):
         nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["dwp"])
     assert not (drop / "staged").exists()
@@ -86,8 +90,57 @@ def test_expired_agreement_blocks_that_partner_and_keeps_the_old_cohort(drop, mo
     shutil.copytree(policy_module.POLICY_DIR, policies)
     text = yaml.safe_load((policies / "police.yaml").read_text())
     text["agreement"]["valid_to"] = "2026-06-30"
+    text["agreement"]["review_date"] = "2026-06-01"
     (policies / "police.yaml").write_text(yaml.safe_dump(text))
+    monkeypatch.setenv("MCN_APPROVERS_DIR", str(sign_policies(policies, drop.parent)))
     monkeypatch.setenv(policy_module.ENV_POLICY_DIR, str(policies))
     with pytest.raises(AgreementNotInForceError, match="DSA-POLICE"):
         nightly(data_dir=str(drop), run_date=RUN_DATE)
     assert (drop / "published" / "cohort.parquet").stat().st_mtime_ns == published
+
+
+def _edit_police_policy(drop, monkeypatch):
+    """Copy the shipped policies beside the drop and change one byte of police.yaml."""
+    from governance import policy as policy_module
+
+    policies = drop.parent / "policies"
+    shutil.copytree(policy_module.POLICY_DIR, policies)
+    path = policies / "police.yaml"
+    path.write_bytes(
+        path.read_bytes()
+        .replace(b"retention_days", b"retention_days")
+        .replace(b"landing: 30", b"landing: 31")
+    )
+    monkeypatch.setenv(policy_module.ENV_POLICY_DIR, str(policies))
+
+
+def test_one_byte_edit_of_a_signed_policy_stops_run_before_any_read(drop, monkeypatch, capsys):
+    from flows.cli import main
+
+    _edit_police_policy(drop, monkeypatch)
+    assert main(["run", "--data-dir", str(drop), "--run-date", str(RUN_DATE)]) == 4
+    assert "police.yaml" in capsys.readouterr().err
+    assert not (drop / "staged").exists() and not (drop / "quarantine").exists()
+
+
+def test_edited_policy_is_refused_inside_the_flow_too_and_audited(drop, monkeypatch):
+    from governance.audit import read_entries
+    from governance.errors import PolicyError
+
+    _edit_police_policy(drop, monkeypatch)
+    with pytest.raises(PolicyError, match="POL031"):
+        nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["police"])
+    assert not (drop / "staged" / "police").exists()
+    refused = [e for e in read_entries(drop / "audit") if e["event"] == "ingest_refused"]
+    assert [(e["partner"], e["reason"]) for e in refused] == [("police", "PolicyError")]
+
+
+def test_stale_opt_out_list_stops_nhs_ingest(drop):
+    from governance.errors import OptOutError
+    from governance.optout import write_optout
+
+    numbers = pl.read_csv(drop / "optout" / "nhs_numbers.csv", infer_schema=False)
+    write_optout(drop / "optout", numbers["nhs_number"].to_list(), dt.date(2026, 9, 1))
+    with pytest.raises(OptOutError, match="days old"):
+        nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["nhs"])
+    assert not (drop / "staged" / "nhs").exists() and not (drop / "quarantine" / "nhs").exists()

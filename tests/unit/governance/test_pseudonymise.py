@@ -107,3 +107,23 @@ def test_dwp_without_sex_still_gets_keys_that_do_not_need_it(key):
 def test_age_band_at_run_date(dob, band):
     df = pl.DataFrame({"d": [dob]}).select(pl.col("d").str.to_date())
     assert df.select(age_band(pl.col("d"), RUN_DATE))[0, 0] == band
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sep=st.sampled_from(["", " ", "-", "  "]), pad=st.sampled_from(["", " "]))
+def test_formatting_variants_of_one_nhs_number_give_one_token(key, sep, pad):
+    from schemas import nhs
+
+    number = "9434765919"
+    variant = pad + number[:3] + sep + number[3:6] + sep + number[6:] + pad
+    rows = pl.DataFrame({c: ["x", "x"] for c in nhs.MH.column_names}).with_columns(
+        record_ref=pl.Series(["a", "b"]),
+        referral_date=pl.lit("2026-10-01"),
+        primary_reason=pl.lit("anxiety"),
+        nhs_number=pl.Series([number, variant]),
+        date_of_birth=pl.lit("1980-01-02"),
+        sex=pl.lit("1"),
+        postcode=pl.lit("LS1 1AA"),
+    )
+    staged = apply_policy(rows, nhs.MH, load_policy("nhs"), key, RUN_DATE)
+    assert staged["tok_nhs"].n_unique() == 1 and staged["tok_nhs"].null_count() == 0

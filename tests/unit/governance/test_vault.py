@@ -1,0 +1,58 @@
+import polars as pl
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from governance.errors import KeyMissingError, ReidentificationError
+from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key, load_vault_key, seal, unseal
+
+# RFC 5297 appendix A.1 (deterministic authenticated encryption)
+A1_KEY = bytes.fromhex("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
+A1_AD = bytes.fromhex("101112131415161718191a1b1c1d1e1f2021222324252627")
+A1_PLAIN = bytes.fromhex("112233445566778899aabbccddee")
+A1_OUT = bytes.fromhex("85632d07c6e8f37f950acd320a2ecc9340c02b9690c4dc04daef7f6afe5c")
+
+
+def test_aes_siv_matches_rfc_5297_a1():
+    assert AESSIV(A1_KEY).encrypt(A1_PLAIN, [A1_AD]) == A1_OUT
+
+
+@pytest.fixture
+def vault_key(tmp_path):
+    create_vault_key(tmp_path / "v.key")
+    return load_vault_key({ENV_VAULT_KEY_FILE: str(tmp_path / "v.key")})
+
+
+RAW = pl.DataFrame(
+    {"forename": ["Ann", "Bob"], "surname": ["Lee", "Ray"], "nhs_number": ["9434765919", None]}
+)
+
+
+def test_seal_then_unseal_gives_the_identity_back(vault_key):
+    sealed = seal(RAW, ["forename", "surname", "nhs_number"], pl.Series(["r1", "r2"]), vault_key)
+    assert b"Ann" not in b"".join(sealed["sealed"].to_list())
+    assert unseal(sealed, vault_key) == RAW.to_dicts()
+
+
+def test_only_the_columns_given_are_sealed(vault_key):
+    sealed = seal(RAW, ["surname"], pl.Series(["r1", "r2"]), vault_key)
+    assert unseal(sealed, vault_key) == [{"surname": "Lee"}, {"surname": "Ray"}]
+
+
+def test_other_key_opens_nothing(vault_key, tmp_path):
+    sealed = seal(RAW, ["forename"], pl.Series(["r1", "r2"]), vault_key)
+    create_vault_key(tmp_path / "other.key")
+    other = load_vault_key({ENV_VAULT_KEY_FILE: str(tmp_path / "other.key")})
+    with pytest.raises(ReidentificationError, match=other.key_id):
+        unseal(sealed, other)
+
+
+def test_entry_moved_to_another_record_fails_authentication(vault_key):
+    sealed = seal(RAW, ["forename"], pl.Series(["r1", "r2"]), vault_key)
+    swapped = sealed.with_columns(record_key=pl.Series(["r2", "r1"]))
+    with pytest.raises(ReidentificationError, match="failed authentication"):
+        unseal(swapped, vault_key)
+
+
+def test_missing_vault_key_is_a_clear_error():
+    with pytest.raises(KeyMissingError, match=ENV_VAULT_KEY_FILE):
+        load_vault_key({})
