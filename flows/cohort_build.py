@@ -89,8 +89,14 @@ def build(
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
         links, on="record_key"
     )
-    write_parquet_atomic(link_out, zones.links)
-    write_parquet_atomic(cohort, zones.cohort)
+    key_ids = staged_key_ids(zones)
+    footer = {
+        "mcn.run_id": run_id,
+        "mcn.needs_version": NEEDS_VERSION,
+        "mcn.linkage_key_ids": ",".join(key_ids),
+    }
+    write_parquet_atomic(link_out, zones.links, footer)
+    write_parquet_atomic(cohort, zones.cohort, footer)
     summary = {
         "run_id": run_id,
         "run_date": run_date.isoformat(),
@@ -103,6 +109,7 @@ def build(
         "persons_by_need_count": dict(
             cohort.group_by("need_count").len().sort("need_count").iter_rows()
         ),
+        "key_ids": {"linkage": key_ids},
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
     }
@@ -112,15 +119,24 @@ def build(
     return summary
 
 
+def staged_key_ids(zones: Zones) -> list[str]:
+    """The linkage key ids the staged data was made under (one, unless mid-rotation)."""
+    ids = {
+        json.loads(p.with_suffix(".json").read_text()).get("key_id")
+        for files in staged_files(zones).values()
+        for p in files
+        if p.with_suffix(".json").exists()
+    }
+    return sorted(i for i in ids if i)
+
+
 def _audit_details(zones: Zones, summary: dict) -> dict:
     """Inputs and outputs by content hash, and the key ids the staged data was made under."""
-    inputs, key_ids = {}, set()
-    for files in staged_files(zones).values():
-        for path in files:
-            inputs[str(path.relative_to(zones.root))] = sha256_file(path)
-            sidecar = path.with_suffix(".json")
-            if sidecar.exists():
-                key_ids.add(json.loads(sidecar.read_text()).get("key_id"))
+    inputs = {
+        str(p.relative_to(zones.root)): sha256_file(p)
+        for files in staged_files(zones).values()
+        for p in files
+    }
     outputs = {str(p.relative_to(zones.root)): sha256_file(p) for p in (zones.cohort, zones.links)}
     keep = (
         "run_date",
@@ -136,7 +152,7 @@ def _audit_details(zones: Zones, summary: dict) -> dict:
         **{k: summary[k] for k in keep},
         "inputs": inputs,
         "outputs": outputs,
-        "key_ids": {"linkage": sorted(k for k in key_ids if k)},
+        "key_ids": summary["key_ids"],
     }
 
 

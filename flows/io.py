@@ -102,13 +102,15 @@ def _read_text(path: Path, ex: Extract) -> pl.DataFrame:
     return df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
 
 
-def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
-    """Write to a temporary file beside the target, then rename: readers never see half."""
+def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = None) -> None:
+    """Write to a temporary file beside the target, then rename: readers never see half.
+
+    `metadata` goes into the Parquet footer (key ids, versions: never values)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        df.write_parquet(tmp)
+        df.write_parquet(tmp, metadata=metadata)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

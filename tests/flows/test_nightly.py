@@ -144,3 +144,18 @@ def test_stale_opt_out_list_stops_nhs_ingest(drop):
     with pytest.raises(OptOutError, match="days old"):
         nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["nhs"])
     assert not (drop / "staged" / "nhs").exists() and not (drop / "quarantine" / "nhs").exists()
+
+
+def test_key_ids_travel_with_every_output(drop):
+    import pyarrow.parquet as pq
+
+    from governance.keys import load_linkage_key
+
+    key_id = load_linkage_key().key_id
+    result = nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["dwp"])
+    assert result["cohort"]["key_ids"] == {"linkage": [key_id]}
+    for table in ("cohort", "links"):
+        footer = pq.read_metadata(drop / "published" / f"{table}.parquet").metadata
+        assert footer[b"mcn.linkage_key_ids"] == key_id.encode()
+    sidecar = next((drop / "staged" / "dwp").rglob("*.json"))
+    assert json.loads(sidecar.read_text())["key_id"] == key_id
