@@ -3,8 +3,8 @@
     uv run python benchmarks/pipeline_scale.py --people 1000000 [--data-dir bench-data]
 
 Each step runs in its own process tree; peak memory is the largest resident set in that tree
-(getrusage of the waited-for children of a fresh wrapper process). Uses a throwaway random
-key. Outside CI (minutes).
+(getrusage of the waited-for children of a fresh wrapper process). Uses throwaway random
+keys. Outside CI (minutes).
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
+
+from governance.audit import create_audit_key
+from governance.vault import create_vault_key
 
 # Runs the step in a fresh process and prints that process tree's peak RSS (KiB), so one
 # step's peak is never mixed up with an earlier step's.
@@ -48,7 +52,12 @@ def main() -> int:
     ap.add_argument("--run-date", default="2026-11-01")
     args = ap.parse_args()
     shutil.rmtree(args.data_dir, ignore_errors=True)
-    env = {**os.environ, "MCN_LINKAGE_KEY": secrets.token_hex(32)}
+    keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
+    create_audit_key(keys / "audit.key")
+    create_vault_key(keys / "vault.key")
+    env = {**os.environ, "MCN_LINKAGE_KEY": secrets.token_hex(32),
+           "MCN_AUDIT_KEY_FILE": str(keys / "audit.key"),
+           "MCN_VAULT_KEY_FILE": str(keys / "vault.key")}
     mcn = [sys.executable, "-m", "flows.cli"]
     results = {
         "people": args.people,
