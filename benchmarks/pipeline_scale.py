@@ -15,8 +15,8 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
