@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from governance.errors import AuditError, KeyMissingError
+from governance.keyfiles import write_private
 
 ENV_AUDIT_KEY_FILE = "MCN_AUDIT_KEY_FILE"
 GENESIS = "0" * 64
@@ -65,16 +66,12 @@ def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
 
 def create_audit_key(path: Path) -> bool:
     """Write a new audit signing key (PEM, 0600) if none exists; True when one was made."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
     pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    return True
+    return write_private(path, pem)
 
 
 def public_pem(key: Ed25519PrivateKey) -> bytes:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from governance.errors import KeyMissingError
+from governance.keyfiles import write_private
 
 ENV_KEY = "MCN_LINKAGE_KEY"
 ENV_KEY_FILE = "MCN_LINKAGE_KEY_FILE"
@@ -70,9 +71,4 @@ def load_linkage_key(env: dict | None = None) -> SecretKey:
 
 def create_dev_key(path: Path) -> bool:
     """Write a random development key if none exists; True when a new one was made."""
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(secrets.token_hex(32) + "\n", encoding="utf-8")
-    path.chmod(0o600)
-    return True
+    return write_private(path, (secrets.token_hex(32) + "\n").encode())

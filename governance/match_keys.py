@@ -107,6 +107,13 @@ MATCH_KEYS: tuple[MatchKey, ...] = (
         ("fn", "sn", "yob", "pc"),
         "names, year of birth, postcode (DOB misrecorded)",
     ),
+    MatchKey(
+        "mk12",
+        7,
+        ("forename", "surname", "postcode"),
+        ("fn", "sn", "pc"),
+        "forename, surname, postcode (DOB missing)",
+    ),
 )
 
 RANK = {k.name: k.rank for k in MATCH_KEYS}

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from governance.errors import PolicySignatureError
+from governance.keyfiles import write_private
 
 APPROVERS_DIR = Path(__file__).parent / "approvers"
 ENV_APPROVERS_DIR = "MCN_APPROVERS_DIR"
@@ -48,14 +49,13 @@ def keygen(name: str, out: Path) -> tuple[Path, Path]:
     private = Ed25519PrivateKey.generate()
     out.mkdir(parents=True, exist_ok=True)
     key_path, pub_path = out / f"{slug}.key", out / f"{slug}.json"
-    if key_path.exists():
-        raise FileExistsError(f"{key_path} exists; choose another --out or --name")
     pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
     )
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    if not write_private(key_path, pem):
+        raise FileExistsError(f"{key_path} exists; choose another --out or --name")
     public = private.public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     pub_path.write_text(

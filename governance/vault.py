@@ -20,6 +20,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from governance.errors import KeyMissingError, ReidentificationError
+from governance.keyfiles import write_private
 
 ENV_VAULT_KEY_FILE = "MCN_VAULT_KEY_FILE"
 CONTEXT = b"mcn-vault-v1"
@@ -55,13 +56,7 @@ def load_vault_key(env: dict | None = None) -> VaultKey:
 
 
 def create_vault_key(path: Path) -> bool:
-    if path.exists():
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(64) + "\n")
-    return True
+    return write_private(path, (secrets.token_hex(64) + "\n").encode())
 
 
 def seal(
