@@ -55,9 +55,12 @@ def main() -> int:
     keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
     create_audit_key(keys / "audit.key")
     create_vault_key(keys / "vault.key")
-    env = {**os.environ, "MCN_LINKAGE_KEY": secrets.token_hex(32),
-           "MCN_AUDIT_KEY_FILE": str(keys / "audit.key"),
-           "MCN_VAULT_KEY_FILE": str(keys / "vault.key")}
+    env = {
+        **os.environ,
+        "MCN_LINKAGE_KEY": secrets.token_hex(32),
+        "MCN_AUDIT_KEY_FILE": str(keys / "audit.key"),
+        "MCN_VAULT_KEY_FILE": str(keys / "vault.key"),
+    }
     mcn = [sys.executable, "-m", "flows.cli"]
     results = {
         "people": args.people,

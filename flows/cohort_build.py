@@ -14,7 +14,7 @@ from governance.audit import AuditLog
 from schemas.registry import all_extracts
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
-from transforms.link import TOKEN_COLUMNS, link_table
+from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, link_records
 from transforms.needs import NEEDS_VERSION, need_events
 
 RECORD_COLUMNS = (
@@ -83,7 +83,8 @@ def build(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
         )
     records = records_frame(staged)
-    links = link_table(records.select("record_key", *TOKEN_COLUMNS))
+    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), DEFAULT_THRESHOLD)
+    links = linkage.links
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
@@ -96,6 +97,7 @@ def build(
         "mcn.linkage_key_ids": ",".join(key_ids),
     }
     write_parquet_atomic(link_out, zones.links, footer)
+    write_parquet_atomic(linkage.pairs, zones.link_pairs, footer)
     write_parquet_atomic(cohort, zones.cohort, footer)
     summary = {
         "run_id": run_id,
@@ -112,11 +114,28 @@ def build(
         "key_ids": {"linkage": key_ids},
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
+        "linkage": linkage_summary(linkage),
     }
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
     if audit is not None:
         audit.append("cohort", run_id=run_id, flow="build_cohort", **_audit_details(zones, summary))
     return summary
+
+
+def linkage_summary(linkage) -> dict:
+    """How records were linked: counts per rule and the fitted model (no values)."""
+    rules = linkage.pairs.group_by("rule").len().sort("rule")
+    out = {"threshold": DEFAULT_THRESHOLD, "pairs_by_rule": dict(rules.iter_rows())}
+    if linkage.model is not None:
+        m = linkage.model
+        out["model"] = {
+            "prior": m.prior,
+            "iterations": m.iterations,
+            "blocks_skipped": m.blocks_skipped,
+            "m": m.m,
+            "u": m.u,
+        }
+    return out
 
 
 def staged_key_ids(zones: Zones) -> list[str]:
@@ -137,7 +156,10 @@ def _audit_details(zones: Zones, summary: dict) -> dict:
         for files in staged_files(zones).values()
         for p in files
     }
-    outputs = {str(p.relative_to(zones.root)): sha256_file(p) for p in (zones.cohort, zones.links)}
+    outputs = {
+        str(p.relative_to(zones.root)): sha256_file(p)
+        for p in (zones.cohort, zones.links, zones.link_pairs)
+    }
     keep = (
         "run_date",
         "needs_version",

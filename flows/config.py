@@ -67,5 +67,9 @@ class Zones:
         return self.published / "links.parquet"
 
     @property
+    def link_pairs(self) -> Path:
+        return self.published / "link_pairs.parquet"
+
+    @property
     def ground_truth(self) -> Path:
         return self.root / "ground_truth" / "records.parquet"

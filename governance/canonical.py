@@ -180,3 +180,30 @@ def nino_canonical(raw: pl.Expr) -> pl.Expr:
         ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"]
     )
     return pl.when(ok).then(text)
+
+
+SOUNDEX_CODES = {
+    **dict.fromkeys("BFPV", "1"),
+    **dict.fromkeys("CGJKQSXZ", "2"),
+    **dict.fromkeys("DT", "3"),
+    "L": "4",
+    **dict.fromkeys("MN", "5"),
+    "R": "6",
+    **dict.fromkeys("AEIOUY", "0"),
+    **dict.fromkeys("HW", ""),
+}
+
+
+def soundex(name: pl.Expr) -> pl.Expr:
+    """American Soundex of a canonical (upper-case letters only) name, e.g. ROBERT -> R163.
+
+    Letters become digits (vowels 0, H and W nothing), runs of one digit collapse to one, the
+    first letter is kept as a letter, vowel markers are dropped, and the code is cut or padded
+    to four characters.
+    """
+    digits = name.str.replace_many(list(SOUNDEX_CODES), list(SOUNDEX_CODES.values()))
+    for d in "0123456":
+        digits = digits.str.replace_all(f"{d}+", d)
+    rest = digits.str.slice(1).str.replace_all("0", "")
+    code = (name.str.head(1) + rest + pl.lit("000")).str.head(4)
+    return pl.when(name.str.len_chars() > 0).then(code)

@@ -21,6 +21,7 @@ class MatchKey:
     roles: tuple[str, ...]  # identity roles it needs
     fields: tuple[str, ...]  # canonical working columns it concatenates
     description: str
+    tag: str | None = None  # domain separator when it must equal another key's (default: name)
 
 
 # Working columns (made by governance.pseudonymise from canonical identity fields, each
@@ -118,6 +119,28 @@ MATCH_KEYS: tuple[MatchKey, ...] = (
 
 RANK = {k.name: k.rank for k in MATCH_KEYS}
 
+# Field-level tokens for probabilistic linkage (transforms.probabilistic): each compares one
+# field, or a tolerant form of it, by equality of keyed tokens. tok_f_dob_swap carries the
+# f_dob tag, so it equals another record's tok_f_dob exactly when day and month were swapped;
+# forename and surname share the f_name tag, so swapped names can be seen.
+FIELD_TOKENS: tuple[MatchKey, ...] = (
+    MatchKey("f_fn", 0, ("forename",), ("fn",), "forename", tag="f_name"),
+    MatchKey("f_fn_ph", 0, ("forename",), ("fn_ph",), "forename Soundex"),
+    MatchKey("f_fn3", 0, ("forename",), ("fn3",), "first three letters of forename"),
+    MatchKey("f_sn", 0, ("surname",), ("sn",), "surname", tag="f_name"),
+    MatchKey("f_sn_ph", 0, ("surname",), ("sn_ph",), "surname Soundex"),
+    MatchKey("f_sn3", 0, ("surname",), ("sn3",), "first three letters of surname"),
+    MatchKey("f_dob", 0, ("dob",), ("dob",), "date of birth"),
+    MatchKey(
+        "f_dob_swap", 0, ("dob",), ("dob_swap",), "DOB with day and month swapped", tag="f_dob"
+    ),
+    MatchKey("f_yob", 0, ("dob",), ("yob",), "year of birth"),
+    MatchKey("f_sex", 0, ("sex",), ("sex",), "sex"),
+    MatchKey("f_pc", 0, ("postcode",), ("pc",), "postcode"),
+    MatchKey("f_sector", 0, ("postcode",), ("sector",), "postcode sector"),
+    MatchKey("f_district", 0, ("postcode",), ("district",), "postcode district"),
+)
+
 
 def token_column(key: MatchKey) -> str:
     return f"tok_{key.name}"
@@ -125,8 +148,11 @@ def token_column(key: MatchKey) -> str:
 
 def plaintext(key: MatchKey) -> pl.Expr:
     """The string that gets hashed: key name as domain separator, then the fields."""
-    return pl.concat_str([pl.lit(key.name), *[pl.col(f"w_{f}") for f in key.fields]], separator="|")
+    return pl.concat_str(
+        [pl.lit(key.tag or key.name), *[pl.col(f"w_{f}") for f in key.fields]], separator="|"
+    )
 
 
 def applicable(pseudonymised_roles: set[str]) -> list[MatchKey]:
-    return [k for k in MATCH_KEYS if set(k.roles) <= pseudonymised_roles]
+    """Match keys and field tokens whose every identity role the agreement pseudonymises."""
+    return [k for k in MATCH_KEYS + FIELD_TOKENS if set(k.roles) <= pseudonymised_roles]

@@ -54,13 +54,19 @@ def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
     out: list[pl.Expr] = []
     if "forename" in roles:
         fn = canon.forename_canonical(pl.col(cols["forename"]))
-        out += [fn.alias("w_fn"), fn.str.head(1).alias("w_fi"), fn.str.head(3).alias("w_fn3")]
+        out += [
+            fn.alias("w_fn"),
+            fn.str.head(1).alias("w_fi"),
+            fn.str.head(3).alias("w_fn3"),
+            canon.soundex(fn).alias("w_fn_ph"),
+        ]
     if "surname" in roles:
         first, last = canon.surname_parts(pl.col(cols["surname"]))
         sn = canon.name_canonical(pl.col(cols["surname"]))
         out += [
             sn.alias("w_sn"),
             sn.str.head(3).alias("w_sn3"),
+            canon.soundex(sn).alias("w_sn_ph"),
             first.alias("w_sn_first"),
             last.alias("w_sn_last"),
         ]
@@ -79,11 +85,26 @@ def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
             dob.dt.year().cast(pl.String).alias("w_yob"),
             pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
             pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
+            pl.when(day <= 12)
+            .then(
+                pl.date(
+                    dob.dt.year(),
+                    day,
+                    month,
+                )
+            )
+            .cast(pl.String)
+            .alias("w_dob_swap"),
         ]
     if "sex" in roles:
         out.append(canon.sex_canonical(pl.col(cols["sex"])).alias("w_sex"))
     if "postcode" in roles:
-        out.append(canon.postcode_canonical(pl.col(cols["postcode"])).alias("w_pc"))
+        pc = canon.postcode_canonical(pl.col(cols["postcode"]))
+        out += [
+            pc.alias("w_pc"),
+            canon.postcode_sector(pc).alias("w_sector"),
+            canon.postcode_district(pc).alias("w_district"),
+        ]
     if "nhs_number" in roles:
         out.append(canon.nhs_number_canonical(pl.col(cols["nhs_number"])).alias("w_nhs"))
     if "nino" in roles:

@@ -1,26 +1,40 @@
-"""Deterministic linkage on keyed match-key tokens: records sharing any token are one person.
+"""Linkage on keyed tokens: deterministic match keys, then Fellegi-Sunter on field tokens.
 
-Edges join each record to the first record holding the same token (a star per token, so a
-token shared by many records costs n edges, not n^2); connected components of that graph are
-people. person_id is a hash of the smallest record_key in the person's cluster, so it stays the
-same from night to night while the cluster's membership is unchanged.
+Deterministic edges join each record to the first record holding the same match-key token (a
+star per token: n edges, not n^2). Probabilistic edges join profiles whose match probability
+reaches the threshold. Clustering keeps two different NHS numbers or NINOs apart
+(transforms.cluster). person_id is a hash of the smallest record_key in the person's cluster,
+so it stays the same from night to night while the cluster's membership is unchanged.
+Every accepted link is kept with the rule or score that made it (pair table), never a value.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass
+
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from governance.match_keys import MATCH_KEYS, token_column
+from governance.match_keys import FIELD_TOKENS, MATCH_KEYS, token_column
+from transforms import probabilistic as fs
+from transforms.cluster import constrained_labels
 
-TOKEN_COLUMNS = tuple(token_column(k) for k in MATCH_KEYS)
+KEY_COLUMNS = tuple(token_column(k) for k in MATCH_KEYS)
+FIELD_COLUMNS = tuple(token_column(k) for k in FIELD_TOKENS)
+TOKEN_COLUMNS = KEY_COLUMNS + FIELD_COLUMNS
+DEFAULT_THRESHOLD = 0.99  # match probability at which a probabilistic pair is accepted
+DETERMINISTIC_STRENGTH = 1_000.0  # above any match weight: keys are applied before scores
+
+
+@dataclass
+class Linkage:
+    links: pl.DataFrame  # record_key, person_id, link_rank, link_rule, match_weight
+    pairs: pl.DataFrame  # record_key_l, record_key_r, rule, match_weight, match_probability
+    model: fs.Model | None
 
 
 def token_edges(records: pl.DataFrame) -> pl.DataFrame:
-    """(a, b, rank) for every record b that shares a token with record a (a < b, a first)."""
+    """(a, b, rank, rule) for every record b sharing a match-key token with record a."""
     parts = []
     for key in MATCH_KEYS:
         col = token_column(key)
@@ -31,39 +45,130 @@ def token_edges(records: pl.DataFrame) -> pl.DataFrame:
             .drop_nulls()
             .with_columns(a=pl.col("idx").min().over(col))
             .filter(pl.col("idx") != pl.col("a"))
-            .select("a", pl.col("idx").alias("b"), pl.lit(key.rank, pl.Int8).alias("rank"))
+            .select(
+                "a",
+                pl.col("idx").alias("b"),
+                pl.lit(key.rank, pl.Int8).alias("rank"),
+                pl.lit(key.name).alias("rule"),
+            )
         )
     if not parts:
-        return pl.DataFrame(schema={"a": pl.UInt32, "b": pl.UInt32, "rank": pl.Int8})
+        return pl.DataFrame(
+            schema={"a": pl.UInt32, "b": pl.UInt32, "rank": pl.Int8, "rule": pl.String}
+        )
     return pl.concat(parts)
 
 
-def components(n: int, edges: pl.DataFrame) -> np.ndarray:
-    """Component label of each of n records."""
-    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
-    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
-
-
-def link_table(records: pl.DataFrame) -> pl.DataFrame:
-    """record_key -> person_id, with the strongest rank that linked the record (null if alone).
-
-    `records` needs record_key and the tok_* columns; each record_key once.
-    """
-    records = records.with_row_index("idx")
-    edges = token_edges(records)
-    label = components(records.height, edges)
+def probabilistic_edges(
+    records: pl.DataFrame, threshold: float
+) -> tuple[pl.DataFrame, fs.Model | None]:
+    """(a, b, weight, probability) record edges from accepted profile pairs."""
+    empty = pl.DataFrame(
+        schema={
+            "a": pl.UInt32,
+            "b": pl.UInt32,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+        }
+    )
+    if not any(c in records.columns for c in FIELD_COLUMNS):
+        return empty, None
+    profiles, mapping = fs.profiles_of(
+        records.select("record_key", *[c for c in fs.PROFILE_COLUMNS if c in records.columns])
+    )
+    pairs, skipped = fs.candidate_pairs(profiles)
+    if pairs.is_empty():
+        return empty, None
+    g = fs.comparison_vectors_chunked(pairs, profiles)
+    model = fs.fit(profiles, g, fs.estimate_u(profiles))
+    model.blocks_skipped = skipped
+    tf = fs.term_frequencies(profiles)
+    scored = pl.concat(
+        [fs.score(g, model, tf), fs.score(fs.self_pairs(profiles), model, tf)],
+        how="diagonal_relaxed",
+    )
+    accepted = scored.filter(pl.col("match_probability") >= threshold).select(
+        "l", "r", "match_weight", "match_probability"
+    )
+    members = mapping.join(records.select("record_key", "idx"), on="record_key")
+    rep = members.group_by("profile").agg(pl.col("idx").min().alias("rep"))
+    between = (
+        accepted.join(rep, left_on="l", right_on="profile")
+        .join(rep, left_on="r", right_on="profile", suffix="_r")
+        .select(
+            pl.col("rep").alias("a"),
+            pl.col("rep_r").alias("b"),
+            "match_weight",
+            "match_probability",
+        )
+    )
     best = (
         pl.concat(
             [
-                edges.select(pl.col("a").alias("idx"), "rank"),
-                edges.select(pl.col("b").alias("idx"), "rank"),
+                accepted.select(pl.col("l").alias("profile"), "match_weight", "match_probability"),
+                accepted.select(pl.col("r").alias("profile"), "match_weight", "match_probability"),
             ]
         )
-        .group_by("idx")
-        .agg(pl.col("rank").min().alias("link_rank"))
+        .group_by("profile")
+        .agg(pl.col("match_weight").max(), pl.col("match_probability").max())
     )
-    linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(label))
+    within = (
+        members.join(rep, on="profile")
+        .join(best, on="profile")
+        .filter(pl.col("idx") != pl.col("rep"))
+        .select(
+            pl.col("rep").alias("a"), pl.col("idx").alias("b"), "match_weight", "match_probability"
+        )
+    )
+    return pl.concat([between.filter(pl.col("a") != pl.col("b")), within]), model
+
+
+def link_records(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> Linkage:
+    """Link records (record_key and tok_* columns, each record_key once) into persons."""
+    records = records.with_row_index("idx")
+    det = token_edges(records)
+    prob, model = probabilistic_edges(records, threshold)
+    edges = pl.concat(
+        [
+            det.select(
+                "a",
+                "b",
+                (DETERMINISTIC_STRENGTH - pl.col("rank").cast(pl.Float64)).alias("strength"),
+                "rule",
+                pl.col("rank"),
+                pl.lit(None, pl.Float64).alias("match_weight"),
+                pl.lit(None, pl.Float64).alias("match_probability"),
+            ),
+            prob.select(
+                "a",
+                "b",
+                pl.col("match_weight").alias("strength"),
+                pl.lit("fs").alias("rule"),
+                pl.lit(None, pl.Int8).alias("rank"),
+                "match_weight",
+                "match_probability",
+            ),
+        ]
+    )
+    ids = records.select([c for c in ("tok_nhs", "tok_nino") if c in records.columns])
+    labels = constrained_labels(records.height, edges, ids)
+    kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
+    return Linkage(_links(records, labels, kept), _pairs(records, kept), model)
+
+
+def _links(records: pl.DataFrame, labels, kept: pl.DataFrame) -> pl.DataFrame:
+    ends = pl.concat(
+        [
+            kept.select(pl.col("a").alias("idx"), "rank", "rule", "match_weight"),
+            kept.select(pl.col("b").alias("idx"), "rank", "rule", "match_weight"),
+        ]
+    )
+    best = ends.group_by("idx").agg(
+        pl.col("rank").min().cast(pl.Int8).alias("link_rank"),
+        pl.col("rule").sort_by(pl.col("rank").fill_null(99)).first().alias("link_rule"),
+        pl.col("match_weight").max(),
+    )
+    linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(labels))
     linked = linked.with_columns(
         person_id=pl.concat_str([pl.lit("person|"), pl.col("record_key").min().over("cluster")])
         .chash.sha2_256()
@@ -71,6 +176,26 @@ def link_table(records: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         linked.join(best, on="idx", how="left")
-        .select("record_key", "person_id", "link_rank")
+        .select("record_key", "person_id", "link_rank", "link_rule", "match_weight")
         .sort("record_key")
     )
+
+
+def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
+    keys = records.select("idx", "record_key")
+    return (
+        kept.join(keys, left_on="a", right_on="idx")
+        .join(keys, left_on="b", right_on="idx", suffix="_r")
+        .select(
+            pl.col("record_key").alias("record_key_l"),
+            pl.col("record_key_r"),
+            "rule",
+            "match_weight",
+            "match_probability",
+        )
+    )
+
+
+def link_table(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
+    """record_key -> person_id (and how it was linked)."""
+    return link_records(records, threshold).links
