@@ -15,6 +15,7 @@ from schemas.registry import all_extracts
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, link_records
+from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
 
 RECORD_COLUMNS = (
@@ -25,6 +26,7 @@ RECORD_COLUMNS = (
     "event_date",
     "age_band",
     "postcode_district",
+    "sex",
 )
 
 
@@ -115,8 +117,12 @@ def build(
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
         "linkage": linkage_summary(linkage),
+        "linkage_quality_path": str(zones.runs / run_id / "linkage_quality.json"),
     }
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
+    write_json_atomic(
+        linkage_quality(records, links, linkage.pairs), zones.runs / run_id / "linkage_quality.json"
+    )
     if audit is not None:
         audit.append("cohort", run_id=run_id, flow="build_cohort", **_audit_details(zones, summary))
     return summary

@@ -98,6 +98,8 @@ def linkage_quality(q: dict) -> str:
                     ["precision", f"{q['precision']:.4f}"],
                     ["recall", f"{q['recall']:.4f}"],
                     ["F1", f"{q['f1']:.4f}"],
+                    ["persons exactly right", f"{q['cluster_precision']:.4f}"],
+                    ["true persons recovered", f"{q['cluster_recall']:.4f}"],
                 ],
             ),
         ]

@@ -16,3 +16,14 @@ def test_pairwise_counts_by_hand():
 def test_perfect_linkage_scores_one():
     df = pl.DataFrame({"person_id": ["P", "P", "Q"], "truth": ["A", "A", "B"]})
     assert pairwise_quality(df)["f1"] == 1.0
+
+
+def test_cluster_level_scores_by_hand():
+    # truth: {a1,a2} {b1}; predicted: {a1,a2} exactly, {b1} exactly -> both 1.0
+    df = pl.DataFrame({"person_id": ["P", "P", "Q"], "truth": ["A", "A", "B"]})
+    q = pairwise_quality(df)
+    assert q["cluster_precision"] == 1.0 and q["cluster_recall"] == 1.0
+    # truth {a1,a2,a3}; predicted {a1,a2} {a3}: no person exactly right, none recovered
+    df = pl.DataFrame({"person_id": ["P", "P", "Q"], "truth": ["A", "A", "A"]})
+    q = pairwise_quality(df)
+    assert q["cluster_precision"] == 0.0 and q["cluster_recall"] == 0.0
