@@ -196,6 +196,18 @@ def _dev_key(env_var: str, path: Path, what: str, create) -> None:
     os.environ[env_var] = str(path)
 
 
+def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
+    from flows.linkage_evaluate import evaluate, load_config, write_json
+
+    result = evaluate(load_config(args.config))
+    print(report.linkage_quality(result, "against the config's truth column"))
+    print("seconds: " + ", ".join(f"{k} {v}" for k, v in result["seconds"].items()))
+    if args.json:
+        write_json(result, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from governance.audit import ENV_AUDIT_KEY_FILE, create_audit_key
     from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
@@ -329,6 +341,19 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--truth", type=Path, help="ground truth parquet (default from the data dir)")
     p.set_defaults(func=cmd_linkage_score)
+    p = lsub.add_parser(
+        "evaluate",
+        help="pseudonymise (throwaway key), link and score any CSV or "
+        "Parquet files against a truth column; see flows/linkage_evaluate.py",
+    )
+    p.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="YAML or JSON: files, column mapping to identity fields, truth column",
+    )
+    p.add_argument("--json", type=Path, help="also write the results as JSON here")
+    p.set_defaults(func=cmd_linkage_evaluate)
 
     p = sub.add_parser(
         "demo", parents=[common], help="development key, synthetic data, nightly run, summary"

@@ -83,10 +83,10 @@ def policy_report(policies: dict, approvals: dict, problems: list[Problem]) -> s
     return "\n".join(lines)
 
 
-def linkage_quality(q: dict) -> str:
+def linkage_quality(q: dict, against: str = "against the synthetic ground truth") -> str:
     return "\n".join(
         [
-            "\nLinkage quality against the synthetic ground truth (pairwise, over staged records):",
+            f"\nLinkage quality {against} (pairwise, over records):",
             table(
                 ["measure", "value"],
                 [

@@ -138,6 +138,20 @@ def postcode_canonical(raw: pl.Expr) -> pl.Expr:
     return pl.when(spaced.str.contains(POSTCODE_PATTERN)).then(spaced)
 
 
+def postcode_key(raw: pl.Expr) -> pl.Expr:
+    """The postcode as linkage compares it: the UK canonical form when it has a UK shape, else
+    its letters and digits upper-cased (a non-UK postal code). Never used for publishing."""
+    compact = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    uk = postcode_canonical(raw)
+    return pl.when(uk.is_not_null()).then(uk).when(compact.str.len_chars() >= 3).then(compact)
+
+
+def other_id_canonical(raw: pl.Expr) -> pl.Expr:
+    """Any other identifier: letters and digits, upper case."""
+    text = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
 def postcode_sector(canonical: pl.Expr) -> pl.Expr:
     """Outward code plus the first inward digit, e.g. 'LS6 2'."""
     return canonical.str.head(-2)

@@ -31,6 +31,7 @@ class MatchKey:
 MATCH_KEYS: tuple[MatchKey, ...] = (
     MatchKey("nhs", 1, ("nhs_number",), ("nhs",), "NHS number"),
     MatchKey("nino", 1, ("nino",), ("nino",), "National Insurance number"),
+    MatchKey("oid", 1, ("other_id",), ("oid",), "another unique identifier (evaluation only)"),
     MatchKey(
         "mk1",
         2,

@@ -101,12 +101,14 @@ def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
     if "postcode" in roles:
         pc = canon.postcode_canonical(pl.col(cols["postcode"]))
         out += [
-            pc.alias("w_pc"),
+            canon.postcode_key(pl.col(cols["postcode"])).alias("w_pc"),
             canon.postcode_sector(pc).alias("w_sector"),
             canon.postcode_district(pc).alias("w_district"),
         ]
     if "nhs_number" in roles:
         out.append(canon.nhs_number_canonical(pl.col(cols["nhs_number"])).alias("w_nhs"))
+    if "other_id" in roles:
+        out.append(canon.other_id_canonical(pl.col(cols["other_id"])).alias("w_oid"))
     if "nino" in roles:
         out.append(canon.nino_canonical(pl.col(cols["nino"])).alias("w_nino"))
     return out

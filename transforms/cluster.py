@@ -13,7 +13,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-IDS = ("tok_nhs", "tok_nino")
+IDS = ("tok_nhs", "tok_nino", "tok_oid")
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -150,7 +150,7 @@ def link_records(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) ->
             ),
         ]
     )
-    ids = records.select([c for c in ("tok_nhs", "tok_nino") if c in records.columns])
+    ids = records.select([c for c in fs.ID_COLUMNS if c in records.columns])
     labels = constrained_labels(records.height, edges, ids)
     kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
     return Linkage(_links(records, labels, kept), _pairs(records, kept), model)

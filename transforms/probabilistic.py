@@ -56,7 +56,7 @@ BLOCKING_RULES: tuple[tuple[str, ...], ...] = (
     ("tok_f_pc",),
     ("tok_f_fn_ph", "tok_f_sn_ph", "tok_f_yob"),
 )
-ID_COLUMNS = ("tok_nhs", "tok_nino")
+ID_COLUMNS = ("tok_nhs", "tok_nino", "tok_oid")
 PROFILE_COLUMNS = tuple(
     sorted(
         {c for levels in COMPARISONS.values() for _, a, b in levels for c in (a, b)}
@@ -202,6 +202,7 @@ def initial_m() -> dict[str, list[float]]:
 TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("tok_nhs",), ()),
     (("tok_nino",), ()),
+    (("tok_oid",), ()),
     (("tok_f_dob",), ("dob",)),
     (("tok_f_fn", "tok_f_sn"), ("forename", "surname")),
 )

@@ -1,0 +1,58 @@
+import json
+import shutil
+from pathlib import Path
+
+import yaml
+
+from flows.cli import main
+
+PAIR = Path(__file__).resolve().parents[2] / "data" / "linkage_pair"
+
+
+def test_hand_made_pair_links_across_formats_and_countries(tmp_path, capsys):
+    out = tmp_path / "result.json"
+    assert (
+        main(["linkage", "evaluate", "--config", str(PAIR / "config.yaml"), "--json", str(out)])
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["records"] == 11 and result["true_pairs"] == 5
+    assert result["precision"] == 1.0 and result["recall"] == 1.0
+    assert set(result["seconds"]) == {"read", "pseudonymise", "link", "total"}
+    printed = capsys.readouterr().out
+    assert "precision" in printed and "seconds:" in printed
+    # no raw value reaches the report
+    assert "Garcia" not in printed + out.read_text() and "90210" not in out.read_text()
+
+
+def test_a_wrong_truth_lowers_the_score(tmp_path):
+    shutil.copytree(PAIR, tmp_path / "pair")
+    right = tmp_path / "pair" / "right.csv"
+    right.write_text(right.read_text().replace(";A2\n", ";A3\n"))  # B2 claimed to be A3
+    out = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "linkage",
+                "evaluate",
+                "--config",
+                str(tmp_path / "pair" / "config.yaml"),
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    result = json.loads(out.read_text())
+    assert result["precision"] < 1.0 and result["recall"] < 1.0
+
+
+def test_a_column_missing_from_a_file_is_a_clear_error(tmp_path, capsys):
+    shutil.copytree(PAIR, tmp_path / "pair")
+    config = tmp_path / "pair" / "config.yaml"
+    data = yaml.safe_load(config.read_text())
+    data["files"][0]["columns"]["dob"] = "birthday"
+    config.write_text(yaml.safe_dump(data))
+    assert main(["linkage", "evaluate", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "birthday" in err and "left.csv" in err and "Fix:" in err
