@@ -74,7 +74,7 @@ def clean(raw: dict) -> pl.DataFrame:
         cols = ex.identity_columns
         dob_format = ex.column(cols["dob"]).date_format
 
-        def text(role: str) -> pl.Expr:
+        def text(role: str, cols: dict = cols) -> pl.Expr:
             if role not in cols:
                 return pl.lit(None, pl.String).alias(role)
             return pl.col(cols[role]).str.strip_chars().str.to_lowercase().alias(role)
