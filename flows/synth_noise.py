@@ -17,6 +17,11 @@ def _chance(rng: np.random.Generator, n: int, p: float, name: str = "hit") -> pl
     return pl.Series(name, rng.random(n) < p)
 
 
+def _hits(rng: np.random.Generator, n: int, rates: dict[str, float]) -> dict[str, pl.Expr]:
+    """One random boolean column per kind of noise, true with that kind's rate."""
+    return {k: pl.lit(_chance(rng, n, p)) for k, p in rates.items()}
+
+
 def typo(col: str, rng: np.random.Generator, n: int) -> pl.Expr:
     """Substitute, delete or transpose one letter at a random position."""
     length = pl.col(col).str.len_chars()
@@ -38,19 +43,20 @@ def typo(col: str, rng: np.random.Generator, n: int) -> pl.Expr:
 def partner_version(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """How one partner has recorded each person: changes that persist across their records."""
     n = people.height
-    hit = {
-        k: pl.lit(_chance(rng, n, p))
-        for k, p in (
-            ("nick", 0.10),
-            ("married", 0.04),
-            ("half", 0.5),
-            ("swap", 0.015),
-            ("dm", 0.02),
-            ("dob_typo", 0.01),
-            ("moved", 0.12),
-            ("no_sex", 0.01),
-        )
-    }
+    hit = _hits(
+        rng,
+        n,
+        {
+            "nick": 0.10,
+            "married": 0.04,
+            "half": 0.5,
+            "swap": 0.015,
+            "dm": 0.02,
+            "dob_typo": 0.01,
+            "moved": 0.12,
+            "no_sex": 0.01,
+        },
+    )
     upper = pl.col("forename").str.to_uppercase()
     nick = upper.replace_strict(FORMAL_TO_NICK, default=None).str.to_titlecase()
     hyphen = pl.col("surname").str.split("-")
@@ -83,21 +89,22 @@ def partner_version(people: pl.DataFrame, rng: np.random.Generator) -> pl.DataFr
 def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Slips made when each record was typed."""
     n = rows.height
-    hit = {
-        k: pl.lit(_chance(rng, n, p))
-        for k, p in (
-            ("fn_typo", 0.03),
-            ("sn_typo", 0.03),
-            ("lower", 0.2),
-            ("upper", 0.3),
-            ("pad", 0.05),
-            ("pc_nospace", 0.3),
-            ("pc_lower", 0.1),
-            ("pc_missing", 0.02),
-            ("dob_missing", 0.01),
-            ("nhs_spaced", 0.2),
-        )
-    }
+    hit = _hits(
+        rng,
+        n,
+        {
+            "fn_typo": 0.03,
+            "sn_typo": 0.03,
+            "lower": 0.2,
+            "upper": 0.3,
+            "pad": 0.05,
+            "pc_nospace": 0.3,
+            "pc_lower": 0.1,
+            "pc_missing": 0.02,
+            "dob_missing": 0.01,
+            "nhs_spaced": 0.2,
+        },
+    )
     nhs = pl.col("nhs_number")
     spaced = nhs.str.slice(0, 3) + " " + nhs.str.slice(3, 3) + " " + nhs.str.slice(6)
     rows = rows.with_columns(
