@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from governance.match_keys import MATCH_KEYS
+from governance.match_keys import FIELD_TOKENS, MATCH_KEYS
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
 from schemas.registry import all_partners
 from transforms.needs import NEED_RULES, NEEDS_VERSION
