@@ -77,6 +77,12 @@ def render() -> str:
         "|---|---|---|",
         *[f"| `tok_{k.name}` | {k.rank} | {k.description} |" for k in MATCH_KEYS],
         "",
+        "## Field tokens (probabilistic linkage, see linkage.md)",
+        "",
+        "| token | field |",
+        "|---|---|",
+        *[f"| `tok_{k.name}` | {k.description} |" for k in FIELD_TOKENS],
+        "",
     ]
     return "\n".join(out)
 
