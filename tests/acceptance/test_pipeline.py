@@ -40,8 +40,13 @@ def test_linkage_against_ground_truth(zones):
 
 def test_every_link_explains_itself_without_values(zones):
     pairs = pl.read_parquet(zones.link_pairs)
-    assert set(pairs.columns) == {"record_key_l", "record_key_r", "rule", "match_weight",
-                                  "match_probability"}
+    assert set(pairs.columns) == {
+        "record_key_l",
+        "record_key_r",
+        "rule",
+        "match_weight",
+        "match_probability",
+    }
     scored = pairs.filter(pl.col("rule") == "fs")
     assert scored.height > 0 and (scored["match_probability"] >= 0.99).all()
     assert pairs.filter(pl.col("rule") != "fs")["match_weight"].is_null().all()
