@@ -226,8 +226,11 @@ def evaluate(config: EvaluationConfig) -> dict:
         linkage.pairs.group_by("rule").len().sort("rule").iter_rows()
     )
     model = linkage.model
-    quality["model"] = None if model is None else {
-        "prior": model.prior, "em_iterations": model.iterations, "m": model.m, "u": model.u}
+    quality["model"] = (
+        None
+        if model is None
+        else {"prior": model.prior, "em_iterations": model.iterations, "m": model.m, "u": model.u}
+    )
     quality["seconds"] = {k: round(v, 3) for k, v in timings.items()}
     quality["seconds"]["total"] = round(time.perf_counter() - start, 3)
     return quality

@@ -7,7 +7,7 @@ from pathlib import Path
 from governance.errors import Problem
 
 
-def table(header: list[str], rows: list[list], align: str = "") -> str:
+def table(header: list[str], rows: list[list]) -> str:
     cells = [[str(c) for c in header]] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []

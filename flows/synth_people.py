@@ -14,12 +14,11 @@ import polars as pl
 from faker.providers.person.en_GB import Provider as Names
 
 from governance.canonical import NICKNAMES
-from schemas.formats import NHS_TEST_RANGE
+from schemas.formats import NHS_TEST_RANGE, NINO_NEVER_ALLOCATED
 
 LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
 NINO_FIRST = np.array(list("ABCEGHJKLMNOPRSTWXYZ"))
 NINO_SECOND = np.array(list("ABCEGHJKLMNPRSTWXYZ"))
-NINO_NEVER = {"BG", "GB", "NK", "KN", "TN", "NT", "ZZ"}
 INWARD_LETTERS = np.array(list("ABDEFGHJLNPQRSTUWXYZ"))
 DISTRICTS = np.array([f"LS{i}" for i in range(1, 30)])
 # A formal name -> one of its nicknames, for the "known as" noise.
@@ -59,7 +58,7 @@ def ninos(rng: np.random.Generator, n: int) -> np.ndarray:
         suffix = rng.choice(np.array(list("ABCD")), m)
         for a, b, d, s in zip(first, second, nums, suffix, strict=True):
             code = f"{a}{b}{d:06d}{s}"
-            if a + b in NINO_NEVER or code in out:
+            if a + b in NINO_NEVER_ALLOCATED or code in out:
                 continue
             out.add(code)
             result.append(code)

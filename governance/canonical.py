@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
+from schemas.formats import NINO_NEVER_ALLOCATED, NINO_PATTERN, POSTCODE_PATTERN
 
 # Common English nicknames and short forms, mapped to one formal name (ONS-style
 # name standardisation). Both variants of a person then give the same forename token.
@@ -190,9 +190,7 @@ def nhs_number_canonical(raw: pl.Expr) -> pl.Expr:
 def nino_canonical(raw: pl.Expr) -> pl.Expr:
     """Upper case, no spaces; a NINO that cannot be allocated becomes null."""
     text = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
-    ok = text.str.contains(NINO_PATTERN) & ~text.str.slice(0, 2).is_in(
-        ["BG", "GB", "NK", "KN", "TN", "NT", "ZZ"]
-    )
+    ok = text.str.contains(NINO_PATTERN) & ~text.str.slice(0, 2).is_in(NINO_NEVER_ALLOCATED)
     return pl.when(ok).then(text)
 
 

@@ -14,7 +14,7 @@ equality of two keyed tokens (exact, Soundex, prefix, swapped day/month, postcod
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -79,7 +79,6 @@ class Model:
     prior: float
     iterations: int = 0
     blocks_skipped: int = 0
-    history: list[float] = field(default_factory=list)
 
     def weight(self, f: str, level: int) -> float:
         return math.log2(self.m[f][level] / self.u[f][level])
