@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ POLARS_FILE_FUNCTIONS = frozenset(
 POLARS_TABLE_FUNCTIONS = POLARS_FILE_FUNCTIONS | {"generate_series", "range"}
 # Refused anywhere in a query, whatever polars does with them today.
 FILE_FUNCTION_PREFIXES = ("read_", "scan_")
+
+# What sqlglot writes out as it stands (names not in double quotes, keywords, function names)
+# must be a plain name: polars reads "$$a" as the start of a dollar-quoted string, sqlglot as a
+# name, so a query could hide SQL from the check inside what polars then runs as code.
+PLAIN_NAME = re.compile(r"[^\W\d]\w*")  # a letter or _, then letters, digits or _
 
 READ_ONLY_QUERIES = (exp.Select, exp.SetOperation)  # SELECT; UNION, INTERSECT, EXCEPT of them
 WRITES = (exp.DDL, exp.DML, exp.Command, exp.Into)  # CREATE, INSERT, COPY, SELECT INTO, ...
@@ -138,9 +144,29 @@ def _generate(tree: exp.Expr, catalogue: Collection[str]) -> str:
 def _check_tree(tree: exp.Expr, catalogue: Collection[str]) -> tuple[str, ...]:
     """Refuse in order of importance; return the registered tables read."""
     nodes = list(tree.walk())
-    for check in (_no_file_functions, _no_writes, _no_table_valued, _sources_are_tables):
+    checks = (_plain_names, _no_file_functions, _no_writes, _no_table_valued, _sources_are_tables)
+    for check in checks:
         check(nodes, catalogue)
     return _registered_tables(nodes, catalogue)
+
+
+def _plain_names(nodes: list[exp.Expr], catalogue: Collection[str]) -> None:
+    for node in nodes:
+        if isinstance(node, (exp.Parameter, exp.Placeholder)):
+            what = "it has a query parameter ($1, ?, :name or @name)"
+            raise QueryRefusedError("SQL010", what, catalogue)
+        raw = _raw_name(node)
+        if raw is not None and not PLAIN_NAME.fullmatch(raw):
+            what = "a name has a character other than letters, digits and _ (quote such names)"
+            raise QueryRefusedError("SQL010", what, catalogue)
+
+
+def _raw_name(node: exp.Expr) -> str | None:
+    if isinstance(node, exp.Identifier) and not node.quoted or isinstance(node, exp.Var):
+        return node.name
+    if isinstance(node, exp.Anonymous) and isinstance(node.this, str):
+        return node.this
+    return None
 
 
 def _function_name(node: exp.Func) -> str:

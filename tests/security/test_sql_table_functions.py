@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import sqlglot
+from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from governance.sql_sandbox import (
@@ -143,6 +145,19 @@ def test_a_file_path_as_a_table_name_reads_nothing_in_polars_and_is_refused(secr
         with pytest.raises(QueryRefusedError) as refused:
             check_query(sql, CATALOGUE)
         assert refused.value.code == "SQL006" and path.name not in str(refused.value)
+
+
+def test_dollar_quote_differential_is_refused():
+    """sqlglot reads `$$a` as a name, polars as the start of a dollar-quoted string: polars
+    would run as code what sqlglot checked as the inside of a string literal."""
+    sql = "select $$a, ' $$ as smuggled, 42 as n --' as note from cohort"
+    seen_by_sqlglot = sqlglot.parse_one(sql)
+    assert [a.alias for a in seen_by_sqlglot.find_all(exp.Alias)] == ["note"]
+    run_by_polars = pl.SQLContext(cohort=COHORT).execute(sql, eager=True)
+    assert run_by_polars.columns == ["smuggled", "n"]  # and FROM cohort was commented out
+    with pytest.raises(QueryRefusedError) as refused:
+        check_query(sql, CATALOGUE)
+    assert refused.value.code == "SQL010"
 
 
 NOT_A_TABLE_FUNCTION = "is not a supported table function"

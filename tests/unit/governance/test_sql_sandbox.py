@@ -100,6 +100,7 @@ select trim(both 'p' from person_id) as a, trim(leading 'p' from person_id) as b
   from cohort order by 1                                                              | cohort
 select dayofweek(first_need_date) d, dayofyear(first_need_date) y from cohort
   order by person_id                                                                  | cohort
+select "$$quoted" from (select 1 as "$$quoted")                                         |
 select [1, 2, 3] as arr                                                               |
 select 'it''s' as q, 'a\\b' as bs -- a trailing comment
                                                                                       |
@@ -151,6 +152,10 @@ truncate cohort                                                           | SQL0
 values (1)                                                                | SQL003 | read-only
 select 1 into zz from cohort                                              | SQL003 | INTO
 with zz as (delete from cohort) select 1                                  | SQL003 | WITH
+select $$zz, ' $$ as n, 42 as m --' as note from cohort                   | SQL010 | letters, digits
+select zz$x from cohort                                                   | SQL010 | letters, digits
+select * from cohort where need_count = ?                                 | SQL010 | parameter
+select * from cohort where need_count = :zz                               | SQL010 | parameter
 select 1; select 2                                                        | SQL002 | one statement
                                                                           | SQL002 | one statement
 -- zz only a comment                                                      | SQL002 | one statement
