@@ -8,7 +8,7 @@ checked. It is pure: no file is opened and nothing is executed.
 
 >>> checked = check_query("select need_count, count(*) from cohort group by 1", {"cohort"})
 >>> checked.sql, checked.tables
-('SELECT need_count, COUNT(*) FROM cohort GROUP BY 1', ('cohort',))
+('SELECT "need_count", COUNT(*) FROM "cohort" GROUP BY 1', ('cohort',))
 """
 
 from __future__ import annotations
@@ -133,8 +133,13 @@ def _parse_one(sql: str, catalogue: Collection[str]) -> exp.Expr:
 
 
 def _generate(tree: exp.Expr, catalogue: Collection[str]) -> str:
-    try:  # no comments: polars and sqlglot may not agree where a nested comment ends
-        return tree.sql(dialect=_PolarsSQL, comments=False, unsupported_level=ErrorLevel.RAISE)
+    # No comments: polars and sqlglot may not agree where a nested one ends. Every name in
+    # double quotes: no name can be read as a keyword or a string (polars matches table names
+    # case-insensitively, quoted or not, and column names case-sensitively, quoted or not).
+    try:
+        return tree.sql(
+            dialect=_PolarsSQL, comments=False, identify=True, unsupported_level=ErrorLevel.RAISE
+        )
     except (SqlglotError, RecursionError):
         raise QueryRefusedError(
             "SQL009", "the query does not survive a round trip", catalogue

@@ -90,6 +90,7 @@ select cast(need_count as double) / 2 as half, need_count::varchar as s from coh
   order by 1                                                                          | cohort
 select round(avg(n_records), 2) as a, median(n_records) as m from cohort              | cohort
 select "person_id" from "cohort" order by 1                                           | cohort
+with M as (select person_id from cohort) select * from m order by 1                   | cohort
 select count(*) from COHORT                                                           | cohort
 select * exclude (partners) from cohort order by person_id                            | cohort
 select n_records // 2 as half, n_records % 2 as odd from cohort order by person_id    | cohort
@@ -221,8 +222,13 @@ def test_exit_code_is_stable():
 def test_sql_is_regenerated_and_hash_is_of_the_text_given():
     text = "select   need_count /* why */ from cohort -- note"
     checked = check_query(text, CATALOGUE)
-    assert checked.sql == "SELECT need_count FROM cohort"
+    assert checked.sql == 'SELECT "need_count" FROM "cohort"'
     assert checked.sha256 == hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def test_every_name_runs_in_double_quotes():
+    checked = check_query("select c.need_count as n from cohort c where mcn_flag", CATALOGUE)
+    assert checked.sql == 'SELECT "c"."need_count" AS "n" FROM "cohort" AS "c" WHERE "mcn_flag"'
 
 
 def test_regenerated_sql_is_a_fixed_point():
