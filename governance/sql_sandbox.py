@@ -167,7 +167,8 @@ def _plain_names(nodes: list[exp.Expr], catalogue: Collection[str]) -> None:
 
 
 def _raw_name(node: exp.Expr) -> str | None:
-    if isinstance(node, exp.Identifier) and not node.quoted or isinstance(node, exp.Var):
+    """The text sqlglot writes out unquoted for this node, if any."""
+    if (isinstance(node, exp.Identifier) and not node.quoted) or isinstance(node, exp.Var):
         return node.name
     if isinstance(node, exp.Anonymous) and isinstance(node.this, str):
         return node.this
