@@ -1,38 +1,60 @@
-"""Tamper-evident audit log: hash-chained JSON lines with signed checkpoints (after RFC 6962).
+"""Tamper-evident audit log, append-only even against its operator (after RFC 6962/9162, Rekor
+and transparency-dev witnesses).
 
-Each line is one entry: {"seq", "time", "event", ...details, "prev", "hash"}, where `hash` is the
-SHA-256 of the entry's canonical JSON without `hash` (so it covers `prev`, the hash before it).
-Changing, removing, reordering or inserting a line breaks the chain at that line. A checkpoint
-entry signs (Ed25519, the audit key) the sequence number and hash it follows, and the same signed
-head is written to head.json, so even a rewrite of the whole chain, or the removal of the last
-entries, is caught by anyone holding the audit public key.
+`audit.jsonl` holds one JSON entry a line. Entry 0 creates the log: a random log id, the format,
+the audit key id. Every entry then carries
 
-Entries carry counts, names, hashes and key ids, never a value from a row.
+    seq, time, event, ...details, prev, signer, sig, hash
+
+- `prev` is the hash of the entry before it, `hash` the SHA-256 of the tagged canonical JSON of
+  the entry without `hash` (a leaf hash): changing, removing, reordering or inserting a line
+  breaks the chain there;
+- `sig` is its writer's Ed25519 signature (purpose "audit-entry", the log id, the entry's body):
+  pipeline events by the audit key; a re-identification or query by the user's own key under an
+  IG-signed grant, embedded in the entry; a grant by the approver who issued it. Nobody can write
+  or rewrite an entry in someone else's name. A refused attempt by someone with no key or no grant
+  is still recorded, unsigned, and counted as unauthenticated (it proves nothing else);
+- checkpoint entries sign (purpose "audit-checkpoint") the sequence number and hash they cover;
+  `head.json` signs (purpose "audit-head") the log id, its size and last hash: the end of the log.
+
+The purpose and the log id are in every signed message, so no signature stands in for another,
+and verification needs public keys only. Cutting the log back to an older head someone saved is a
+rollback: heads IG officers keep (`mcn audit head --out FILE`) catch it, because the log must
+extend every witnessed head. Entries carry counts, names, hashes and key ids, never a row value.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
+import secrets
 import threading
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from governance import grants as grant_rules
+from governance import signatures as sig
 from governance.errors import AuditError, KeyMissingError
 from governance.keyfiles import write_private
 
 ENV_AUDIT_KEY_FILE = "MCN_AUDIT_KEY_FILE"
+ENV_AUDIT_PUBLIC_KEY_FILE = "MCN_AUDIT_PUBLIC_KEY_FILE"  # one or more, os.pathsep-separated
+FORMAT = "mcn-audit-v2"
 GENESIS = "0" * 64
-DOMAIN = b"mcn-audit-checkpoint-v1\n"
-_lock = threading.Lock()
+LEAF_TAG = b"mcn-audit-leaf-v2\n"
+# Who may write which event. Everything not listed is the pipeline's, signed by the audit key.
+USER_EVENTS = frozenset({"reidentify", "reidentify_refused", "query", "query_refused"})
+APPROVER_EVENTS = frozenset({"grant_issued"})
+ATTEMPT_EVENTS = frozenset({"reidentify_refused", "query_refused"})  # may be unauthenticated
+_thread_lock = threading.Lock()
 
 
 def canonical(entry: dict) -> bytes:
@@ -40,7 +62,19 @@ def canonical(entry: dict) -> bytes:
 
 
 def entry_hash(entry: dict) -> str:
-    return hashlib.sha256(canonical({k: v for k, v in entry.items() if k != "hash"})).hexdigest()
+    """The leaf hash: everything in the entry but the hash itself, tagged."""
+    body = {k: v for k, v in entry.items() if k != "hash"}
+    return hashlib.sha256(LEAF_TAG + canonical(body)).hexdigest()
+
+
+def body_digest(entry: dict) -> str:
+    """What the writer signs: the entry without its signature and hash."""
+    return hashlib.sha256(
+        canonical({k: v for k, v in entry.items() if k not in ("sig", "hash")})
+    ).hexdigest()
+
+
+# --- keys ---------------------------------------------------------------------------------------
 
 
 def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
@@ -52,46 +86,126 @@ def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
     )
     if not path:
         raise KeyMissingError(f"no audit signing key: {ENV_AUDIT_KEY_FILE} is not set. Fix: {fix}")
-    try:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
-    except (OSError, ValueError, TypeError):
+    key = sig.read_private(Path(path))
+    if key is None:
         raise KeyMissingError(
             f"audit key {path} ({ENV_AUDIT_KEY_FILE}) cannot be read as an "
             f"Ed25519 private key. Fix: {fix}"
-        ) from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise KeyMissingError(f"audit key {path} is not an Ed25519 key. Fix: {fix}")
+        )
     return key
 
 
-def create_audit_key(path: Path) -> bool:
-    """Write a new audit signing key (PEM, 0600) if none exists; True when one was made."""
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+def load_audit_public_keys(paths: list[str] | None = None, env: dict | None = None) -> list:
+    """The audit public keys a verifier trusts: each path given, else $MCN_AUDIT_PUBLIC_KEY_FILE."""
+    env = os.environ if env is None else env
+    given = list(paths or [])
+    if not given and env.get(ENV_AUDIT_PUBLIC_KEY_FILE):
+        given = [p for p in env[ENV_AUDIT_PUBLIC_KEY_FILE].split(os.pathsep) if p]
+    fix = (
+        "pass --public-key FILE (the .pub that `mcn audit keygen` wrote; repeat it for keys "
+        f"rotated out) or set {ENV_AUDIT_PUBLIC_KEY_FILE}"
     )
-    return write_private(path, pem)
+    if not given:
+        raise KeyMissingError(f"no audit public key to verify with. Fix: {fix}")
+    keys = []
+    for path in given:
+        key = sig.read_public(Path(path))
+        if key is None:
+            raise KeyMissingError(f"{path} is not an Ed25519 public key (PEM). Fix: {fix}")
+        keys.append(key)
+    return keys
+
+
+def create_audit_key(path: Path) -> bool:
+    """Write a new audit signing key (PEM, 0600) and its public key beside it (`.pub`) if none
+    exists; True when one was made."""
+    private = Ed25519PrivateKey.generate()
+    made = write_private(path, sig.private_pem(private))
+    if made:
+        Path(path).with_suffix(".pub").write_bytes(sig.public_pem(private.public_key()))
+    return made
 
 
 def public_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
+    return sig.public_pem(key.public_key())
 
 
 def audit_key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "s-" + hashlib.sha256(raw).hexdigest()[:12]
+    return sig.key_id(public, "s")
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who writes an entry: the audit (service) key, a user under a grant, or an approver."""
+
+    key_id: str
+    private: Ed25519PrivateKey = field(repr=False)
+    grant: dict | None = None
+
+    @classmethod
+    def service(cls, key: Ed25519PrivateKey) -> Signer:
+        return cls(audit_key_id(key.public_key()), key)
+
+    @classmethod
+    def approver(cls, key: Ed25519PrivateKey) -> Signer:
+        return cls(sig.key_id(key.public_key(), "a"), key)
+
+    @property
+    def is_service(self) -> bool:
+        return self.key_id.startswith("s-")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Public keys a verifier trusts: the audit keys and the IG approvers (who vouch for users)."""
+
+    audit: dict[str, Ed25519PublicKey]
+    approvers: dict[str, tuple[str, Ed25519PublicKey]]
+
+    @classmethod
+    def of(cls, audit_keys: list, approvers_dir: Path | None = None) -> Trust:
+        from governance.signing import trusted_keys
+
+        return cls({audit_key_id(k): k for k in audit_keys}, trusted_keys(approvers_dir))
+
+
+def service_log(folder: Path) -> AuditLog:
+    """The pipeline's audit log writer: entries signed with the audit key from the environment."""
+    return AuditLog(folder, Signer.service(load_audit_key()))
+
+
+# --- writing ------------------------------------------------------------------------------------
 
 
 class AuditLog:
-    """Append-only writer. Safe across threads of one process and across processes (flock)."""
+    """Append-only writer; safe across threads (a lock) and processes (flock).
 
-    def __init__(self, folder: Path) -> None:
+    `signer` signs every entry this object appends; None only records refused attempts
+    (unauthenticated). The log is created, with its identity, by the first service-signed entry.
+    """
+
+    def __init__(self, folder: Path, signer: Signer | None = None) -> None:
         self.folder = Path(folder)
         self.path = self.folder / "audit.jsonl"
-        self.head = self.folder / "head.json"
+        self.head_path = self.folder / "head.json"
+        self.signer = signer
+
+    @contextmanager
+    def _locked(self) -> Iterator:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+        with _thread_lock, self.path.open("a", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield handle
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def log_id(self) -> str | None:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        with self.path.open("rb") as handle:
+            first = json.loads(handle.readline())
+        return first.get("log_id")
 
     def _last(self) -> tuple[int, str]:
         if not self.path.exists() or self.path.stat().st_size == 0:
@@ -107,163 +221,349 @@ class AuditLog:
         last = json.loads(block.strip().split(b"\n")[-1])
         return last["seq"], last["hash"]
 
-    def append(self, event: str, **details) -> dict:
-        """Append one entry and return it."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with _lock, self.path.open("a", encoding="utf-8") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                seq, prev = self._last()
-                entry = {
-                    "seq": seq + 1,
-                    "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "event": event,
-                    **details,
-                    "prev": prev,
-                }
-                entry["hash"] = entry_hash(entry)
-                handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-        return entry
-
-    def checkpoint(self, key: Ed25519PrivateKey) -> dict:
-        """Append a signed checkpoint over the chain so far, then sign the checkpoint itself
-        into head.json (so removing the checkpoint, or anything before it, is caught)."""
-        seq, head = self._last()
-        entry = self.append(
-            "checkpoint",
-            covers_seq=seq,
-            covers_hash=head,
-            key_id=audit_key_id(key.public_key()),
-            signature=_sign(key, seq, head),
-        )
-        signed_head = {
-            "seq": entry["seq"],
-            "hash": entry["hash"],
-            "key_id": audit_key_id(key.public_key()),
-            "signature": _sign(key, entry["seq"], entry["hash"]),
+    def _genesis(self, handle, signer: Signer | None) -> str:
+        """Create the log (entry 0, with its identity); only the service key may."""
+        if signer is None or not signer.is_service:
+            raise AuditError(
+                f"no audit log at {self.path} yet: it is created by the pipeline's first "
+                "run. Fix: run `mcn run` first, or pass --data-dir"
+            )
+        log_id = secrets.token_hex(16)
+        genesis = {
+            "seq": 0,
+            "time": _now(),
+            "event": "log_created",
+            "format": FORMAT,
+            "log_id": log_id,
+            "audit_key_id": signer.key_id,
+            "prev": GENESIS,
         }
-        tmp = self.head.with_suffix(".tmp")
-        tmp.write_text(json.dumps(signed_head, indent=2) + "\n")
-        os.replace(tmp, self.head)
+        self._emit(handle, genesis, log_id, signer)
+        return log_id
+
+    def _write(self, handle, event: str, details: dict, signer: Signer | None) -> dict:
+        log_id = self.log_id() or self._genesis(handle, signer)
+        seq, prev = self._last()
+        if event in USER_EVENTS and signer is not None and signer.grant is None:
+            raise ValueError(f"{event} entries are signed by a user under a grant")
+        entry = {"seq": seq + 1, "time": _now(), "event": event, **details, "prev": prev}
+        if signer is None and event not in ATTEMPT_EVENTS:
+            raise ValueError(f"{event} entries must be signed")
+        return self._emit(handle, entry, log_id, signer)
+
+    def _emit(self, handle, entry: dict, log_id: str, signer: Signer | None) -> dict:
+        if signer is not None:
+            entry["signer"] = signer.key_id
+            if signer.grant is not None:
+                entry["grant"] = signer.grant
+            entry["sig"] = sig.sign(signer.private, "audit-entry", log_id, body_digest(entry))
+        entry["hash"] = entry_hash(entry)
+        handle.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
         return entry
 
+    def append(self, event: str, **details) -> dict:
+        """Append one entry signed by this log's signer and return it."""
+        with self._locked() as handle:
+            return self._write(handle, event, details, self.signer)
 
-def _sign(key: Ed25519PrivateKey, seq: int, head: str) -> str:
-    return base64.b64encode(key.sign(DOMAIN + f"{seq}\n{head}".encode())).decode()
+    def seal(self, trust: Trust, confirm=None) -> dict | None:
+        """Check every entry after the last signed head, then append a signed checkpoint over
+        them and write the new head. `confirm(tail_summary)` may decline (returns False).
+
+        Refuses (AuditError) when any entry of the tail does not verify: a forged entry is never
+        sealed. Needs the audit private key (this log's signer must be the service)."""
+        if self.signer is None or not self.signer.is_service:
+            raise AuditError("only the audit (service) key seals the log")
+        with self._locked() as handle:
+            verdict = verify(self.folder, trust, require_head=False)
+            if not verdict.ok:
+                raise AuditError(
+                    f"audit log {self.path} was not sealed: {verdict.problem}. Fix: treat this "
+                    "as a security incident: compare with a backup and the heads IG officers "
+                    "keep (`mcn audit verify --witness FILE`)"
+                )
+            if confirm is not None and not confirm(verdict.tail):
+                return None
+            log_id = self.log_id() or self._genesis(handle, self.signer)
+            seq, covered = self._last()
+            key = self.signer.private
+            entry = self._write(
+                handle,
+                "checkpoint",
+                {
+                    "covers_seq": seq,
+                    "covers_hash": covered,
+                    "key_id": self.signer.key_id,
+                    "signature": sig.sign(key, "audit-checkpoint", log_id, seq, covered),
+                },
+                self.signer,
+            )
+            self._write_head(log_id, entry, key)
+            return entry
+
+    def _write_head(self, log_id: str, entry: dict, key: Ed25519PrivateKey) -> None:
+        size, time = entry["seq"] + 1, _now()
+        head = {
+            "format": FORMAT,
+            "log_id": log_id,
+            "size": size,
+            "hash": entry["hash"],
+            "time": time,
+            "key_id": audit_key_id(key.public_key()),
+            "signature": sig.sign(key, "audit-head", log_id, size, entry["hash"], time),
+        }
+        tmp = self.head_path.with_name(f".{self.head_path.name}.tmp")
+        tmp.write_text(json.dumps(head, indent=2) + "\n")
+        os.replace(tmp, self.head_path)
+
+    def seal_run(self) -> dict | None:
+        """Seal at the end of a pipeline command, trusting this key and any rotated-out audit
+        public keys in $MCN_AUDIT_PUBLIC_KEY_FILE."""
+        if self.signer is None:
+            raise AuditError("only the audit (service) key seals the log")
+        extra = load_audit_public_keys() if os.environ.get(ENV_AUDIT_PUBLIC_KEY_FILE) else []
+        return self.seal(Trust.of([self.signer.private.public_key(), *extra]))
+
+    def read_head(self) -> dict | None:
+        try:
+            return json.loads(self.head_path.read_text())
+        except (OSError, ValueError):
+            return None
 
 
-@dataclass(frozen=True)
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Tail:
+    """What follows the last signed head: what sealing it would cover (no values)."""
+
+    first_seq: int = 0
+    entries: int = 0
+    events: dict[str, int] = field(default_factory=dict)
+    run_ids: list[str] = field(default_factory=list)
+    signers: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        if not self.entries:
+            return "nothing after the last signed head"
+        events = ", ".join(f"{k} {v}" for k, v in sorted(self.events.items()))
+        runs = ", ".join(self.run_ids) or "none"
+        who = ", ".join(f"{k} {v}" for k, v in sorted(self.signers.items()))
+        return (
+            f"{self.entries} entries from seq {self.first_seq}: events {events}; "
+            f"run ids {runs}; signed by {who}"
+        )
+
+
+@dataclass
 class Verdict:
     ok: bool
     entries: int
     checkpoints: int
     problem: str = ""
     line: int | None = None
+    log_id: str | None = None
+    unauthenticated: int = 0
+    tail: Tail = field(default_factory=Tail)
+    hashes: list[str] = field(default_factory=list, repr=False)
 
 
-def _check_signature(keys: list[Ed25519PublicKey], seq: int, head: str, signature: str) -> bool:
-    """True when any of the trusted audit keys (old ones kept after a rotation) signed it."""
-    for public in keys:
+class _Walk:
+    """One pass over the log's lines, checking each against the chain and its writer."""
+
+    def __init__(self, trust: Trust) -> None:
+        self.trust = trust
+        self.hashes: list[str] = []
+        self.log_id: str | None = None
+        self.checkpoints = 0
+        self.unauthenticated = 0
+        self._grants: dict[str, str] = {}
+
+    def check(self, line: str, index: int) -> str:
+        where = f"entry {index} (line {index + 1})"
         try:
-            public.verify(base64.b64decode(signature), DOMAIN + f"{seq}\n{head}".encode())
-            return True
-        except (InvalidSignature, ValueError):
-            continue
-    return False
+            entry = json.loads(line)
+            seq, claimed, event = entry["seq"], entry["hash"], entry["event"]
+        except (ValueError, KeyError, TypeError):
+            return f"{where} is not a valid audit entry"
+        if seq != index:
+            return f"{where} has sequence number {seq}: entries were removed, reordered or inserted"
+        prev = self.hashes[-1] if self.hashes else GENESIS
+        if entry.get("prev") != prev:
+            return f"{where} does not follow the entry before it (chain broken here)"
+        if entry_hash(entry) != claimed:
+            return f"{where} was altered after it was written (its hash does not match)"
+        if index == 0:
+            if event != "log_created" or entry.get("format") != FORMAT:
+                return f"{where} does not create an {FORMAT} log"
+            self.log_id = str(entry.get("log_id"))
+        elif event == "log_created":
+            return f"{where} claims to create the log again (a spliced log)"
+        problem = self._writer(entry, event, where)
+        if problem:
+            return problem
+        if event == "checkpoint":
+            problem = self._checkpoint(entry, where)
+            if problem:
+                return problem
+        self.hashes.append(claimed)
+        return ""
 
+    def _writer(self, entry: dict, event: str, where: str) -> str:
+        signer = entry.get("signer")
+        if signer is None:
+            if event in ATTEMPT_EVENTS and "sig" not in entry:
+                self.unauthenticated += 1
+                return ""
+            return f"{where} ({event}) is not signed: not written by mcn"
+        public = self._public_for(entry, event, str(signer))
+        if isinstance(public, str):
+            return f"{where} ({event}) {public}"
+        if not sig.verifies(
+            public, entry.get("sig"), "audit-entry", self.log_id, body_digest(entry)
+        ):
+            return f"{where} ({event}) has a signature that does not verify: forged or altered"
+        return ""
 
-def verify(folder: Path, public: Ed25519PublicKey | list[Ed25519PublicKey]) -> Verdict:
-    """Walk the chain; the first entry that does not hold names where the log was altered.
+    def _public_for(self, entry: dict, event: str, signer: str) -> Ed25519PublicKey | str:
+        if event in USER_EVENTS:
+            grant = entry.get("grant")
+            problem = self._grant(grant)
+            if problem:
+                return f"carries a grant that {problem}"
+            if grant["user_key_id"] != signer:
+                return "is signed by a key its grant does not name"
+            return sig.public_from_b64(grant["user_public_key"]) or "has a bad user key"
+        if event in APPROVER_EVENTS:
+            approver = self.trust.approvers.get(signer)
+            return approver[1] if approver else f"is signed by {signer}, not a trusted approver"
+        public = self.trust.audit.get(signer)
+        if public is None:
+            return f"is signed by {signer}, not a trusted audit key"
+        return public
 
-    `public` is the audit public key, or a list of them (the current and any rotated-out keys).
-    """
-    public = public if isinstance(public, list) else [public]
-    log = AuditLog(folder)
-    if not log.path.exists():
-        return Verdict(False, 0, 0, f"no audit log at {log.path}")
-    hashes, prev, checkpoints = [], GENESIS, 0
-    lines = log.path.read_text(encoding="utf-8").splitlines()
-    for line_no, line in enumerate(lines, start=1):
-        bad = _check_line(line, line_no, prev, hashes, public)
-        if bad:
-            return Verdict(False, line_no - 1, checkpoints, bad, line_no)
-        entry = json.loads(line)
-        checkpoints += entry["event"] == "checkpoint"
-        prev = entry["hash"]
-        hashes.append(prev)
-    return _check_head(log, hashes, public, checkpoints)
+    def _grant(self, grant: object) -> str:
+        token = json.dumps(grant, sort_keys=True, default=str)
+        if token not in self._grants:
+            self._grants[token] = grant_rules.authentic(grant, self.trust.approvers)
+        return self._grants[token]
 
-
-def _check_line(
-    line: str, line_no: int, prev: str, hashes: list[str], public: Ed25519PublicKey
-) -> str:
-    where = f"entry {line_no - 1} (line {line_no})"
-    try:
-        entry = json.loads(line)
-        seq, claimed = entry["seq"], entry["hash"]
-    except (ValueError, KeyError, TypeError):
-        return f"{where} is not a valid audit entry"
-    if seq != line_no - 1:
-        return (
-            f"{where} has sequence number {seq}: entries were removed, reordered or inserted here"
-        )
-    if entry.get("prev") != prev:
-        return f"{where} does not follow the entry before it (chain broken here)"
-    if entry_hash(entry) != claimed:
-        return f"{where} was altered after it was written (its hash does not match)"
-    if entry["event"] == "checkpoint":
+    def _checkpoint(self, entry: dict, where: str) -> str:
         covered = entry.get("covers_seq", -2)
-        if not (0 <= covered < len(hashes) and hashes[covered] == entry.get("covers_hash")):
+        if not (
+            isinstance(covered, int)
+            and 0 <= covered < len(self.hashes)
+            and self.hashes[covered] == entry.get("covers_hash")
+        ):
             return f"{where} is a checkpoint over a history that is not this one"
-        if not _check_signature(public, covered, entry["covers_hash"], entry.get("signature", "")):
+        public = self.trust.audit.get(str(entry.get("key_id")))
+        if public is None or not sig.verifies(
+            public,
+            entry.get("signature"),
+            "audit-checkpoint",
+            self.log_id,
+            covered,
+            entry["covers_hash"],
+        ):
             return f"{where} is a checkpoint whose signature does not verify with the audit key"
+        self.checkpoints += 1
+        return ""
+
+
+def check_head(head: object, log_id: str | None, hashes: list[str], trust: Trust) -> str:
+    """'' when `head` is a validly signed head of this log that the log extends."""
+    if not isinstance(head, dict):
+        return "is not a signed head"
+    try:
+        size, claimed, time = int(head["size"]), str(head["hash"]), str(head["time"])
+        public = trust.audit.get(str(head["key_id"]))
+    except (KeyError, TypeError, ValueError):
+        return "is not a signed head"
+    if head.get("format") != FORMAT or head.get("log_id") != log_id:
+        return "belongs to another audit log"
+    if public is None or not sig.verifies(
+        public, head.get("signature"), "audit-head", log_id, size, claimed, time
+    ):
+        return "has a signature that does not verify as a head with the audit key"
+    if size > len(hashes):
+        return (
+            f"covers {size} entries (signed {time}) but the log now holds {len(hashes)}: "
+            f"entries {len(hashes)} to {size - 1} were removed or the log was rolled back"
+        )
+    if hashes[size - 1] != claimed:
+        return f"(signed {time}) does not match entry {size - 1}: the log was rewritten"
     return ""
 
 
-def _check_head(
-    log: AuditLog, hashes: list[str], public: Ed25519PublicKey, checkpoints: int
+def verify(
+    folder: Path,
+    trust: Trust | Ed25519PublicKey | list[Ed25519PublicKey],
+    witnesses: list[dict] | None = None,
+    require_head: bool = True,
 ) -> Verdict:
-    n = len(hashes)
-    if not log.head.exists():
-        return Verdict(
-            False, n, checkpoints, f"{log.head} is missing: the log's end cannot be checked"
-        )
-    head = json.loads(log.head.read_text())
-    seq, claimed = head.get("seq", -1), head.get("hash", "")
-    if not _check_signature(public, seq, claimed, head.get("signature", "")):
-        return Verdict(False, n, checkpoints, f"{log.head} signature does not verify")
-    if seq >= n:
-        return Verdict(
-            False,
-            n,
-            checkpoints,
-            f"entries {n} to {seq} were removed from the end "
-            f"(the signed head covers entry {seq}, the log ends at {n - 1})",
-            n + 1,
-        )
-    if hashes[seq] != claimed:
-        return Verdict(
-            False,
-            n,
-            checkpoints,
-            f"entry {seq} (line {seq + 1}) differs from the signed head",
-            seq + 1,
-        )
-    if seq < n - 1:
-        return Verdict(
-            False,
-            n,
-            checkpoints,
-            f"entry {seq + 1} (line {seq + 2}) and after are not "
-            "covered by a signed checkpoint: inserted, or a run stopped before it "
-            "could checkpoint (then `mcn audit checkpoint` seals them)",
-            seq + 2,
-        )
-    return Verdict(True, n, checkpoints)
+    """Walk the log; the first entry that does not hold names where it was altered. Then the
+    signed head must match, and the log must extend every witnessed head."""
+    if not isinstance(trust, Trust):
+        trust = Trust.of(trust if isinstance(trust, list) else [trust])
+    log = AuditLog(folder)
+    if not log.path.exists():
+        return Verdict(False, 0, 0, f"no audit log at {log.path}")
+    walk = _Walk(trust)
+    lines = log.path.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        bad = walk.check(line, index)
+        if bad:
+            return Verdict(False, index, walk.checkpoints, bad, index + 1, walk.log_id)
+    verdict = Verdict(True, len(lines), walk.checkpoints, log_id=walk.log_id, hashes=walk.hashes)
+    verdict.unauthenticated = walk.unauthenticated
+    head = log.read_head()
+    size = 0
+    if head is None:
+        if require_head or walk.checkpoints:
+            return _fail(
+                verdict,
+                f"{log.head_path} is missing or unreadable: the end of the log cannot be checked",
+            )
+    else:
+        problem = check_head(head, walk.log_id, walk.hashes, trust)
+        if problem:
+            return _fail(verdict, f"the signed head {log.head_path} {problem}")
+        size = int(head["size"])
+    for number, witness in enumerate(witnesses or [], start=1):
+        problem = check_witness(witness, walk.log_id, walk.hashes, trust)
+        if problem:
+            return _fail(verdict, f"witnessed head {number} {problem}")
+    verdict.tail = _tail(lines[size:], size)
+    return verdict
+
+
+def check_witness(witness: object, log_id: str | None, hashes: list[str], trust: Trust) -> str:
+    head = witness.get("head") if isinstance(witness, dict) and "head" in witness else witness
+    return check_head(head, log_id, hashes, trust)
+
+
+def _fail(verdict: Verdict, problem: str) -> Verdict:
+    verdict.ok, verdict.problem = False, problem
+    return verdict
+
+
+def _tail(lines: list[str], first: int) -> Tail:
+    entries = [json.loads(line) for line in lines]
+    runs = sorted({str(e["run_id"]) for e in entries if e.get("run_id")})
+    signers = Counter(
+        ("user " + e["grant"]["user"]) if e.get("grant") else (e.get("signer") or "unsigned")
+        for e in entries
+    )
+    return Tail(
+        first, len(entries), dict(Counter(e["event"] for e in entries)), runs, dict(signers)
+    )
 
 
 def read_entries(folder: Path) -> list[dict]:
