@@ -78,7 +78,19 @@ class OptOutError(Exception):
     exit_code = 11
 
 
+class GrantError(Exception):
+    """A user key or grant is missing, not trusted, out of date, or does not cover the request."""
+
+    exit_code = 12
+
+
 class ReidentificationError(Exception):
     """A re-identification request is not allowed, or the vault cannot be opened."""
 
     exit_code = 12
+
+
+class StagingError(Exception):
+    """Staged data was made under another policy or linkage key and cannot be remade."""
+
+    exit_code = 14

@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from governance import signatures as sig
 from governance.errors import PolicySignatureError
 from governance.keyfiles import write_private
 
@@ -34,17 +35,27 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def public_key_id(public: Ed25519PublicKey) -> str:
-    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return "a-" + hashlib.sha256(raw).hexdigest()[:12]
+def public_key_id(public: Ed25519PublicKey, kind: sig.KeyKind = "a") -> str:
+    return sig.key_id(public, kind)
+
+
+def approvers_dirs(given: Path | None = None) -> list[Path]:
+    """The folders of trusted approver keys: the one given, else every folder in
+    $MCN_APPROVERS_DIR (os.pathsep-separated), else the shipped governance/approvers/."""
+    if given:
+        return [Path(given)]
+    listed = [p for p in os.environ.get(ENV_APPROVERS_DIR, "").split(os.pathsep) if p]
+    return [Path(p) for p in listed] or [APPROVERS_DIR]
 
 
 def approvers_dir(given: Path | None = None) -> Path:
-    return Path(given or os.environ.get(ENV_APPROVERS_DIR) or APPROVERS_DIR)
+    """The first approvers folder (where a new trusted key would go)."""
+    return approvers_dirs(given)[0]
 
 
-def keygen(name: str, out: Path) -> tuple[Path, Path]:
-    """A new approver key pair: <slug>.key (private, 0600) and <slug>.json (public, to trust)."""
+def keygen(name: str, out: Path, kind: sig.KeyKind = "a") -> tuple[Path, Path]:
+    """A new key pair: <slug>.key (private, 0600) and <slug>.json (public). Kind "a" is an IG
+    approver's (trusted by putting the .json in an approvers folder), "u" a named user's."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "approver"
     private = Ed25519PrivateKey.generate()
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +71,8 @@ def keygen(name: str, out: Path) -> tuple[Path, Path]:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     pub_path.write_text(
         json.dumps(
-            {"name": name, "key_id": public_key_id(public), "public_key": _b64(raw)}, indent=2
+            {"name": name, "key_id": public_key_id(public, kind), "public_key": _b64(raw)},
+            indent=2,
         )
         + "\n"
     )
@@ -118,10 +130,11 @@ class Approval:
 def trusted_keys(directory: Path | None = None) -> dict[str, tuple[str, Ed25519PublicKey]]:
     """key_id -> (approver name, public key) for every approver file."""
     keys = {}
-    for path in sorted(approvers_dir(directory).glob("*.json")):
-        entry = json.loads(path.read_text())
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"]))
-        keys[public_key_id(public)] = (entry["name"], public)
+    for folder in approvers_dirs(directory):
+        for path in sorted(folder.glob("*.json")):
+            entry = json.loads(path.read_text())
+            public = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"]))
+            keys[public_key_id(public)] = (entry["name"], public)
     return keys
 
 
@@ -157,7 +170,7 @@ def verify_policy(policy_path: Path, directory: Path | None = None) -> Approval:
     if record.get("key_id") not in trusted:
         raise PolicySignatureError(
             f"{where} is signed with key {record.get('key_id')}, which is "
-            f"not a trusted approver in {approvers_dir(directory)}. Fix: "
+            f"not a trusted approver in {', '.join(map(str, approvers_dirs(directory)))}. Fix: "
             "sign with a trusted approver's key",
             "POL032",
         )

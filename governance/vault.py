@@ -73,8 +73,40 @@ def seal(
     ).with_columns(vault_key_id=pl.lit(key.key_id))
 
 
-def unseal(vault: pl.DataFrame, key: VaultKey) -> list[dict]:
-    """Open sealed rows; a wrong key or an altered row is refused, naming only the key ids."""
+@dataclass(frozen=True)
+class Access:
+    """Proof that opening these records was authorised and audited: the signed `reidentify`
+    entry already in the audit log, naming a digest of exactly the record keys to open."""
+
+    audit_log: Path  # the audit.jsonl the entry was appended to
+    entry: dict
+
+
+def records_digest(record_keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(record_keys)).encode()).hexdigest()
+
+
+def _audited(access: Access, record_keys: list[str]) -> bool:
+    entry = access.entry
+    if not isinstance(entry, dict) or entry.get("event") != "reidentify" or "sig" not in entry:
+        return False
+    if entry.get("records_digest") != records_digest(record_keys):
+        return False
+    try:
+        with Path(access.audit_log).open(encoding="utf-8") as handle:
+            return any(json.loads(line).get("hash") == entry.get("hash") for line in handle)
+    except (OSError, ValueError):
+        return False
+
+
+def unseal(vault: pl.DataFrame, key: VaultKey, access: Access) -> list[dict]:
+    """Open sealed rows, only under an audited re-identification (`access`); a wrong key or an
+    altered row is refused, naming only the key ids."""
+    if not _audited(access, vault["record_key"].to_list()):
+        raise ReidentificationError(
+            "the vault opens only under a signed re-identification entry in the audit log "
+            "that names exactly these records. Fix: use `mcn reidentify`"
+        )
     written_with = set(vault["vault_key_id"].unique().to_list())
     if key.key_id not in written_with:
         raise ReidentificationError(

@@ -1,0 +1,126 @@
+"""Development keys and access for `mcn demo`: made loudly, kept in .mcn/dev-keys/, never for
+real data. The demo's analyst queries under a real grant signed by a development IG officer, so
+the demo walks the same checked, audited path a real partnership does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from flows.config import Zones
+
+DEV_KEYS = Path(".mcn") / "dev-keys"
+DEV_ENV = Path(".mcn") / "dev.env"
+DEV_APPROVER = "Development IG officer"
+DEV_ANALYST = "Development analyst"
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def dev_key(env_var: str, path: Path, what: str, create: Callable[[Path], bool]) -> None:
+    """Use (and if need be create) a development key, loudly, when none is configured."""
+    if os.environ.get(env_var):
+        return
+    made = create(path)
+    _say(
+        f"!! {'Created' if made else 'Using'} a DEVELOPMENT {what} at {path}: synthetic demo "
+        f"data only. Real runs set {env_var} to a key held under your key procedure."
+    )
+    os.environ[env_var] = str(path)
+
+
+def dev_keys() -> None:
+    """Linkage, vault and audit keys, and the audit public key verifiers use."""
+    from governance.audit import (
+        ENV_AUDIT_KEY_FILE,
+        ENV_AUDIT_PUBLIC_KEY_FILE,
+        create_audit_key,
+    )
+    from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
+    from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key
+
+    if not os.environ.get(ENV_KEY):
+        dev_key(ENV_KEY_FILE, DEV_KEYS / "linkage.key", "linkage key", create_dev_key)
+    dev_key(ENV_VAULT_KEY_FILE, DEV_KEYS / "vault.key", "vault key", create_vault_key)
+    dev_key(ENV_AUDIT_KEY_FILE, DEV_KEYS / "audit.key", "audit signing key", create_audit_key)
+    public = Path(os.environ[ENV_AUDIT_KEY_FILE]).with_suffix(".pub")
+    if not os.environ.get(ENV_AUDIT_PUBLIC_KEY_FILE) and public.exists():
+        os.environ[ENV_AUDIT_PUBLIC_KEY_FILE] = str(public)
+
+
+def dev_analyst(zones: Zones) -> None:
+    """A development IG officer (trusted only through $MCN_APPROVERS_DIR in this process) grants
+    a development analyst the analyst role, once; the analyst's key is then the user key."""
+    from governance import grants
+    from governance.audit import AuditLog, Signer
+    from governance.signing import APPROVERS_DIR, ENV_APPROVERS_DIR, keygen, load_private
+
+    approvers = DEV_KEYS / "approvers"
+    officer, analyst = DEV_KEYS / "development-ig-officer.key", DEV_KEYS / "development-analyst.key"
+    if not officer.exists():
+        keygen(DEV_APPROVER, DEV_KEYS, kind="a")
+        approvers.mkdir(parents=True, exist_ok=True)
+        shutil.copy(officer.with_suffix(".json"), approvers / officer.with_suffix(".json").name)
+    if not analyst.exists():
+        keygen(DEV_ANALYST, DEV_KEYS, kind="u")
+    trusted = os.environ.get(ENV_APPROVERS_DIR) or str(APPROVERS_DIR)
+    if str(approvers) not in trusted.split(os.pathsep):
+        os.environ[ENV_APPROVERS_DIR] = os.pathsep.join([trusted, str(approvers)])
+    os.environ.setdefault(grants.ENV_USER_KEY_FILE, str(analyst))
+    user = grants.load_user_key(analyst)
+    folder = grants.grants_dir(zones.root)
+    if any(grants.in_date(g, dt.date.today()) for g in grants.for_key(folder, user.key_id)):
+        return
+    approver_key = load_private(officer)
+    grant = grants.issue(
+        DEV_ANALYST,
+        user.private.public_key(),
+        "analyst",
+        ["demo"],
+        dt.date.today() + dt.timedelta(days=90),
+        DEV_APPROVER,
+        approver_key,
+        dt.date.today(),
+    )
+    grants.write(grant, folder)
+    AuditLog(zones.audit, Signer.approver(approver_key)).append(
+        "grant_issued",
+        **{k: grant[k] for k in ("grant_id", "user", "user_key_id", "role", "purposes")},
+        valid_until=grant["valid_until"],
+        issued_by=grant["issued_by"],
+    )
+    _say(f"!! {DEV_APPROVER} granted {DEV_ANALYST} the analyst role (development keys)")
+
+
+def write_dev_env() -> Path:
+    """Shell lines that point a terminal at the development keys (`. .mcn/dev.env`)."""
+    from governance.audit import ENV_AUDIT_KEY_FILE, ENV_AUDIT_PUBLIC_KEY_FILE
+    from governance.grants import ENV_USER_KEY_FILE
+    from governance.keys import ENV_KEY_FILE
+    from governance.signing import ENV_APPROVERS_DIR
+    from governance.vault import ENV_VAULT_KEY_FILE
+
+    names = (
+        ENV_KEY_FILE,
+        ENV_VAULT_KEY_FILE,
+        ENV_AUDIT_KEY_FILE,
+        ENV_AUDIT_PUBLIC_KEY_FILE,
+        ENV_APPROVERS_DIR,
+        ENV_USER_KEY_FILE,
+    )
+    lines = ["# DEVELOPMENT keys made by `mcn demo`: synthetic data only"]
+    for name in names:
+        if os.environ.get(name):
+            value = os.pathsep.join(
+                str(Path(p).resolve()) for p in os.environ[name].split(os.pathsep)
+            )
+            lines.append(f"export {name}='{value}'")
+    DEV_ENV.parent.mkdir(parents=True, exist_ok=True)
+    DEV_ENV.write_text("\n".join(lines) + "\n")
+    return DEV_ENV
