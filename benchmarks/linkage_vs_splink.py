@@ -60,7 +60,7 @@ def ours(raw: dict) -> tuple[pl.DataFrame, float]:
     records = records.with_columns(
         pl.lit(None, pl.String).alias(c) for c in TOKEN_COLUMNS if c not in records.columns
     )
-    links = link_records(records.select("record_key", *TOKEN_COLUMNS), THRESHOLD).links
+    links = link_records(records.select("record_key", *TOKEN_COLUMNS), THRESHOLD, key=key).links
     out = records.select("partner", "extract", "record_ref", "record_key").join(
         links, on="record_key"
     )

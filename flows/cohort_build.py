@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from flows.config import Zones
 from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
+from flows.staging import Binding, current_files, rebind, require_current
+from governance.agreement import Policy
 from governance.audit import AuditLog
-from schemas.registry import all_extracts
+from governance.errors import AgreementNotInForceError, PolicyError
+from governance.keys import SecretKey, load_linkage_key
+from governance.match_keys import key_named, token_column
+from governance.optout import OptOutList, load_optout, optout_tokens, require_fresh
+from governance.policy import load_approved, require_in_force
+from schemas.registry import PARTNER_NAMES, all_extracts, partner
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
-from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, link_records
+from transforms.exclusions import Excluded, exclude_persons, listed_records
+from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, Linkage, link_records
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
 
+NHS_TOKEN = token_column(key_named("nhs"))
 RECORD_COLUMNS = (
     "record_key",
     "partner",
@@ -30,24 +39,60 @@ RECORD_COLUMNS = (
 )
 
 
-def staged_files(zones: Zones) -> dict[tuple[str, str], list[Path]]:
-    """Staged files per extract, oldest first."""
-    return {
-        (ex.partner, ex.name): sorted(
-            (zones.staged / ex.partner / ex.name).glob("*.parquet"), key=lambda p: p.stat().st_mtime
-        )
-        for ex in all_extracts()
-    }
+@dataclass(frozen=True)
+class BuildContext:
+    """What a build runs under, made once: the partners whose agreement is signed and in force
+    (with the binding their staged data must have), the linkage key and the opt-out list."""
+
+    bindings: dict[str, Binding]
+    policies: dict[str, Policy]
+    excluded: dict[str, str]  # partner -> why its data is not used tonight
+    key: SecretKey
+    optout: OptOutList | None
 
 
-def load_staged(zones: Zones) -> dict[tuple[str, str], pl.DataFrame]:
-    """Every staged extract, one row per record_key (the newest staged copy wins)."""
-    out = {}
-    found = staged_files(zones)
+def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
+    key = load_linkage_key()
+    bindings, policies, excluded, covered = {}, {}, {}, []
+    for name in PARTNER_NAMES:
+        try:
+            policy, approval = load_approved(name)
+            require_in_force(policy, run_date)
+        except (PolicyError, AgreementNotInForceError) as exc:
+            excluded[name] = type(exc).__name__
+            continue
+        bindings[name] = Binding(approval.sha256, key.key_id)
+        policies[name] = policy
+        if partner(name).national_data_opt_out:
+            covered.append(policy)
+    optout = None
+    if covered:  # fail closed: no build on health or social care data without a current list
+        optout = load_optout(zones.optout)
+        for policy in covered:
+            require_fresh(optout, policy, run_date)
+    return BuildContext(bindings, policies, excluded, key, optout)
+
+
+def rebind_all(zones: Zones, ctx: BuildContext, audit: AuditLog, run_id: str) -> None:
+    """Bring staged files made under an older policy under the current one where no landing
+    file is needed (flows.staging.rebind); the rest are refused by load_staged."""
     for ex in all_extracts():
-        files = found[(ex.partner, ex.name)]
+        if ex.partner in ctx.bindings:
+            rebind(zones, ex, ctx.policies[ex.partner], ctx.bindings[ex.partner], audit, run_id)
+
+
+def load_staged(zones: Zones, bindings: dict[str, Binding]) -> dict[tuple[str, str], pl.DataFrame]:
+    """Every staged extract of the bound partners, one row per record_key (the newest staged
+    copy wins), from files made under the partner's current policy and key only."""
+    out = {}
+    for ex in all_extracts():
+        binding = bindings.get(ex.partner)
+        if binding is None:
+            continue
+        require_current(zones, ex, binding)
+        files = current_files(zones, ex, binding)
         if files:
-            frames = [pl.read_parquet(f) for f in files]
+            frames = [pl.read_parquet(f.path) for f in files]
             out[(ex.partner, ex.name)] = pl.concat(frames, how="diagonal_relaxed").unique(
                 "record_key", keep="last", maintain_order=True
             )
@@ -79,20 +124,28 @@ def build(
     threshold: int,
     audit: AuditLog | None = None,
 ) -> dict:
-    staged = load_staged(zones)
+    ctx = build_context(zones, run_date)
+    if audit is not None:
+        rebind_all(zones, ctx, audit, run_id)
+    staged = load_staged(zones, ctx.bindings)
     if not staged:
         raise FileNotFoundError(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
         )
     records = records_frame(staged)
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), DEFAULT_THRESHOLD)
-    links = linkage.links
+    linkage = link_records(
+        records.select("record_key", *TOKEN_COLUMNS), DEFAULT_THRESHOLD, key=ctx.key
+    )
+    optout = apply_optout(records, linkage, ctx)
+    links = optout.links
+    linkage.pairs = optout.pairs
+    records = records.join(links.select("record_key"), on="record_key", how="semi")
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
         links, on="record_key"
     )
-    key_ids = staged_key_ids(zones)
+    key_ids = staged_key_ids(zones, ctx.bindings)
     footer = {
         "mcn.run_id": run_id,
         "mcn.needs_version": NEEDS_VERSION,
@@ -114,6 +167,8 @@ def build(
             cohort.group_by("need_count").len().sort("need_count").iter_rows()
         ),
         "key_ids": {"linkage": key_ids},
+        "partners_excluded": ctx.excluded,
+        "optout": optout_summary(ctx, optout),
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
         "linkage": linkage_summary(linkage),
@@ -124,7 +179,13 @@ def build(
         linkage_quality(records, links, linkage.pairs), zones.runs / run_id / "linkage_quality.json"
     )
     if audit is not None:
-        audit.append("cohort", run_id=run_id, flow="build_cohort", **_audit_details(zones, summary))
+        audit.append(
+            "cohort",
+            run_id=run_id,
+            flow="build_cohort",
+            policies={p: b.policy_sha256 for p, b in ctx.bindings.items()},
+            **_audit_details(zones, summary, ctx.bindings),
+        )
     return summary
 
 
@@ -144,23 +205,40 @@ def linkage_summary(linkage) -> dict:
     return out
 
 
-def staged_key_ids(zones: Zones) -> list[str]:
-    """The linkage key ids the staged data was made under (one, unless mid-rotation)."""
-    ids = {
-        json.loads(p.with_suffix(".json").read_text()).get("key_id")
-        for files in staged_files(zones).values()
-        for p in files
-        if p.with_suffix(".json").exists()
+def staged_key_ids(zones: Zones, bindings: dict[str, Binding]) -> list[str]:
+    """The linkage key ids the staged data used was made under (one, by construction)."""
+    return sorted({b.key_id for b in bindings.values()})
+
+
+def apply_optout(records: pl.DataFrame, linkage: Linkage, ctx: BuildContext) -> Excluded:
+    """Drop every person linked to an NHS number on the current opt-out list."""
+    tokens = (
+        optout_tokens(ctx.optout, ctx.key)
+        if ctx.optout is not None
+        else pl.Series([], dtype=pl.String)
+    )
+    listed = listed_records(records, NHS_TOKEN, tokens)
+    return exclude_persons(linkage.links, linkage.pairs, listed)
+
+
+def optout_summary(ctx: BuildContext, optout: Excluded) -> dict | None:
+    if ctx.optout is None:
+        return None
+    return {
+        "as_of": ctx.optout.as_of.isoformat(),
+        "sha256": ctx.optout.sha256,
+        "persons_removed": optout.persons,
+        "records_removed": optout.records,
     }
-    return sorted(i for i in ids if i)
 
 
-def _audit_details(zones: Zones, summary: dict) -> dict:
+def _audit_details(zones: Zones, summary: dict, bindings: dict[str, Binding]) -> dict:
     """Inputs and outputs by content hash, and the key ids the staged data was made under."""
     inputs = {
-        str(p.relative_to(zones.root)): sha256_file(p)
-        for files in staged_files(zones).values()
-        for p in files
+        str(f.path.relative_to(zones.root)): sha256_file(f.path)
+        for ex in all_extracts()
+        if ex.partner in bindings
+        for f in current_files(zones, ex, bindings[ex.partner])
     }
     outputs = {
         str(p.relative_to(zones.root)): sha256_file(p)
@@ -175,6 +253,8 @@ def _audit_details(zones: Zones, summary: dict) -> dict:
         "persons",
         "mcn_persons",
         "persons_by_need_count",
+        "partners_excluded",
+        "optout",
     )
     return {
         **{k: summary[k] for k in keep},

@@ -16,6 +16,12 @@ from pathlib import Path
 
 ENV_DATA_DIR = "MCN_DATA_DIR"
 DEFAULT_DATA_DIR = Path("data")
+UMASK = 0o027  # files 0640 at most (0600 for keys and atomic writes), folders 0750
+
+
+def restrict_umask() -> None:
+    """Everything this process writes is unreadable to other users of the host."""
+    os.umask(UMASK)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ import datetime as dt
 
 from prefect import flow, get_run_logger, task
 
-from flows.config import Zones
+from flows.config import Zones, restrict_umask
 from flows.io import read_manifest
 from flows.stages import IngestContext, process_extract
-from governance.audit import AuditLog, load_audit_key
+from governance.audit import service_log
 from governance.errors import AgreementNotInForceError, OptOutError, PolicyError
 from governance.keys import load_linkage_key
 from governance.optout import load_optout, require_fresh
@@ -48,7 +48,7 @@ def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) 
         load_linkage_key(),
         run_date,
         run_id,
-        AuditLog(zones.audit),
+        service_log(zones.audit),
         vault_key,
         optout,
     )
@@ -83,8 +83,9 @@ def ingest_extract(
 def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list[dict]:
     """Refuse before reading anything when the policy, its signature, the agreement's dates, a
     key or the opt-out list is not right; audit the refusal; checkpoint the audit log."""
+    restrict_umask()
     zones = Zones.from_env(data_dir)
-    audit, audit_key = AuditLog(zones.audit), load_audit_key()
+    audit = service_log(zones.audit)
     try:
         try:
             ingest_context(data_dir, partner, run_date, run_id)
@@ -99,9 +100,10 @@ def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) 
             )
             raise
         manifest = read_partner_manifest(data_dir, partner)
-        return [
+        counts = [
             ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
             for ex in partner_schema(partner).extracts
         ]
+        return counts
     finally:
-        audit.checkpoint(audit_key)
+        audit.seal_run()

@@ -214,7 +214,7 @@ def evaluate(config: EvaluationConfig) -> dict:
         pl.lit(None, pl.String).alias(c) for c in TOKEN_COLUMNS if c not in records.columns
     )
     t = time.perf_counter()
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS))
+    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key)
     timings["link"] = time.perf_counter() - t
     assigned = (
         records.select("record_key", "extract", "record_ref")

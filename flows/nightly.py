@@ -8,9 +8,9 @@ import uuid
 from prefect import flow, get_run_logger, task
 
 from flows.cohort_build import build
-from flows.config import Zones
+from flows.config import Zones, restrict_umask
 from flows.ingest import ingest_partner
-from governance.audit import AuditLog, load_audit_key
+from governance.audit import service_log
 from schemas.registry import PARTNER_NAMES
 from transforms.cohort import DEFAULT_MCN_THRESHOLD
 from transforms.needs import DEFAULT_LOOKBACK_DAYS
@@ -30,8 +30,9 @@ def build_cohort(
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
 ) -> dict:
     """Link staged records, derive needs, publish the cohort table atomically."""
+    restrict_umask()
     zones = Zones.from_env(data_dir)
-    audit, audit_key = AuditLog(zones.audit), load_audit_key()
+    audit = service_log(zones.audit)
     try:
         summary = build(
             zones,
@@ -42,7 +43,7 @@ def build_cohort(
             audit,
         )
     finally:
-        audit.checkpoint(audit_key)
+        audit.seal_run()
     get_run_logger().info(
         "cohort: %d persons, %d with %d+ needs",
         summary["persons"],
@@ -57,6 +58,25 @@ def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: 
     return ingest_partner(partner, data_dir, run_date, run_id)
 
 
+def describe_failure(exc: BaseException) -> str:
+    """Our own errors say what, where and how to fix, without values; anything else is named by
+    its type only, since its message could quote data."""
+    if hasattr(exc, "exit_code"):
+        return str(exc)
+    return f"{type(exc).__name__} (an internal error; details in the Prefect logs)"
+
+
+class NightFailed(Exception):
+    """Some partners failed; the others were ingested and the cohort built without them. Carries
+    the night's result (counts only) so the summary can still be shown."""
+
+    def __init__(self, result: dict, failed: dict[str, BaseException]) -> None:
+        self.result = result
+        self.exit_code = getattr(next(iter(failed.values())), "exit_code", 1)
+        names = ", ".join(sorted(failed))
+        super().__init__(f"{len(failed)} partner(s) failed tonight: {names}")
+
+
 @flow(name="nightly", persist_result=False)
 def nightly(
     data_dir: str | None = None,
@@ -65,7 +85,10 @@ def nightly(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
 ) -> dict:
-    """Ingest every partner at once; build the cohort only when every ingest succeeded."""
+    """Ingest every partner at once, then build the cohort. A partner that fails (bad policy,
+    bad file, missing opt-out list) stops only itself: the others go on, the build uses only
+    partners whose agreement is signed and in force, and the run ends failed, naming them."""
+    restrict_umask()
     data_dir = str(Zones.from_env(data_dir).root)
     run_date = run_date or dt.date.today()
     run_id = new_run_id()
@@ -80,10 +103,16 @@ def nightly(
         except Exception as exc:  # noqa: BLE001 - report every partner, then stop
             failed[partner] = exc
     if failed:
-        first = next(iter(failed.values()))
-        get_run_logger().error(
-            "ingest failed for %s; the published cohort was not changed", ", ".join(sorted(failed))
-        )
-        raise first
+        get_run_logger().error("ingest failed for %s", ", ".join(sorted(failed)))
+    if not ingested:
+        raise next(iter(failed.values()))
     cohort = build_cohort(data_dir, run_date, run_id, lookback_days, mcn_threshold)
-    return {"run_id": run_id, "ingest": ingested, "cohort": cohort}
+    result = {
+        "run_id": run_id,
+        "ingest": ingested,
+        "cohort": cohort,
+        "failed": {p: describe_failure(e) for p, e in sorted(failed.items())},
+    }
+    if failed:
+        raise NightFailed(result, failed)
+    return result

@@ -10,19 +10,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import polars as pl
 
 from flows import checks
 from flows.config import Zones
 from flows.io import read_extract, sha256_file, write_json_atomic, write_parquet_atomic
+from flows.staging import Binding, staged_path, vault_path
 from governance.agreement import Policy
 from governance.audit import AuditLog
 from governance.errors import LeakError
 from governance.keys import SecretKey
 from governance.optout import OptOutList, remove_opted_out
-from governance.pseudonymise import apply_policy
+from governance.pseudonymise import apply_policy, vault_columns
 from governance.signing import Approval
 from governance.vault import VaultKey, seal
 from schemas.contract import Extract
@@ -38,10 +38,12 @@ class ExtractCounts:
     rows_staged: int = 0
     rows_quarantined: int = 0
     rows_opted_out: int = 0
+    rows_optout_unchecked: int = 0  # opt-out applies, but the row has no valid NHS number
     reasons: dict[str, int] = field(default_factory=dict)
     raw_check_failures: int = 0
     content_sha256: str = ""
     key_id: str = ""
+    policy_sha256: str = ""
     vault_key_id: str = ""
     staged_on: str = ""
     already_staged: bool = False
@@ -64,6 +66,13 @@ class IngestContext:
     vault_key: VaultKey | None = None
     optout: OptOutList | None = None
 
+    @property
+    def binding(self) -> Binding:
+        return Binding(self.approval.sha256, self.key.key_id)
+
+    def binding_details(self) -> dict:
+        return {"policy_sha256": self.approval.sha256, "key_id": self.key.key_id}
+
     def agreement_details(self) -> dict:
         a = self.policy.agreement
         return {
@@ -74,20 +83,12 @@ class IngestContext:
         }
 
 
-def staged_path(zones: Zones, ex: Extract, content: str) -> Path:
-    return zones.staged / ex.partner / ex.name / f"{content[:16]}.parquet"
-
-
-def vault_path(zones: Zones, ex: Extract, content: str) -> Path:
-    return zones.vault / ex.partner / ex.name / f"{content[:16]}.parquet"
-
-
 def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractCounts:
     zones = ctx.zones
     raw, content = read_extract(zones.landing / ex.partner, ex, manifest)
-    target = staged_path(zones, ex, content)
+    target = staged_path(zones, ex, content, ctx.binding)
     if target.exists() and target.with_suffix(".json").exists():
-        done = ExtractCounts(**json.loads(target.with_suffix(".json").read_text()))
+        done = ExtractCounts(**_counts_fields(json.loads(target.with_suffix(".json").read_text())))
         done.already_staged = True
         _audit(ctx, ex, done, {}, event="ingest_already_staged")
         return done
@@ -97,10 +98,13 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         rows_in=raw.height,
         content_sha256=content,
         key_id=ctx.key.key_id,
+        policy_sha256=ctx.approval.sha256,
         staged_on=dt.date.today().isoformat(),
     )
-    if ctx.optout is not None:
-        raw, counts.rows_opted_out = remove_opted_out(raw, ex, ctx.optout)
+    if ctx.optout is not None and ex.national_data_opt_out:
+        result = remove_opted_out(raw, ex, ctx.optout)
+        raw, counts.rows_opted_out = result.kept, result.removed
+        counts.rows_optout_unchecked = result.unchecked
     raw_results = checks.validate(raw, checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}")
     good, bad = split_rows(raw, ex)
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
@@ -110,10 +114,22 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     staged = apply_policy(good, ex, ctx.policy, ctx.key, ctx.run_date)
     _check_staged(ctx, ex, staged, good, raw_results)
     outputs = {}
-    if ctx.vault_key is not None:
-        vault = vault_path(zones, ex, content)
-        identity = [c for c in ctx.policy.kept(ex.name, "pseudonymise") if ex.column(c).identity]
+    identity = vault_columns(ex, ctx.policy)
+    if ctx.vault_key is not None and identity:
+        vault = vault_path(zones, ex, content, ctx.binding)
         write_parquet_atomic(seal(good, identity, staged["record_key"], ctx.vault_key), vault)
+        write_json_atomic(
+            {
+                "sealed_on": counts.staged_on,
+                "vault_key_id": ctx.vault_key.key_id,
+                "columns": identity,
+                "agreement_id": ctx.policy.agreement.id,
+                "rows": good.height,
+                **ctx.binding_details(),
+                "content_sha256": content,
+            },
+            vault.with_suffix(".json"),
+        )
         counts.vault_key_id = ctx.vault_key.key_id
         outputs[str(vault.relative_to(zones.root))] = sha256_file(vault)
     counts.rows_staged = staged.height
@@ -124,6 +140,12 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     outputs[str(target.relative_to(zones.root))] = sha256_file(target)
     _audit(ctx, ex, counts, outputs, event="ingest")
     return counts
+
+
+def _counts_fields(meta: dict) -> dict:
+    """The ExtractCounts fields of a sidecar (which may carry more, e.g. restaging notes)."""
+    names = ExtractCounts.__dataclass_fields__
+    return {k: v for k, v in meta.items() if k in names}
 
 
 def _check_staged(
@@ -169,12 +191,14 @@ def _audit(
         extract=ex.name,
         run_date=ctx.run_date.isoformat(),
         **ctx.agreement_details(),
+        staged_under_policy_sha256=counts.policy_sha256,
         **optout,
         inputs={f"landing/{ex.partner}/{ex.file}": counts.content_sha256},
         rows_in=counts.rows_in,
         rows_staged=counts.rows_staged,
         rows_quarantined=counts.rows_quarantined,
         rows_opted_out=counts.rows_opted_out,
+        rows_optout_unchecked=counts.rows_optout_unchecked,
         quarantine_reasons=counts.reasons,
         key_ids={"linkage": counts.key_id, "vault": counts.vault_key_id or None},
         outputs=outputs,

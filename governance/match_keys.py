@@ -157,3 +157,11 @@ def plaintext(key: MatchKey) -> pl.Expr:
 def applicable(pseudonymised_roles: set[str]) -> list[MatchKey]:
     """Match keys and field tokens whose every identity role the agreement pseudonymises."""
     return [k for k in MATCH_KEYS + FIELD_TOKENS if set(k.roles) <= pseudonymised_roles]
+
+
+def key_named(name: str) -> MatchKey:
+    """A match key or field token by name (KeyError if there is none)."""
+    for key in MATCH_KEYS + FIELD_TOKENS:
+        if key.name == name:
+            return key
+    raise KeyError(name)

@@ -1,8 +1,14 @@
-"""The national data opt-out: NHS numbers whose records must not be used, applied before staging.
+"""The national data opt-out: NHS numbers whose records must not be used, at every use.
 
 The list lives in <data>/optout/: nhs_numbers.csv (one column, nhs_number) and manifest.json
-({"as_of": "YYYY-MM-DD", "rows": n, "sha256": ...}). A list older than the agreement allows, or
-a missing or altered one, stops ingest of NHS-sourced data (fail closed). Only counts are audited.
+({"as_of": "YYYY-MM-DD", "rows": n, "sha256": ...}). It is applied twice: before staging, to
+every extract the national data opt-out covers (health and adult social care), removing rows whose
+NHS number is listed; and at every cohort build, where the current list is tokenised under the
+linkage key and every person linked to a listed number is dropped from the cohort, the links and
+the link pairs, so a person who opts out after their records were staged is gone from the next
+build. Rows without a valid NHS number cannot be checked: they are counted and reported. A list
+that is missing, altered, dated in the future or older than the agreement allows stops ingest and
+build (fail closed). Only counts are audited.
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ import polars as pl
 from governance import canonical as canon
 from governance.agreement import Policy
 from governance.errors import OptOutError
+from governance.keys import SecretKey
+from governance.match_keys import key_named, plaintext, token_column
+from governance.pseudonymise import hmac_tokens
 from schemas.contract import Extract
 
 LIST_FILE, MANIFEST = "nhs_numbers.csv", "manifest.json"
@@ -68,6 +77,11 @@ def load_optout(folder: Path) -> OptOutList:
 def require_fresh(optout: OptOutList, policy: Policy, run_date: dt.date) -> None:
     rule = policy.agreement.opt_out
     age = (run_date - optout.as_of).days
+    if age < 0:
+        raise OptOutError(
+            f"national data opt-out list is dated {optout.as_of}, after the run date {run_date}: "
+            "a list cannot come from the future. Fix: check the manifest's as_of and the run date"
+        )
     if rule and age > rule.max_list_age_days:
         raise OptOutError(
             f"national data opt-out list is {age} days old (as of {optout.as_of}); "
@@ -76,16 +90,33 @@ def require_fresh(optout: OptOutList, policy: Policy, run_date: dt.date) -> None
         )
 
 
-def remove_opted_out(
-    raw: pl.DataFrame, ex: Extract, optout: OptOutList
-) -> tuple[pl.DataFrame, int]:
-    """Rows whose NHS number is on the list are removed; returns (remaining rows, removed)."""
+@dataclass(frozen=True)
+class OptOutResult:
+    kept: pl.DataFrame
+    removed: int
+    unchecked: int  # rows the opt-out covers that carry no valid NHS number
+
+
+def remove_opted_out(raw: pl.DataFrame, ex: Extract, optout: OptOutList) -> OptOutResult:
+    """Rows whose NHS number is on the list are removed; rows with no valid NHS number are kept
+    and counted as unchecked."""
     column = ex.identity_columns.get("nhs_number")
     if column is None:
-        return raw, 0
-    listed = canon.nhs_number_canonical(pl.col(column)).is_in(optout.numbers.implode())
-    kept = raw.filter(~listed.fill_null(False))
-    return kept, raw.height - kept.height
+        return OptOutResult(raw, 0, raw.height)
+    number = canon.nhs_number_canonical(pl.col(column))
+    flags = raw.select(
+        listed=number.is_in(optout.numbers.implode()).fill_null(False),
+        unchecked=number.is_null(),
+    )
+    kept = raw.filter(~flags["listed"])
+    return OptOutResult(kept, raw.height - kept.height, int(flags["unchecked"].sum()))
+
+
+def optout_tokens(optout: OptOutList, key: SecretKey) -> pl.Series:
+    """The list's NHS number tokens under the linkage key, as staged data carries them."""
+    nhs = key_named("nhs")
+    frame = pl.DataFrame({"w_nhs": optout.numbers}).select(plaintext(nhs).alias(token_column(nhs)))
+    return hmac_tokens(frame, [token_column(nhs)], key)[token_column(nhs)]
 
 
 def write_optout(folder: Path, numbers: list[str], as_of: dt.date) -> None:

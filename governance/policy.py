@@ -124,6 +124,11 @@ def check_policy(policy: Policy, path: Path) -> list[Problem]:
     return problems + _check_agreement(policy, name)
 
 
+# Identity roles that single a person out on their own: never staged as they are. (Sex is an
+# identity role for linkage but identifies no one.)
+DIRECT_IDENTIFIERS = frozenset(
+    {"forename", "surname", "dob", "postcode", "nhs_number", "nino", "other_id"}
+)
 CONDITIONS = {
     "special": ("special_category_condition", "POL020", "Article 9 special category"),
     "criminal_offence": ("criminal_offence_condition", "POL021", "Article 10 criminal offence"),
@@ -159,14 +164,24 @@ def _check_agreement(policy: Policy, name: str) -> list[Problem]:
                 "review date must fall between valid_from and valid_to",
             )
         )
-    if schema.nhs_sourced and not (a.opt_out and a.opt_out.national_data_opt_out):
+    if a.reidentification and a.retention.vault > a.retention.staged:
+        problems.append(
+            Problem(
+                name,
+                "agreement.retention.vault",
+                "POL026",
+                f"vault entries kept {a.retention.vault} days, longer than the staged data they "
+                f"serve ({a.retention.staged}): keep them no longer than staged",
+            )
+        )
+    if schema.national_data_opt_out and not (a.opt_out and a.opt_out.national_data_opt_out):
         problems.append(
             Problem(
                 name,
                 "agreement.opt_out",
                 "POL024",
-                "NHS-sourced data must "
-                "apply the national data opt-out (national_data_opt_out: true)",
+                "health and adult social care data must apply the national data opt-out "
+                "(national_data_opt_out: true)",
             )
         )
     return problems
@@ -210,6 +225,16 @@ def _check_columns(policy: Policy, ex: Extract, columns: dict, name: str) -> lis
         if col not in ex.column_names:
             continue  # reported by unknown_names
         treatments = policy.treatments(ex.name, col)
+        if "keep" in treatments and ex.column(col).identity in DIRECT_IDENTIFIERS:
+            problems.append(
+                Problem(
+                    name,
+                    key,
+                    "POL017",
+                    f"a direct identifier ({ex.column(col).identity}) cannot be kept as it is: "
+                    "pseudonymise it, and generalise it where a coarse form is needed",
+                )
+            )
         if "drop" in treatments and len(treatments) > 1:
             problems.append(Problem(name, key, "POL013", "drop cannot be combined"))
         for t in treatments:

@@ -149,35 +149,82 @@ def generalised_column(ex: Extract, name: str, how: str, on: dt.date) -> pl.Expr
     return canon.postcode_district(postcode).alias("postcode_district")
 
 
-def record_key(partner: str, extract: str) -> pl.Expr:
-    """A stable id for a staged row, from the partner's own record reference (not secret)."""
+def keyed_id(purpose: str, text: pl.Expr, key: SecretKey) -> pl.Expr:
+    """A 16-hex-character id: HMAC-SHA256 under the linkage key of a purpose tag and the text.
+
+    Nobody without the key can compute it from what it is made of (a partner's reference, a
+    record key), and it changes when the key is rotated."""
+    return (
+        pl.concat_str([pl.lit(f"{purpose}|"), text])
+        .chash.hmac_sha256(key=key.material())
+        .str.head(16)
+    )
+
+
+def record_key(partner: str, extract: str, key: SecretKey) -> pl.Expr:
+    """A stable id for a staged row, keyed: the partner's record reference cannot give it."""
     text = pl.concat_str([pl.lit(f"{partner}|{extract}|"), pl.col("record_ref")])
-    return text.chash.sha2_256().str.head(16).alias("record_key")
+    return keyed_id("record", text, key).alias("record_key")
+
+
+def person_id(representative: pl.Expr, key: SecretKey) -> pl.Expr:
+    """The person id of a cluster, keyed, from the record key that represents the cluster."""
+    return keyed_id("person", representative, key).alias("person_id")
+
+
+def pseudonymised_roles(ex: Extract, policy: Policy) -> set[str]:
+    return {
+        role
+        for c in policy.kept(ex.name, "pseudonymise")
+        if (role := ex.column(c).identity) is not None
+    }
+
+
+def staged_columns(ex: Extract, policy: Policy) -> list[str]:
+    """The columns apply_policy stages for this extract under this policy, in order."""
+    return [
+        "record_key",
+        "partner",
+        "extract",
+        *policy.kept(ex.name, "keep"),
+        *[how for _, how in policy.generalised(ex.name)],  # the output is named after it
+        *[token_column(k) for k in applicable(pseudonymised_roles(ex, policy))],
+    ]
+
+
+def vault_columns(ex: Extract, policy: Policy) -> list[str]:
+    """Identity columns sealed in the vault, when the agreement allows re-identification."""
+    if policy.agreement.reidentification is None:
+        return []
+    return [c for c in policy.kept(ex.name, "pseudonymise") if ex.column(c).identity]
 
 
 def apply_policy(
     df: pl.DataFrame, ex: Extract, policy: Policy, key: SecretKey, on: dt.date
 ) -> pl.DataFrame:
     """Raw checked rows in, staged rows out: kept, generalised and token columns only."""
-    roles = {
-        ex.column(c).identity for c in policy.kept(ex.name, "pseudonymise") if ex.column(c).identity
-    }
+    roles = pseudonymised_roles(ex, policy)
     keys = applicable(roles)
     kept = [kept_column(ex, c) for c in policy.kept(ex.name, "keep")]
     general = [generalised_column(ex, c, how, on) for c, how in policy.generalised(ex.name)]
-    staged = (
-        df.with_row_index("__row")
-        .select(
-            pl.col("__row"),
-            record_key(ex.partner, ex.name),
-            pl.lit(ex.partner).alias("partner"),
-            pl.lit(ex.name).alias("extract"),
-            *kept,
-            *general,
-            *working_fields(ex, roles),
+    try:
+        staged = (
+            df.with_row_index("__row")
+            .select(
+                pl.col("__row"),
+                record_key(ex.partner, ex.name, key),
+                pl.lit(ex.partner).alias("partner"),
+                pl.lit(ex.name).alias("extract"),
+                *kept,
+                *general,
+                *working_fields(ex, roles),
+            )
+            .with_columns(plaintext(k).alias(token_column(k)) for k in keys)
         )
-        .with_columns(plaintext(k).alias(token_column(k)) for k in keys)
-    )
+    except Exception as exc:  # the engine's message may quote the plan, which holds the key
+        raise PseudonymisationError(
+            f"pseudonymising {ex.partner}/{ex.name} failed ({type(exc).__name__})"
+        ) from None
     token_cols = [token_column(k) for k in keys]
     staged = hmac_tokens(staged, token_cols, key).sort("__row")
     keep = [

@@ -41,6 +41,8 @@ class Extract:
     columns: tuple[Column, ...]
     event_date: str  # the column that dates the event, for need lookbacks
     delimiter: str = ","
+    # Health and adult social care records: the national data opt-out applies to them.
+    national_data_opt_out: bool = False
 
     @property
     def column_names(self) -> list[str]:
@@ -63,8 +65,11 @@ class Partner:
     name: str
     description: str
     extracts: tuple[Extract, ...] = field(default_factory=tuple)
-    # NHS-sourced data is subject to the national data opt-out.
-    nhs_sourced: bool = False
+
+    @property
+    def national_data_opt_out(self) -> bool:
+        """Does the national data opt-out apply to any extract this partner sends?"""
+        return any(ex.national_data_opt_out for ex in self.extracts)
 
     def extract(self, name: str) -> Extract:
         for ex in self.extracts:

@@ -70,6 +70,7 @@ SOCIAL_CARE = Extract(
     file="social_care_contacts.csv",
     description="Adult social care contacts (CSV with BOM).",
     event_date="contact_date",
+    national_data_opt_out=True,
     columns=(
         ident.record_ref("contact"),
         Column("contact_date", "date", "Date of the contact.", required=True, date_format=UK_DATE),

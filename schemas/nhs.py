@@ -24,6 +24,7 @@ AE = Extract(
     file="ae_attendances.parquet",
     description="Emergency department attendances (ECDS-like, Parquet).",
     event_date="arrival_date",
+    national_data_opt_out=True,
     columns=(
         ident.record_ref("attendance"),
         Column("arrival_date", "date", "Date of arrival at A&E.", required=True, date_format=ISO),
@@ -40,6 +41,7 @@ MH = Extract(
     file="mh_referrals.parquet",
     description="Referrals to secondary mental-health services (MHSDS-like, Parquet).",
     event_date="referral_date",
+    national_data_opt_out=True,
     columns=(
         ident.record_ref("referral"),
         Column(
@@ -67,6 +69,7 @@ TREATMENT = Extract(
     file="treatment_episodes.parquet",
     description="Drug and alcohol treatment episodes (NDTMS-like, Parquet).",
     event_date="triage_date",
+    national_data_opt_out=True,
     columns=(
         ident.record_ref("treatment episode"),
         Column(
@@ -91,5 +94,5 @@ TREATMENT = Extract(
 )
 
 PARTNER = Partner(
-    "nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT), nhs_sourced=True
+    "nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT)
 )

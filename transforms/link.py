@@ -3,8 +3,9 @@
 Deterministic edges join each record to the first record holding the same match-key token (a
 star per token: n edges, not n^2). Probabilistic edges join profiles whose match probability
 reaches the threshold. Clustering keeps two different NHS numbers or NINOs apart
-(transforms.cluster). person_id is a hash of the smallest record_key in the person's cluster,
-so it stays the same from night to night while the cluster's membership is unchanged.
+(transforms.cluster). person_id is an HMAC under the linkage key of the smallest record_key in
+the person's cluster: the same from night to night while the cluster's membership is unchanged,
+new when the key is rotated, and not computable from a partner's record reference.
 Every accepted link is kept with the rule or score that made it (pair table), never a value.
 """
 
@@ -15,7 +16,9 @@ from dataclasses import dataclass
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 
+from governance.keys import SecretKey
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS, token_column
+from governance.pseudonymise import person_id
 from transforms import probabilistic as fs
 from transforms.cluster import constrained_labels
 
@@ -123,8 +126,12 @@ def probabilistic_edges(
     return pl.concat([between.filter(pl.col("a") != pl.col("b")), within]), model
 
 
-def link_records(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> Linkage:
-    """Link records (record_key and tok_* columns, each record_key once) into persons."""
+def link_records(
+    records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD, *, key: SecretKey
+) -> Linkage:
+    """Link records (record_key and tok_* columns, each record_key once) into persons.
+
+    `key` is the linkage key: person_id is keyed with it (governance.pseudonymise.person_id)."""
     records = records.with_row_index("idx")
     det = token_edges(records)
     prob, model = probabilistic_edges(records, threshold)
@@ -153,10 +160,10 @@ def link_records(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) ->
     ids = records.select([c for c in fs.ID_COLUMNS if c in records.columns])
     labels = constrained_labels(records.height, edges, ids)
     kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
-    return Linkage(_links(records, labels, kept), _pairs(records, kept), model)
+    return Linkage(_links(records, labels, kept, key), _pairs(records, kept), model)
 
 
-def _links(records: pl.DataFrame, labels, kept: pl.DataFrame) -> pl.DataFrame:
+def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) -> pl.DataFrame:
     ends = pl.concat(
         [
             kept.select(pl.col("a").alias("idx"), "rank", "rule", "match_weight"),
@@ -169,11 +176,7 @@ def _links(records: pl.DataFrame, labels, kept: pl.DataFrame) -> pl.DataFrame:
         pl.col("match_weight").max(),
     )
     linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(labels))
-    linked = linked.with_columns(
-        person_id=pl.concat_str([pl.lit("person|"), pl.col("record_key").min().over("cluster")])
-        .chash.sha2_256()
-        .str.head(16)
-    )
+    linked = linked.with_columns(person_id(pl.col("record_key").min().over("cluster"), key))
     return (
         linked.join(best, on="idx", how="left")
         .select("record_key", "person_id", "link_rank", "link_rule", "match_weight")
@@ -196,6 +199,8 @@ def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def link_table(records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD) -> pl.DataFrame:
+def link_table(
+    records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD, *, key: SecretKey
+) -> pl.DataFrame:
     """record_key -> person_id (and how it was linked)."""
-    return link_records(records, threshold).links
+    return link_records(records, threshold, key=key).links

@@ -1,8 +1,8 @@
 {
   "policy": "council.yaml",
-  "sha256": "dffecdcf94b97678962b2eeac801747a8008cc8512e9a83dda7b20c13e7b15e8",
+  "sha256": "47b410484b1f63d79a10546214263b2726f858d0e964e0ac2a109991ef51fbfb",
   "approver": "Example Information Governance Lead (demo approver)",
-  "key_id": "a-79c6c271f880",
-  "signed_at": "2026-11-22T17:57:25+00:00",
-  "signature": "fdWr778g0wn1xng7hq/NZtYpkMbq5yJABtHy/wQBWcI9k2iMI6lxNhheuffFC/1CiX+p7wOQUC4rXrqYVyRkCw=="
+  "key_id": "a-f53dbdf01990",
+  "signed_at": "2026-11-30T10:25:39+00:00",
+  "signature": "IufMXfqTO7w/ev1vA1029eaBRa+aXr0botZuWgyXXti3/qsz4MRnGZwokAvYOqbz0KHqTn3fJxo5YBzoT8/YAQ=="
 }

@@ -17,36 +17,42 @@ RECORDS = [
 ]
 
 
-def test_records_sharing_any_token_are_one_person_chains_included():
-    links = link_table(_records(RECORDS))
+def test_records_sharing_any_token_are_one_person_chains_included(key):
+    links = link_table(_records(RECORDS), key=key)
     person = dict(zip(links["record_key"], links["person_id"], strict=True))
     assert person["r1"] == person["r2"] == person["r3"]
     assert person["r4"] == person["r5"] != person["r1"]
     assert links["person_id"].n_unique() == 2
 
 
-def test_link_rank_is_the_strongest_key_used():
-    links = link_table(_records(RECORDS))
+def test_link_rank_is_the_strongest_key_used(key):
+    links = link_table(_records(RECORDS), key=key)
     rank = dict(zip(links["record_key"], links["link_rank"], strict=True))
     assert rank["r1"] == 1 and rank["r3"] == 4 and rank["r4"] == 2
 
 
-def test_singleton_has_no_rank():
-    links = link_table(_records([("r9", None, "z", None)]))
+def test_singleton_has_no_rank(key):
+    links = link_table(_records([("r9", None, "z", None)]), key=key)
     assert links["link_rank"].to_list() == [None]
 
 
-def test_person_id_is_stable_when_membership_is_unchanged():
-    first = link_table(_records(RECORDS))
-    shuffled = link_table(_records(list(reversed(RECORDS)) + [("r6", None, "c", None)]))
+def test_person_id_is_stable_when_membership_is_unchanged(key):
+    first = link_table(_records(RECORDS), key=key)
+    shuffled = link_table(_records(list(reversed(RECORDS)) + [("r6", None, "c", None)]), key=key)
     ids = dict(zip(first["record_key"], first["person_id"], strict=True))
     again = dict(zip(shuffled["record_key"], shuffled["person_id"], strict=True))
     assert all(again[k] == v for k, v in ids.items())
 
 
-def test_person_id_changes_when_membership_changes():
-    first = link_table(_records(RECORDS))
-    merged = link_table(_records([*RECORDS, ("r0", "n1", "b", None)]))
+def test_person_id_changes_when_membership_changes(key):
+    first = link_table(_records(RECORDS), key=key)
+    merged = link_table(_records([*RECORDS, ("r0", "n1", "b", None)]), key=key)
     before = dict(zip(first["record_key"], first["person_id"], strict=True))
     after = dict(zip(merged["record_key"], merged["person_id"], strict=True))
     assert after["r1"] == after["r4"] and after["r1"] != before["r1"]
+
+
+def test_person_id_changes_with_the_linkage_key(key, other_key):
+    first = link_table(_records(RECORDS), key=key)
+    rotated = link_table(_records(RECORDS), key=other_key)
+    assert set(first["person_id"]).isdisjoint(set(rotated["person_id"]))

@@ -1,0 +1,41 @@
+"""Removing whole persons from the linked outputs (the national data opt-out, objections)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class Excluded:
+    links: pl.DataFrame
+    pairs: pl.DataFrame
+    persons: int
+    records: int
+
+
+def exclude_persons(
+    links: pl.DataFrame, pairs: pl.DataFrame, listed_records: pl.Series
+) -> Excluded:
+    """Drop every person holding any of the listed record keys: all their records from `links`
+    and every pair touching one of them from `pairs`."""
+    hit = links.filter(pl.col("record_key").is_in(listed_records.implode()))
+    persons = hit.select("person_id").unique()
+    dropped = links.join(persons, on="person_id", how="semi").select("record_key")
+    kept_pairs = pairs.join(
+        dropped, left_on="record_key_l", right_on="record_key", how="anti"
+    ).join(dropped, left_on="record_key_r", right_on="record_key", how="anti")
+    return Excluded(
+        links.join(persons, on="person_id", how="anti"),
+        kept_pairs,
+        persons.height,
+        dropped.height,
+    )
+
+
+def listed_records(records: pl.DataFrame, column: str, tokens: pl.Series) -> pl.Series:
+    """Record keys whose token in `column` is one of `tokens`."""
+    if column not in records.columns:
+        return pl.Series("record_key", [], dtype=pl.String)
+    return records.filter(pl.col(column).is_in(tokens.implode()))["record_key"]
