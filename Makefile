@@ -13,7 +13,6 @@ setup:
 
 demo: setup
 	$(UV) run mcn demo
-	$(UV) run mcn query "select need_count, count(*) as persons from cohort group by 1 order by 1"
 
 test: setup
 	$(UV) run pytest

@@ -58,12 +58,13 @@ def sections(entries: list[dict]) -> list[Section]:
     reid = [
         [
             e["time"],
-            e["event"],
-            e["person_id"],
-            e["role"],
-            e["purpose"],
-            e["requester"],
-            ", ".join(e["partners_permitted"]),
+            e["event"] + (f" ({e['reason']})" if e.get("reason") else ""),
+            e.get("person_id", ""),
+            (e.get("grant") or {}).get("role", e.get("role_asked") or ""),
+            e.get("purpose", ""),
+            (e.get("grant") or {}).get("user", "no key or grant"),
+            (e.get("grant") or {}).get("grant_id", ""),
+            ", ".join(e.get("partners_permitted", [])),
             e.get("records_opened", 0),
         ]
         for e in by("reidentify", "reidentify_refused")
@@ -124,7 +125,8 @@ def sections(entries: list[dict]) -> list[Section]:
                 "person_id",
                 "role",
                 "purpose",
-                "requester",
+                "user",
+                "grant",
                 "partners permitted",
                 "records opened",
             ],

@@ -19,16 +19,19 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from flows import report  # noqa: E402
-from flows.config import Zones  # noqa: E402
+from flows.config import Zones, restrict_umask  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
 from schemas.errors import SchemaError  # noqa: E402
+from schemas.registry import PARTNER_NAMES  # noqa: E402
 
-DEV_KEYS = Path(".mcn") / "dev-keys"
+DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
 # after they lapse; real runs default to today.
 DEMO_DATE = dt.date(2026, 11, 1)
 USER_ERRORS = (
     gov_errors.AuditError,
+    gov_errors.GrantError,
+    gov_errors.StagingError,
     gov_errors.OptOutError,
     gov_errors.ReidentificationError,
     gov_errors.PolicySignatureError,
@@ -72,7 +75,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def preflight(partners: list[str]) -> None:
-    """Fail in a second, before Prefect starts, on what would fail the flow anyway."""
+    """Fail in a second, before Prefect starts, on what would fail every partner anyway (a
+    missing key); a partner whose policy fails is named here and refused (audited) by the flow,
+    while the others run."""
     from governance.audit import load_audit_key
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
@@ -80,7 +85,17 @@ def preflight(partners: list[str]) -> None:
 
     load_linkage_key()
     load_audit_key()
-    policies = [load_policy(name) for name in partners]
+    policies, problems = [], []
+    for name in partners:
+        try:
+            policies.append(load_policy(name))
+        except gov_errors.PolicyError as exc:
+            problems += exc.problems
+            _say(f"warning: {name} will be refused tonight: {len(exc.problems)} policy problem(s)")
+    if not policies:
+        raise gov_errors.PolicyError(problems)
+    for problem in problems:
+        _say(f"  - {problem}")
     if any(p.agreement.reidentification for p in policies):
         load_vault_key()
 
@@ -89,15 +104,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from schemas.registry import PARTNER_NAMES
 
     preflight(args.partner or list(PARTNER_NAMES))
-    from flows.nightly import nightly  # imports Prefect: seconds, so after the preflight
+    from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
-    result = nightly(
-        data_dir=str(Zones.from_env(args.data_dir).root),
-        run_date=args.run_date,
-        partners=args.partner,
-        lookback_days=args.lookback_days,
-        mcn_threshold=args.threshold,
-    )
+    try:
+        result = nightly(
+            data_dir=str(Zones.from_env(args.data_dir).root),
+            run_date=args.run_date,
+            partners=args.partner,
+            lookback_days=args.lookback_days,
+            mcn_threshold=args.threshold,
+        )
+    except NightFailed as failed:
+        print(report.run_summary(failed.result))
+        for partner, why in failed.result["failed"].items():
+            _say(f"error: {partner}: {why}")
+        _say(f"error: {failed}; the cohort was built from the other partners")
+        return failed.exit_code
     print(report.run_summary(result))
     return 0
 
@@ -149,21 +171,15 @@ def cmd_policy_sign(args: argparse.Namespace) -> int:
 def cmd_query(args: argparse.Namespace) -> int:
     import polars as pl
 
+    from flows.query import run_query
+
     zones = Zones.from_env(args.data_dir)
     if not zones.cohort.exists():
         raise NothingThere(
             f"no cohort table at {zones.cohort}. Fix: run `mcn run` (or `make "
             "demo`) first, or pass --data-dir"
         )
-    ctx = pl.SQLContext(cohort=pl.scan_parquet(zones.cohort))
-    try:
-        result = ctx.execute(args.sql).collect()
-    except Exception as exc:  # noqa: BLE001 - SQL mistakes are user errors
-        raise NothingThere(
-            f"the query did not run ({type(exc).__name__}): "
-            f"{str(exc).splitlines()[0]}. The table is `cohort`; see "
-            "docs/schemas.md for its columns"
-        ) from None
+    result = run_query(zones, args.sql, args.key)
     with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, tbl_hide_dataframe_shape=True):
         print(result)
     return 0
@@ -184,18 +200,6 @@ def cmd_linkage_score(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dev_key(env_var: str, path: Path, what: str, create) -> None:
-    """Use (and if need be create) a development key, loudly, when none is configured."""
-    if os.environ.get(env_var):
-        return
-    made = create(path)
-    _say(
-        f"!! {'Created' if made else 'Using'} a DEVELOPMENT {what} at {path}: synthetic demo "
-        f"data only. Real runs set {env_var} to a key held under your key procedure."
-    )
-    os.environ[env_var] = str(path)
-
-
 def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
     from flows.linkage_evaluate import evaluate, load_config, write_json
 
@@ -209,29 +213,29 @@ def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from governance.audit import ENV_AUDIT_KEY_FILE, create_audit_key
-    from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
-    from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key
+    from flows import demo
+    from flows.cli_governance import cmd_audit_verify
+    from governance.audit import service_log
 
-    if not os.environ.get(ENV_KEY):
-        _dev_key(ENV_KEY_FILE, DEV_KEYS / "linkage.key", "linkage key", create_dev_key)
-    _dev_key(ENV_VAULT_KEY_FILE, DEV_KEYS / "vault.key", "vault key", create_vault_key)
-    _dev_key(ENV_AUDIT_KEY_FILE, DEV_KEYS / "audit.key", "audit signing key", create_audit_key)
+    demo.dev_keys()
     zones = Zones.from_env(args.data_dir)
     args.out, args.as_of = zones.root, args.run_date
     cmd_synth(args)
-    cmd_run(args)
+    code = cmd_run(args)
+    if code:
+        return code
+    demo.dev_analyst(zones)
+    env = demo.write_dev_env()
     args.truth = None
     cmd_linkage_score(args)
-    from flows.cli_governance import cmd_audit_verify
-
-    args.public_key = None
-    cmd_audit_verify(args)
-    print(
-        f'\nTry: uv run mcn query "select need_count, count(*) as persons from cohort group by 1 '
-        f'order by 1"{"" if zones.root == Path("data") else f" --data-dir {zones.root}"}'
-    )
-    return 0
+    print("\nPersons by number of needs (`mcn query`, as the development analyst, audited):")
+    args.sql, args.key, args.max_rows = DEMO_QUERY, None, 50
+    cmd_query(args)
+    service_log(zones.audit).seal_run()  # the operator seals the demo's queries into the log
+    data = "" if zones.root == Path("data") else f" --data-dir {zones.root}"
+    print(f'\nTry: . {env} && uv run mcn query "{DEMO_QUERY}"{data}')
+    args.public_key, args.witness = None, None  # verified with the audit public key only
+    return cmd_audit_verify(args)
 
 
 def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None) -> None:
@@ -244,7 +248,7 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
     p.add_argument(
         "--partner",
         action="append",
-        choices=["police", "nhs", "council", "dwp"],
+        choices=PARTNER_NAMES,
         help="ingest only this partner (repeatable; default all)",
     )
     p.add_argument(
@@ -308,7 +312,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--partner",
         action="append",
-        choices=["police", "nhs", "council", "dwp"],
+        choices=PARTNER_NAMES,
         help="policy to sign (repeatable)",
     )
     p.add_argument("--all", action="store_true", help="sign every partner's policy")
@@ -325,10 +329,16 @@ def parser() -> argparse.ArgumentParser:
     register(sub, psub, common, _date)
 
     p = sub.add_parser(
-        "query", parents=[common], help="run SQL over the cohort table (polars SQL; table `cohort`)"
+        "query",
+        parents=[common],
+        help="run SQL over the registered tables (polars SQL; table `cohort`), under your "
+        "analyst grant; every query is audited",
     )
     p.add_argument("sql", help='e.g. "select need_count, count(*) from cohort group by 1"')
     p.add_argument("--max-rows", type=int, default=50, help="rows to print at most")
+    p.add_argument(
+        "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
+    )
     p.set_defaults(func=cmd_query)
 
     linkage = sub.add_parser("linkage", help="linkage quality")
@@ -366,12 +376,18 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    restrict_umask()  # everything the pipeline writes: files 0640 at most, folders 0750
     args = parser().parse_args(argv)
     try:
         return args.func(args)
     except (*USER_ERRORS, NothingThere) as exc:
         _say(f"error: {exc}")
         return getattr(exc, "exit_code", 2)
+    except Exception as exc:
+        if not isinstance(getattr(exc, "exit_code", None), int):
+            raise
+        _say(f"error: {exc}")  # our own errors carry an exit code and a value-free message
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def sign_policies(policy_dir, work_dir):
 
 def set_dev_keys(folder, mp) -> dict:
     """Create a linkage, vault and audit key in folder and point the environment at them."""
-    from governance.audit import ENV_AUDIT_KEY_FILE, create_audit_key
+    from governance.audit import ENV_AUDIT_KEY_FILE, ENV_AUDIT_PUBLIC_KEY_FILE, create_audit_key
     from governance.keys import ENV_KEY_FILE, create_dev_key
     from governance.vault import ENV_VAULT_KEY_FILE, create_vault_key
 
@@ -79,6 +79,7 @@ def set_dev_keys(folder, mp) -> dict:
     ):
         make(path)
         mp.setenv(env, str(path))
+    mp.setenv(ENV_AUDIT_PUBLIC_KEY_FILE, str(paths[ENV_AUDIT_KEY_FILE].with_suffix(".pub")))
     mp.delenv("MCN_LINKAGE_KEY", raising=False)
     return paths
 
@@ -86,3 +87,44 @@ def set_dev_keys(folder, mp) -> dict:
 @pytest.fixture
 def dev_keys(tmp_path, monkeypatch) -> dict:
     return set_dev_keys(tmp_path / "keys", monkeypatch)
+
+
+def trust_test_approver(work_dir, mp):
+    """A test IG approver, trusted beside the shipped ones (MCN_APPROVERS_DIR); its private key."""
+    from governance.signing import APPROVERS_DIR, keygen, load_private
+
+    folder = work_dir / "test-approvers"
+    key = work_dir / "approver-keys" / "test-ig-officer.key"
+    if not key.exists():
+        key, pub = keygen("Test IG officer", key.parent)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / pub.name).write_bytes(pub.read_bytes())
+    mp.setenv("MCN_APPROVERS_DIR", f"{APPROVERS_DIR}:{folder}")
+    return load_private(key)
+
+
+def grant_user(data_root, work_dir, mp, role, purposes, name="Test User", until=None):
+    """A user key pair and an IG-signed grant for it in data_root/grants; the key's path."""
+    import datetime as dt
+
+    from governance import grants
+    from governance.signing import keygen
+
+    approver = trust_test_approver(work_dir, mp)
+    slug = name.lower().replace(" ", "-")
+    key = work_dir / "users" / f"{slug}.key"
+    if not key.exists():
+        keygen(name, key.parent, kind="u")
+    user = grants.load_user_key(key)
+    grant = grants.issue(
+        name,
+        user.private.public_key(),
+        role,
+        purposes,
+        until or dt.date.today() + dt.timedelta(days=30),
+        "Test IG officer",
+        approver,
+        dt.date.today(),
+    )
+    grants.write(grant, grants.grants_dir(data_root))
+    return key

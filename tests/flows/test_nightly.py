@@ -81,11 +81,11 @@ def test_missing_key_stops_before_anything_is_staged(drop, monkeypatch):
     assert not (drop / "staged").exists()
 
 
-def test_expired_agreement_blocks_that_partner_and_keeps_the_old_cohort(drop, monkeypatch):
+def test_expired_agreement_blocks_that_partner_only(drop, monkeypatch):
+    from flows.nightly import NightFailed
     from governance import policy as policy_module
 
     nightly(data_dir=str(drop), run_date=RUN_DATE)
-    published = (drop / "published" / "cohort.parquet").stat().st_mtime_ns
     policies = drop / "policies"
     shutil.copytree(policy_module.POLICY_DIR, policies)
     text = yaml.safe_load((policies / "police.yaml").read_text())
@@ -94,9 +94,14 @@ def test_expired_agreement_blocks_that_partner_and_keeps_the_old_cohort(drop, mo
     (policies / "police.yaml").write_text(yaml.safe_dump(text))
     monkeypatch.setenv("MCN_APPROVERS_DIR", str(sign_policies(policies, drop.parent)))
     monkeypatch.setenv(policy_module.ENV_POLICY_DIR, str(policies))
-    with pytest.raises(AgreementNotInForceError, match="DSA-POLICE"):
+    with pytest.raises(NightFailed) as failed:
         nightly(data_dir=str(drop), run_date=RUN_DATE)
-    assert (drop / "published" / "cohort.parquet").stat().st_mtime_ns == published
+    assert failed.value.exit_code == AgreementNotInForceError.exit_code
+    assert list(failed.value.result["failed"]) == ["police"]
+    assert "DSA-POLICE" in failed.value.result["failed"]["police"]
+    assert sorted(failed.value.result["ingest"]) == ["council", "dwp", "nhs"]
+    cohort = pl.read_parquet(drop / "published" / "cohort.parquet")  # built without police
+    assert cohort.height and not cohort["partners"].str.contains("police").any()
 
 
 def _edit_police_policy(drop, monkeypatch):
@@ -120,7 +125,9 @@ def test_one_byte_edit_of_a_signed_policy_stops_run_before_any_read(drop, monkey
     _edit_police_policy(drop, monkeypatch)
     assert main(["run", "--data-dir", str(drop), "--run-date", str(RUN_DATE)]) == 4
     assert "police.yaml" in capsys.readouterr().err
-    assert not (drop / "staged").exists() and not (drop / "quarantine").exists()
+    assert not (drop / "staged" / "police").exists()
+    assert not (drop / "quarantine" / "police").exists()
+    assert (drop / "staged" / "dwp").exists()  # the other partners went on
 
 
 def test_edited_policy_is_refused_inside_the_flow_too_and_audited(drop, monkeypatch):

@@ -9,7 +9,7 @@ def test_keygen_then_sign_makes_an_edited_policy_pass_again(tmp_path, monkeypatc
     policies = tmp_path / "policies"
     shutil.copytree(POLICY_DIR, policies)
     path = policies / "dwp.yaml"
-    path.write_text(path.read_text().replace("staged: 730", "staged: 700"))
+    path.write_text(path.read_text().replace("quarantine: 30", "quarantine: 29"))
     assert main(["policy", "check", "--policy-dir", str(policies), "--on", "2026-11-01"]) == 4
     assert "POL031" in capsys.readouterr().out
     assert main(["policy", "keygen", "--name", "Test Officer", "--out", str(tmp_path / "k")]) == 0
@@ -60,19 +60,51 @@ def test_sign_refuses_a_policy_that_fails_its_checks(tmp_path, capsys):
     assert code == 4 and "extracts.crimes.role" in capsys.readouterr().err
 
 
-def test_checkpoint_seals_entries_a_stopped_run_left_uncovered(tmp_path, monkeypatch, capsys):
+def test_seal_shows_and_seals_entries_a_stopped_run_left_uncovered(tmp_path, monkeypatch, capsys):
+    from governance.audit import Signer, load_audit_key
+
     key = tmp_path / "audit.key"
     assert main(["audit", "keygen", "--out", str(key)]) == 0
     monkeypatch.setenv("MCN_AUDIT_KEY_FILE", str(key))
-    log = AuditLog(tmp_path / "data" / "audit")
-    log.append("ingest", partner="dwp", rows_in=1)
-    assert main(["audit", "checkpoint", "--data-dir", str(tmp_path / "data")]) == 0
-    log.append("ingest", partner="nhs", rows_in=2)  # the run stops here
+    monkeypatch.delenv("MCN_AUDIT_PUBLIC_KEY_FILE", raising=False)
+    log = AuditLog(tmp_path / "data" / "audit", Signer.service(load_audit_key()))
+    log.append("ingest", run_id="r1", partner="dwp", rows_in=1)
     data = ["--data-dir", str(tmp_path / "data")]
-    assert main(["audit", "verify", *data]) == 10
-    assert "not covered by a signed checkpoint" in capsys.readouterr().err
-    assert main(["audit", "checkpoint", *data]) == 0
-    assert main(["audit", "verify", *data, "--public-key", str(key.with_suffix(".pub"))]) == 0
+    assert main(["audit", "seal", "--yes", *data]) == 0
+    log.append("ingest", run_id="r2", partner="nhs", rows_in=2)  # the run stops here
+    public = ["--public-key", str(key.with_suffix(".pub"))]
+    capsys.readouterr()
+    assert main(["audit", "verify", *data, *public]) == 0
+    assert "no signed head covers them" in capsys.readouterr().err
+    assert main(["audit", "seal", *data]) == 0  # not a terminal, no --yes: shows, seals nothing
+    out = capsys.readouterr()
+    assert "run ids r2" in out.out and "ingest 1" in out.out and "--yes" in out.err
+    assert main(["audit", "seal", "--yes", *data]) == 0
+    assert main(["audit", "verify", *data, *public]) == 0
+    assert "no signed head" not in capsys.readouterr().err
+
+
+def test_verify_needs_only_the_public_key_and_says_how_to_give_it(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "audit.key"
+    main(["audit", "keygen", "--out", str(key)])
+    monkeypatch.setenv("MCN_AUDIT_KEY_FILE", str(key))
+    from governance.audit import service_log
+
+    service_log(tmp_path / "data" / "audit").seal_run()
+    monkeypatch.delenv("MCN_AUDIT_KEY_FILE")  # a verifier holds no private key
+    monkeypatch.delenv("MCN_AUDIT_PUBLIC_KEY_FILE", raising=False)
+    data = ["--data-dir", str(tmp_path / "data")]
+    assert main(["audit", "verify", *data]) == 5
+    err = capsys.readouterr().err
+    assert "--public-key" in err and "MCN_AUDIT_PUBLIC_KEY_FILE" in err
+    monkeypatch.setenv("MCN_AUDIT_PUBLIC_KEY_FILE", str(key.with_suffix(".pub")))
+    assert main(["audit", "verify", *data]) == 0
+
+
+def test_verify_a_mistyped_data_dir_creates_nothing(tmp_path, capsys):
+    missing = tmp_path / "no-such-dir"
+    assert main(["audit", "verify", "--data-dir", str(missing)]) == 10
+    assert not missing.exists() and "--data-dir" in capsys.readouterr().err
 
 
 def test_policy_map_markdown_names_every_column(capsys):

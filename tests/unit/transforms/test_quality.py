@@ -11,7 +11,7 @@ def _ae(**changes):
         "alcohol_related": "N",
         "drug_related": "N",
         "self_harm": "N",
-        "nhs_number": "9434765919",
+        "nhs_number": "9990000026",
         "forename": "Ann",
         "surname": "Lee",
         "date_of_birth": "1980-01-02",
