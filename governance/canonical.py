@@ -163,7 +163,7 @@ def postcode_district(canonical: pl.Expr) -> pl.Expr:
 
 
 def nhs_number_digits(raw: pl.Expr) -> pl.Expr:
-    """Digits only, so '943 476 5919' and '943-476-5919' are one number."""
+    """Digits only, so '999 000 0026' and '999-000-0026' are one number."""
     return raw.str.replace_all(r"[^0-9]", "")
 
 
