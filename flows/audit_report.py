@@ -60,10 +60,12 @@ def sections(entries: list[dict]) -> list[Section]:
             e["time"],
             e["event"] + (f" ({e['reason']})" if e.get("reason") else ""),
             e.get("person_id", ""),
-            (e.get("grant") or {}).get("role", e.get("role_asked") or ""),
+            (e.get("grant") or {}).get("role", "")
+            if e.get("signer")
+            else e.get("role_asked") or "",
             e.get("purpose", ""),
-            (e.get("grant") or {}).get("user", "no key or grant"),
-            (e.get("grant") or {}).get("grant_id", ""),
+            (e.get("grant") or {}).get("user", "") if e.get("signer") else "unauthenticated",
+            (e.get("grant") or {}).get("grant_id", "") if e.get("signer") else "",
             ", ".join(e.get("partners_permitted", [])),
             e.get("records_opened", 0),
         ]

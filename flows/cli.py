@@ -20,33 +20,18 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from flows import report  # noqa: E402
 from flows.config import Zones, restrict_umask  # noqa: E402
+from flows.errors import NothingThere  # noqa: E402
+from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
-from schemas.errors import SchemaError  # noqa: E402
+from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
 from schemas.registry import PARTNER_NAMES  # noqa: E402
+from transforms.cohort import DEFAULT_MCN_THRESHOLD  # noqa: E402
+from transforms.needs import DEFAULT_LOOKBACK_DAYS  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
 # after they lapse; real runs default to today.
 DEMO_DATE = dt.date(2026, 11, 1)
-USER_ERRORS = (
-    gov_errors.AuditError,
-    gov_errors.GrantError,
-    gov_errors.StagingError,
-    gov_errors.OptOutError,
-    gov_errors.ReidentificationError,
-    gov_errors.PolicySignatureError,
-    FileExistsError,
-    SchemaError,
-    gov_errors.PolicyError,
-    gov_errors.KeyMissingError,
-    gov_errors.PseudonymisationError,
-    gov_errors.AgreementNotInForceError,
-    gov_errors.LeakError,
-)
-
-
-class NothingThere(Exception):
-    exit_code = 9
 
 
 def _date(text: str) -> dt.date:
@@ -54,6 +39,16 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a date like 2026-11-22") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return value
 
 
 def _say(message: str) -> None:
@@ -67,6 +62,12 @@ def _progress(start: float):
 def cmd_synth(args: argparse.Namespace) -> int:
     from flows.synth import synthesise
 
+    landing = Path(args.out) / "landing"
+    if landing.is_dir() and any(landing.iterdir()) and not getattr(args, "force", True):
+        raise OutputExistsError(
+            f"{landing} already holds extracts; nothing was overwritten. Fix: pass --force to "
+            "replace them with new synthetic ones, or choose another --out"
+        )
     start = time.monotonic()
     written = synthesise(args.people, args.seed, args.out, args.as_of, _progress(start))
     _say(f"[{time.monotonic() - start:6.1f}s] done")
@@ -101,24 +102,36 @@ def preflight(partners: list[str]) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from schemas.registry import PARTNER_NAMES
+    from flows import runcli, runs
 
+    zones = Zones.from_env(args.data_dir)
+    runs.require_data_dir(zones)  # before anything is created, keys read or Prefect started
     preflight(args.partner or list(PARTNER_NAMES))
+    runcli.quiet_prefect_console()
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
+    log = runcli.log_to_file(zones)
+    runs.show_progress_on_terminal()
+    runcli.stop_on_signals(zones, _say)
     try:
         result = nightly(
-            data_dir=str(Zones.from_env(args.data_dir).root),
+            data_dir=str(zones.root),
             run_date=args.run_date,
             partners=args.partner,
             lookback_days=args.lookback_days,
             mcn_threshold=args.threshold,
+            max_stale_days=args.max_stale_days,
         )
     except NightFailed as failed:
         print(report.run_summary(failed.result))
         for partner, why in failed.result["failed"].items():
             _say(f"error: {partner}: {why}")
-        _say(f"error: {failed}; the cohort was built from the other partners")
+        stale = failed.result["cohort"].get("stale_partners") or {}
+        _say(
+            f"error: {failed}; the cohort was built from the others"
+            + (f", with {', '.join(stale)} from earlier nights (stale)" if stale else "")
+            + f". Details: {log}"
+        )
         return failed.exit_code
     print(report.run_summary(result))
     return 0
@@ -218,9 +231,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from governance.audit import service_log
 
     demo.dev_keys()
+    demo.dev_officer()
     zones = Zones.from_env(args.data_dir)
     args.out, args.as_of = zones.root, args.run_date
     cmd_synth(args)
+    demo.sign_dev_optout(zones)
     code = cmd_run(args)
     if code:
         return code
@@ -254,14 +269,23 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
     p.add_argument(
         "--lookback-days",
         type=int,
-        default=365,
-        help="need events count within this many days before the run date",
+        default=DEFAULT_LOOKBACK_DAYS,
+        help="need events count within this many days before the run date "
+        f"(default {DEFAULT_LOOKBACK_DAYS})",
     )
     p.add_argument(
         "--threshold",
         type=int,
-        default=2,
-        help="need_count at which a person is flagged MCN (default 2)",
+        default=DEFAULT_MCN_THRESHOLD,
+        help=f"need_count at which a person is flagged MCN (default {DEFAULT_MCN_THRESHOLD})",
+    )
+    p.add_argument(
+        "--max-stale-days",
+        type=int,
+        default=DEFAULT_MAX_STALE_DAYS,
+        help="a partner that fails tonight is used from its last good data, marked stale, "
+        "if that is at most this many days old; else the night fails "
+        f"(default {DEFAULT_MAX_STALE_DAYS})",
     )
 
 
@@ -272,10 +296,11 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="write synthetic partner extracts and a ground truth")
-    p.add_argument("--people", type=int, default=20_000, help="population size")
+    p.add_argument("--people", type=_positive, default=20_000, help="population size")
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same files)")
     p.add_argument("--out", type=Path, default=Path("data"), help="data directory to write")
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="extract date")
+    p.add_argument("--force", action="store_true", help="replace extracts already in <out>/landing")
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(
@@ -368,26 +393,57 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", parents=[common], help="development key, synthetic data, nightly run, summary"
     )
-    p.add_argument("--people", type=int, default=20_000, help="population size")
+    p.add_argument("--people", type=_positive, default=20_000, help="population size")
     p.add_argument("--seed", type=int, default=1, help="random seed")
     _add_run_options(p, DEMO_DATE)
     p.set_defaults(func=cmd_demo)
     return top
 
 
+def log_file(args: argparse.Namespace) -> Path:
+    """Where tracebacks go: <data>/logs/mcn.log when the data directory exists, else a file
+    of this user's in the temporary folder. Never the terminal."""
+    import tempfile
+
+    root = Zones.from_env(getattr(args, "data_dir", None)).root
+    if root.is_dir():
+        return root / "logs" / "mcn.log"
+    return Path(tempfile.gettempdir()) / f"mcn-{os.getuid()}.log"
+
+
+def _internal_error(args: argparse.Namespace, exc: BaseException) -> int:
+    import logging
+
+    from flows.io import open_append
+
+    path = log_file(args)
+    stream = open_append(path)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log = logging.getLogger("mcn.internal")
+    log.addHandler(handler)
+    log.error("internal error in `mcn %s`", args.command, exc_info=exc)
+    log.removeHandler(handler)
+    stream.close()
+    _say(
+        f"error: internal error ({type(exc).__name__}): nothing was published from the failed "
+        f"step. The traceback is in {path}; please report it (set MCN_DEBUG=1 to see it here)"
+    )
+    return ExitCode.INTERNAL
+
+
 def main(argv: list[str] | None = None) -> int:
     restrict_umask()  # everything the pipeline writes: files 0640 at most, folders 0750
     args = parser().parse_args(argv)
     try:
-        return args.func(args)
-    except (*USER_ERRORS, NothingThere) as exc:
+        return int(args.func(args))
+    except UserError as exc:  # our own errors: what, where, how to fix; no values
         _say(f"error: {exc}")
-        return getattr(exc, "exit_code", 2)
+        return int(exc.exit_code)
     except Exception as exc:
-        if not isinstance(getattr(exc, "exit_code", None), int):
+        if os.environ.get("MCN_DEBUG"):
             raise
-        _say(f"error: {exc}")  # our own errors carry an exit code and a value-free message
-        return exc.exit_code
+        return _internal_error(args, exc)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 from flows.config import Zones
+from flows.errors import UsageError
 from governance.errors import AuditError, GrantError
+from schemas.errors import OutputExistsError
 
 
 def _trust(args: argparse.Namespace):
@@ -86,7 +88,7 @@ def cmd_audit_head(args: argparse.Namespace) -> int:
         "head": head,
     }
     if args.out.exists():
-        raise FileExistsError(f"{args.out} exists; keep every head: choose a new file name")
+        raise OutputExistsError(f"{args.out} exists; keep every head. Fix: choose a new file name")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(kept, indent=2) + "\n")
     print(
@@ -129,7 +131,7 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
     from governance.audit import read_entries, verify
 
     if args.start > args.end:
-        raise AuditError(f"--from {args.start} is after --to {args.end}. Fix: swap them")
+        raise UsageError(f"--from {args.start} is after --to {args.end}. Fix: swap them")
     zones = Zones.from_env(args.data_dir)
     entries = read_entries(zones.audit)
     md, page = render(entries, args.start, args.end, verify(zones.audit, _trust(args)))
@@ -146,7 +148,9 @@ def cmd_audit_keygen(args: argparse.Namespace) -> int:
     from governance.audit import create_audit_key
 
     if not create_audit_key(args.out):
-        raise FileExistsError(f"{args.out} exists; choose another --out")
+        raise OutputExistsError(
+            f"{args.out} exists; nothing overwritten. Fix: choose another --out"
+        )
     print(
         f"audit signing key: {args.out} (0600, set MCN_AUDIT_KEY_FILE)\n"
         f"public key for verifiers: {args.out.with_suffix('.pub')} (give it to IG officers; "
@@ -239,6 +243,48 @@ def cmd_grant(args: argparse.Namespace) -> int:
     return 0
 
 
+def _approver_key(path: Path):
+    from governance import signatures as sig
+    from governance.signing import load_private, trusted_keys
+
+    key = load_private(path)
+    if sig.key_id(key.public_key(), "a") not in trusted_keys():
+        raise GrantError(
+            f"{path} is not a trusted IG approver's key. Fix: use your approver key (its public "
+            ".json must be in governance/approvers/ or $MCN_APPROVERS_DIR)"
+        )
+    return key
+
+
+def cmd_optout_sign(args: argparse.Namespace) -> int:
+    from governance.optout import sign_manifest
+
+    key = _approver_key(args.key)
+    zones = Zones.from_env(args.data_dir)
+    manifest = sign_manifest(zones.optout, args.approver, key)
+    print(
+        f"signed the opt-out list as of {manifest['as_of']} ({manifest['rows']:,} numbers) as "
+        f"{args.approver}: {zones.optout / 'manifest.json'}"
+    )
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from governance import signatures as sig
+    from governance.audit import AuditLog, Signer
+    from governance.signing import load_private, trusted_keys
+
+    approver_key = load_private(args.key)
+    if sig.key_id(approver_key.public_key(), "a") not in trusted_keys():
+        raise GrantError(f"{args.key} is not a trusted IG approver's key. Fix: use your own")
+    zones = Zones.from_env(args.data_dir)
+    AuditLog(zones.audit, Signer.approver(approver_key)).append(
+        "grant_revoked", grant_id=args.grant_id, revoked_by=args.approver, reason=args.reason
+    )
+    print(f"revoked {args.grant_id}: refused from now on (recorded in the audit log)")
+    return 0
+
+
 def cmd_reidentify(args: argparse.Namespace) -> int:
     from flows.reidentify import Request, reidentify
     from flows.report import table
@@ -265,6 +311,10 @@ def cmd_policy_map(args: argparse.Namespace) -> int:
     from transforms.dataflow import data_flow_map
 
     policies, problems = check_all(verify=False)
+    if not policies:
+        from governance.errors import PolicyError
+
+        raise PolicyError(problems)
     rows = [
         [
             f"{f.partner}.{f.extract}.{f.column}",
@@ -290,14 +340,19 @@ def cmd_policy_map(args: argparse.Namespace) -> int:
 
 def cmd_retention(args: argparse.Namespace) -> int:
     from flows import retention
+    from flows.staging import Keys
     from governance.audit import service_log
+    from governance.keys import load_linkage_key
     from governance.policy import load_policy
+    from governance.vault import load_vault_key, runs
     from schemas.registry import PARTNER_NAMES
 
     zones = Zones.from_env(args.data_dir)
+    runs.require_data_dir(zones)  # and no symbolic link planted anywhere in it
     policies = {n: load_policy(n) for n in PARTNER_NAMES}
+    keys = Keys(load_linkage_key(), load_vault_key() if retention.has_vault(zones) else None)
     audit = None if args.dry_run else service_log(zones.audit)
-    items = retention.apply(zones, policies, args.today, args.dry_run, audit)
+    items = retention.apply(zones, policies, args.today, args.dry_run, audit, keys)
     if audit is not None:
         audit.seal_run()
     verb = "would delete" if args.dry_run else "deleted"
@@ -311,13 +366,15 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
 
 def cmd_staged_drop_stale(args: argparse.Namespace) -> int:
-    from flows.staging import Binding, remove, stale_files
+    from flows import runs
+    from flows.staging import Binding, remove, unusable
     from governance.audit import service_log
     from governance.keys import load_linkage_key
     from governance.policy import load_approved
     from schemas.registry import PARTNER_NAMES, partner
 
     zones = Zones.from_env(args.data_dir)
+    runs.require_data_dir(zones)
     key = load_linkage_key()
     audit = None if args.dry_run else service_log(zones.audit)
     dropped = 0
@@ -325,19 +382,17 @@ def cmd_staged_drop_stale(args: argparse.Namespace) -> int:
         _, approval = load_approved(name)
         binding = Binding(approval.sha256, key.key_id)
         for ex in partner(name).extracts:
-            for old in stale_files(zones, ex, binding):
+            for path in unusable(zones, ex, binding, key):
                 dropped += 1
                 verb = "would drop" if args.dry_run else "dropped"
-                print(f"{verb} {old.path.relative_to(zones.root)}")
+                print(f"{verb} {path.relative_to(zones.root)}")
                 if audit is not None:
                     audit.append(
                         "staged_dropped",
                         partner=name,
                         extract=ex.name,
-                        policy_sha256=old.meta.get("policy_sha256"),
-                        key_id=old.meta.get("key_id"),
-                        deleted=remove(zones, old),
-                        reason="made under another policy or key; cannot be remade",
+                        deleted=remove(zones, path),
+                        reason="made under another policy or key, or altered; cannot be remade",
                     )
     if audit is not None:
         audit.seal_run()
@@ -455,6 +510,30 @@ def _register_access(sub, common: argparse.ArgumentParser, date_type) -> None:
     p.add_argument("--approver", required=True, help="your name as it should be recorded")
     p.add_argument("--grants-dir", type=Path, help="default $MCN_GRANTS_DIR or <data>/grants")
     p.set_defaults(func=cmd_grant)
+
+    p = sub.add_parser(
+        "revoke",
+        parents=[common],
+        help="IG officer: withdraw a grant before its end date (recorded, signed, in the audit "
+        "log; the grant is refused from then on even if its file comes back)",
+    )
+    p.add_argument("--grant-id", required=True, help="the grant's id (g-...)")
+    p.add_argument("--reason", required=True, help="why, for the record (no personal data)")
+    p.add_argument("--key", type=Path, required=True, help="your approver private key")
+    p.add_argument("--approver", required=True, help="your name as it should be recorded")
+    p.set_defaults(func=cmd_revoke)
+
+    optout = sub.add_parser("optout", help="the national data opt-out list")
+    osub = optout.add_subparsers(dest="optout_command", required=True)
+    p = osub.add_parser(
+        "sign",
+        parents=[common],
+        help="IG officer: vouch for the list in <data>/optout as the one received from NHS "
+        "England (runs refuse an unsigned or edited list)",
+    )
+    p.add_argument("--key", type=Path, required=True, help="your approver private key")
+    p.add_argument("--approver", required=True, help="your name as it should be recorded")
+    p.set_defaults(func=cmd_optout_sign)
 
     p = sub.add_parser(
         "reidentify",

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from flows import publish
 from flows.config import Zones
-from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
-from flows.staging import Binding, current_files, rebind, require_current
+from flows.errors import StalePartnerError
+from flows.io import sha256_file, write_json_atomic
+from flows.runs import DEFAULT_MAX_STALE_DAYS
+from flows.staging import Binding, Keys, current_files, rebind, require_current
 from governance.agreement import Policy
-from governance.audit import AuditLog
-from governance.errors import AgreementNotInForceError, PolicyError
+from governance.audit import AuditLog, read_entries
+from governance.errors import AgreementNotInForceError, KeyMissingError, PolicyError
 from governance.keys import SecretKey, load_linkage_key
 from governance.match_keys import key_named, token_column
-from governance.optout import OptOutList, load_optout, optout_tokens, require_fresh
+from governance.optout import OptOutList, current_list, optout_tokens, require_fresh
 from governance.policy import load_approved, require_in_force
+from governance.signing import trusted_keys
+from governance.vault import VaultKey, load_vault_key
 from schemas.registry import PARTNER_NAMES, all_extracts, partner
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
@@ -49,6 +55,11 @@ class BuildContext:
     excluded: dict[str, str]  # partner -> why its data is not used tonight
     key: SecretKey
     optout: OptOutList | None
+    vault_key: VaultKey | None = None
+
+    @property
+    def keys(self) -> Keys:
+        return Keys(self.key, self.vault_key)
 
 
 def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
@@ -67,10 +78,17 @@ def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
             covered.append(policy)
     optout = None
     if covered:  # fail closed: no build on health or social care data without a current list
-        optout = load_optout(zones.optout)
+        entries = read_entries(zones.audit) if (zones.audit / "audit.jsonl").exists() else []
+        optout = current_list(zones.optout, trusted_keys(), entries)
         for policy in covered:
             require_fresh(optout, policy, run_date)
-    return BuildContext(bindings, policies, excluded, key, optout)
+    vault_key = None
+    if any(p.agreement.reidentification for p in policies.values()):
+        try:  # to re-key vault sidecars when a narrowed policy is cut from staged data
+            vault_key = load_vault_key()
+        except KeyMissingError:
+            vault_key = None
+    return BuildContext(bindings, policies, excluded, key, optout, vault_key)
 
 
 def rebind_all(zones: Zones, ctx: BuildContext, audit: AuditLog, run_id: str) -> None:
@@ -78,10 +96,13 @@ def rebind_all(zones: Zones, ctx: BuildContext, audit: AuditLog, run_id: str) ->
     file is needed (flows.staging.rebind); the rest are refused by load_staged."""
     for ex in all_extracts():
         if ex.partner in ctx.bindings:
-            rebind(zones, ex, ctx.policies[ex.partner], ctx.bindings[ex.partner], audit, run_id)
+            binding = ctx.bindings[ex.partner]
+            rebind(zones, ex, ctx.policies[ex.partner], binding, ctx.keys, audit, run_id)
 
 
-def load_staged(zones: Zones, bindings: dict[str, Binding]) -> dict[tuple[str, str], pl.DataFrame]:
+def load_staged(
+    zones: Zones, bindings: dict[str, Binding], key: SecretKey
+) -> dict[tuple[str, str], pl.DataFrame]:
     """Every staged extract of the bound partners, one row per record_key (the newest staged
     copy wins), from files made under the partner's current policy and key only."""
     out = {}
@@ -89,8 +110,8 @@ def load_staged(zones: Zones, bindings: dict[str, Binding]) -> dict[tuple[str, s
         binding = bindings.get(ex.partner)
         if binding is None:
             continue
-        require_current(zones, ex, binding)
-        files = current_files(zones, ex, binding)
+        require_current(zones, ex, binding, key)
+        files = current_files(zones, ex, binding, key)
         if files:
             frames = [pl.read_parquet(f.path) for f in files]
             out[(ex.partner, ex.name)] = pl.concat(frames, how="diagonal_relaxed").unique(
@@ -116,6 +137,40 @@ def records_frame(staged: dict[tuple[str, str], pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(parts)
 
 
+def stale_partners(
+    zones: Zones,
+    bindings: dict[str, Binding],
+    failed: list[str],
+    run_date: dt.date,
+    key: SecretKey,
+) -> dict[str, dict]:
+    """For each partner that failed tonight: the night its newest good data was ingested for,
+    and how many days before this run that is."""
+    out = {}
+    for name in sorted(set(failed) & set(bindings)):
+        nights = [
+            str(f.meta.get("run_date") or f.meta.get("staged_on", ""))
+            for ex in partner(name).extracts
+            for f in current_files(zones, ex, bindings[name], key)
+        ]
+        nights = [n for n in nights if n]
+        if nights:
+            last = dt.date.fromisoformat(max(nights))
+            out[name] = {"last_good": last.isoformat(), "days": (run_date - last).days}
+    return out
+
+
+def require_fresh_enough(stale: dict[str, dict], max_days: int) -> None:
+    too_old = {p: s for p, s in stale.items() if s["days"] > max_days}
+    if too_old:
+        names = ", ".join(f"{p} ({s['days']} days)" for p, s in too_old.items())
+        raise StalePartnerError(
+            f"the newest good data of {names} is older than the {max_days} days a night may "
+            "use; nothing was published and the last published outputs stand. Fix: get the "
+            "partner's extract through (see the failures above), or raise --max-stale-days"
+        )
+
+
 def build(
     zones: Zones,
     run_date: dt.date,
@@ -123,11 +178,15 @@ def build(
     lookback_days: int,
     threshold: int,
     audit: AuditLog | None = None,
+    failed: list[str] | None = None,
+    max_stale_days: int = DEFAULT_MAX_STALE_DAYS,
 ) -> dict:
     ctx = build_context(zones, run_date)
+    stale = stale_partners(zones, ctx.bindings, failed or [], run_date, ctx.key)
+    require_fresh_enough(stale, max_stale_days)
     if audit is not None:
         rebind_all(zones, ctx, audit, run_id)
-    staged = load_staged(zones, ctx.bindings)
+    staged = load_staged(zones, ctx.bindings, ctx.key)
     if not staged:
         raise FileNotFoundError(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
@@ -148,12 +207,14 @@ def build(
     key_ids = staged_key_ids(zones, ctx.bindings)
     footer = {
         "mcn.run_id": run_id,
+        "mcn.run_date": run_date.isoformat(),
         "mcn.needs_version": NEEDS_VERSION,
         "mcn.linkage_key_ids": ",".join(key_ids),
+        "mcn.stale_partners": json.dumps(stale, sort_keys=True),
     }
-    write_parquet_atomic(link_out, zones.links, footer)
-    write_parquet_atomic(linkage.pairs, zones.link_pairs, footer)
-    write_parquet_atomic(cohort, zones.cohort, footer)
+    outputs = publish.write_set(
+        zones, run_id, {"cohort": cohort, "links": link_out, "link_pairs": linkage.pairs}, footer
+    )
     summary = {
         "run_id": run_id,
         "run_date": run_date.isoformat(),
@@ -168,9 +229,11 @@ def build(
         ),
         "key_ids": {"linkage": key_ids},
         "partners_excluded": ctx.excluded,
+        "stale_partners": stale,
         "optout": optout_summary(ctx, optout),
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
+        "published_set": str(publish.set_folder(zones, run_id)),
         "linkage": linkage_summary(linkage),
         "linkage_quality_path": str(zones.runs / run_id / "linkage_quality.json"),
     }
@@ -184,8 +247,14 @@ def build(
             run_id=run_id,
             flow="build_cohort",
             policies={p: b.policy_sha256 for p, b in ctx.bindings.items()},
-            **_audit_details(zones, summary, ctx.bindings),
+            **_audit_details(zones, summary, ctx.bindings, outputs, ctx.key),
         )
+    publish.switch_current(zones, run_id)
+    if audit is not None:
+        audit.append("published", run_id=run_id, flow="build_cohort", outputs=outputs)
+        superseded = publish.prune(zones)
+        if superseded:
+            audit.append("published_superseded", run_id=run_id, deleted=superseded)
     return summary
 
 
@@ -232,17 +301,19 @@ def optout_summary(ctx: BuildContext, optout: Excluded) -> dict | None:
     }
 
 
-def _audit_details(zones: Zones, summary: dict, bindings: dict[str, Binding]) -> dict:
+def _audit_details(
+    zones: Zones,
+    summary: dict,
+    bindings: dict[str, Binding],
+    outputs: dict[str, str],
+    key: SecretKey,
+) -> dict:
     """Inputs and outputs by content hash, and the key ids the staged data was made under."""
     inputs = {
         str(f.path.relative_to(zones.root)): sha256_file(f.path)
         for ex in all_extracts()
         if ex.partner in bindings
-        for f in current_files(zones, ex, bindings[ex.partner])
-    }
-    outputs = {
-        str(p.relative_to(zones.root)): sha256_file(p)
-        for p in (zones.cohort, zones.links, zones.link_pairs)
+        for f in current_files(zones, ex, bindings[ex.partner], key)
     }
     keep = (
         "run_date",
@@ -254,6 +325,7 @@ def _audit_details(zones: Zones, summary: dict, bindings: dict[str, Binding]) ->
         "mcn_persons",
         "persons_by_need_count",
         "partners_excluded",
+        "stale_partners",
         "optout",
     )
     return {

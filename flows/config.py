@@ -3,7 +3,8 @@
 landing/<partner>/       identifiable extracts as partners drop them (raw zone)
 quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw zone)
 staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
-published/               the cohort table and link table (pseudonymised)
+published/<run_id>/      one run's output set: cohort, links, link pairs (pseudonymised)
+published/current        -> the set in use (switched atomically; flows.publish)
 runs/<run_id>/           run summary and check results: counts, column and rule names only
 ground_truth/            synthetic data only: the true person of every record
 """
@@ -65,16 +66,21 @@ class Zones:
         return self.root / "runs"
 
     @property
+    def current(self) -> Path:
+        """The published set in use (a symlink to published/<run_id>)."""
+        return self.published / "current"
+
+    @property
     def cohort(self) -> Path:
-        return self.published / "cohort.parquet"
+        return self.current / "cohort.parquet"
 
     @property
     def links(self) -> Path:
-        return self.published / "links.parquet"
+        return self.current / "links.parquet"
 
     @property
     def link_pairs(self) -> Path:
-        return self.published / "link_pairs.parquet"
+        return self.current / "link_pairs.parquet"
 
     @property
     def ground_truth(self) -> Path:

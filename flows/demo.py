@@ -40,6 +40,7 @@ def dev_keys() -> None:
     from governance.audit import (
         ENV_AUDIT_KEY_FILE,
         ENV_AUDIT_PUBLIC_KEY_FILE,
+        ENV_STATE_DIR,
         create_audit_key,
     )
     from governance.keys import ENV_KEY, ENV_KEY_FILE, create_dev_key
@@ -52,26 +53,46 @@ def dev_keys() -> None:
     public = Path(os.environ[ENV_AUDIT_KEY_FILE]).with_suffix(".pub")
     if not os.environ.get(ENV_AUDIT_PUBLIC_KEY_FILE) and public.exists():
         os.environ[ENV_AUDIT_PUBLIC_KEY_FILE] = str(public)
+    os.environ.setdefault(ENV_STATE_DIR, str(Path(".mcn") / "state"))  # `make clean` clears it
 
 
-def dev_analyst(zones: Zones) -> None:
-    """A development IG officer (trusted only through $MCN_APPROVERS_DIR in this process) grants
-    a development analyst the analyst role, once; the analyst's key is then the user key."""
-    from governance import grants
-    from governance.audit import AuditLog, Signer
-    from governance.signing import APPROVERS_DIR, ENV_APPROVERS_DIR, keygen, load_private
+OFFICER = DEV_KEYS / "development-ig-officer.key"
+
+
+def dev_officer() -> None:
+    """A development IG officer, trusted only through $MCN_APPROVERS_DIR (this process and
+    .mcn/dev.env), beside the shipped approvers."""
+    from governance.signing import APPROVERS_DIR, ENV_APPROVERS_DIR, keygen
 
     approvers = DEV_KEYS / "approvers"
-    officer, analyst = DEV_KEYS / "development-ig-officer.key", DEV_KEYS / "development-analyst.key"
-    if not officer.exists():
+    if not OFFICER.exists():
         keygen(DEV_APPROVER, DEV_KEYS, kind="a")
         approvers.mkdir(parents=True, exist_ok=True)
-        shutil.copy(officer.with_suffix(".json"), approvers / officer.with_suffix(".json").name)
-    if not analyst.exists():
-        keygen(DEV_ANALYST, DEV_KEYS, kind="u")
+        shutil.copy(OFFICER.with_suffix(".json"), approvers / OFFICER.with_suffix(".json").name)
     trusted = os.environ.get(ENV_APPROVERS_DIR) or str(APPROVERS_DIR)
     if str(approvers) not in trusted.split(os.pathsep):
         os.environ[ENV_APPROVERS_DIR] = os.pathsep.join([trusted, str(approvers)])
+
+
+def sign_dev_optout(zones: Zones) -> None:
+    """The development IG officer vouches for the synthetic opt-out list."""
+    from governance.optout import sign_manifest
+    from governance.signing import load_private
+
+    sign_manifest(zones.optout, DEV_APPROVER, load_private(OFFICER))
+    _say(f"!! {DEV_APPROVER} signed the synthetic opt-out list (development keys)")
+
+
+def dev_analyst(zones: Zones) -> None:
+    """The development IG officer grants a development analyst the analyst role, once; the
+    analyst's key is then the user key."""
+    from governance import grants
+    from governance.audit import AuditLog, Signer
+    from governance.signing import keygen, load_private
+
+    officer, analyst = OFFICER, DEV_KEYS / "development-analyst.key"
+    if not analyst.exists():
+        keygen(DEV_ANALYST, DEV_KEYS, kind="u")
     os.environ.setdefault(grants.ENV_USER_KEY_FILE, str(analyst))
     user = grants.load_user_key(analyst)
     folder = grants.grants_dir(zones.root)
@@ -100,7 +121,7 @@ def dev_analyst(zones: Zones) -> None:
 
 def write_dev_env() -> Path:
     """Shell lines that point a terminal at the development keys (`. .mcn/dev.env`)."""
-    from governance.audit import ENV_AUDIT_KEY_FILE, ENV_AUDIT_PUBLIC_KEY_FILE
+    from governance.audit import ENV_AUDIT_KEY_FILE, ENV_AUDIT_PUBLIC_KEY_FILE, ENV_STATE_DIR
     from governance.grants import ENV_USER_KEY_FILE
     from governance.keys import ENV_KEY_FILE
     from governance.signing import ENV_APPROVERS_DIR
@@ -113,6 +134,7 @@ def write_dev_env() -> Path:
         ENV_AUDIT_PUBLIC_KEY_FILE,
         ENV_APPROVERS_DIR,
         ENV_USER_KEY_FILE,
+        ENV_STATE_DIR,
     )
     lines = ["# DEVELOPMENT keys made by `mcn demo`: synthetic data only"]
     for name in names:

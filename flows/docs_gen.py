@@ -59,7 +59,7 @@ def render() -> str:
                 "",
             ]
     out += [
-        "## Cohort table: `published/cohort.parquet`",
+        "## Cohort table: `published/current/cohort.parquet`",
         "",
         "| column | type | identity role | rules | description |",
         "|---|---|---|---|---|",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from prefect import flow, get_run_logger, task
 
+from flows import runs
 from flows.config import Zones, restrict_umask
 from flows.io import read_manifest
 from flows.stages import IngestContext, process_extract
 from governance.audit import service_log
 from governance.errors import AgreementNotInForceError, OptOutError, PolicyError
 from governance.keys import load_linkage_key
-from governance.optout import load_optout, require_fresh
+from governance.optout import current_list, require_fresh
 from governance.policy import load_approved, require_in_force
+from governance.signing import trusted_keys
 from governance.vault import load_vault_key
 from schemas.registry import partner as partner_schema
 
@@ -31,6 +34,12 @@ def _io_error(task, task_run, state) -> bool:
     return False
 
 
+def audit_entries(zones: Zones) -> list[dict]:
+    from governance.audit import read_entries
+
+    return read_entries(zones.audit) if (zones.audit / "audit.jsonl").exists() else []
+
+
 def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) -> IngestContext:
     """Policy (signed, in force), keys and opt-out list: everything checked before any read."""
     zones = Zones.from_env(data_dir)
@@ -38,7 +47,7 @@ def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) 
     require_in_force(policy, run_date)
     optout = None
     if policy.agreement.opt_out and policy.agreement.opt_out.national_data_opt_out:
-        optout = load_optout(zones.optout)
+        optout = current_list(zones.optout, trusted_keys(), audit_entries(zones))
         require_fresh(optout, policy, run_date)
     vault_key = load_vault_key() if policy.agreement.reidentification else None
     return IngestContext(
@@ -59,13 +68,24 @@ def read_partner_manifest(data_dir: str, partner: str) -> dict:
     return read_manifest(Zones.from_env(data_dir).landing / partner)
 
 
-@task(persist_result=False, cache_policy=None)
+@task(
+    task_run_name="{partner}/{extract}",
+    persist_result=False,
+    cache_policy=None,
+    timeout_seconds=runs.EXTRACT_TIMEOUT,
+)
 def ingest_extract(
     data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str, manifest: dict
 ) -> dict:
     """Read, check, pseudonymise and stage one extract. Keys are loaded here, not passed in."""
+    start = time.monotonic()
     ctx = ingest_context(data_dir, partner, run_date, run_id)
     counts = process_extract(ctx, partner_schema(partner).extract(extract), manifest)
+    runs.progress(
+        f"{partner}/{extract}: {counts.rows_in:,} in, {counts.rows_staged:,} staged, "
+        f"{counts.rows_quarantined:,} quarantined, {counts.rows_opted_out:,} opted out"
+        + (" (already staged)" if counts.already_staged else "")
+    )
     get_run_logger().info(
         "%s/%s: %d in, %d staged, %d quarantined, %d opted out%s",
         partner,
@@ -76,10 +96,15 @@ def ingest_extract(
         counts.rows_opted_out,
         " (already staged)" if counts.already_staged else "",
     )
-    return counts.as_dict()
+    return {**counts.as_dict(), "seconds": round(time.monotonic() - start, 1)}
 
 
-@flow(name="ingest_partner", persist_result=False)
+@flow(
+    name="ingest_partner",
+    flow_run_name="ingest-{partner}-{run_id}",
+    persist_result=False,
+    timeout_seconds=runs.PARTNER_TIMEOUT,
+)
 def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list[dict]:
     """Refuse before reading anything when the policy, its signature, the agreement's dates, a
     key or the opt-out list is not right; audit the refusal; checkpoint the audit log."""
@@ -90,6 +115,7 @@ def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) 
         try:
             ingest_context(data_dir, partner, run_date, run_id)
         except REFUSALS as exc:
+            runs.progress(f"{partner}: refused ({type(exc).__name__})")
             audit.append(
                 "ingest_refused",
                 run_id=run_id,

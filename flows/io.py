@@ -111,6 +111,7 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = N
     os.close(fd)
     try:
         df.write_parquet(tmp, metadata=metadata)
+        os.chmod(tmp, 0o640)  # group readers (the service's group) may read outputs
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -118,7 +119,21 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = N
 
 
 def write_json_atomic(data: dict, path: Path) -> None:
+    """Write beside the target under a fresh name (never through a planted link), then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(data, indent=2, default=str) + "\n")
+        os.chmod(tmp, 0o640)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def open_append(path: Path):
+    """A text file opened for appending, created 0640, never through a symbolic link."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+    return os.fdopen(fd, "a", encoding="utf-8")

@@ -6,11 +6,14 @@ import datetime as dt
 import uuid
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows import publish, runs
 from flows.cohort_build import build
 from flows.config import Zones, restrict_umask
 from flows.ingest import ingest_partner
 from governance.audit import service_log
+from schemas.errors import UserError
 from schemas.registry import PARTNER_NAMES
 from transforms.cohort import DEFAULT_MCN_THRESHOLD
 from transforms.needs import DEFAULT_LOOKBACK_DAYS
@@ -21,18 +24,27 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-@flow(name="build_cohort", persist_result=False)
+@flow(
+    name="build_cohort",
+    flow_run_name="build-cohort-{run_id}",
+    persist_result=False,
+    timeout_seconds=runs.BUILD_TIMEOUT,
+)
 def build_cohort(
     data_dir: str | None = None,
     run_date: dt.date | None = None,
     run_id: str | None = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+    failed_partners: list[str] | None = None,
+    max_stale_days: int = runs.DEFAULT_MAX_STALE_DAYS,
 ) -> dict:
-    """Link staged records, derive needs, publish the cohort table atomically."""
+    """Link staged records, derive needs, publish the output set atomically. Partners that
+    failed tonight are used from their last good staged data, marked stale."""
     restrict_umask()
     zones = Zones.from_env(data_dir)
     audit = service_log(zones.audit)
+    runs.progress("cohort: linking, deriving needs, publishing")
     try:
         summary = build(
             zones,
@@ -41,9 +53,12 @@ def build_cohort(
             lookback_days,
             mcn_threshold,
             audit,
+            failed_partners,
+            max_stale_days,
         )
     finally:
         audit.seal_run()
+    runs.progress(f"cohort: {summary['persons']:,} persons published")
     get_run_logger().info(
         "cohort: %d persons, %d with %d+ needs",
         summary["persons"],
@@ -53,7 +68,12 @@ def build_cohort(
     return summary
 
 
-@task(persist_result=False, cache_policy=None)
+@task(
+    task_run_name="ingest-{partner}",
+    persist_result=False,
+    cache_policy=None,
+    timeout_seconds=runs.PARTNER_TIMEOUT,
+)
 def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list:
     return ingest_partner(partner, data_dir, run_date, run_id)
 
@@ -61,12 +81,12 @@ def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: 
 def describe_failure(exc: BaseException) -> str:
     """Our own errors say what, where and how to fix, without values; anything else is named by
     its type only, since its message could quote data."""
-    if hasattr(exc, "exit_code"):
+    if isinstance(exc, UserError):
         return str(exc)
     return f"{type(exc).__name__} (an internal error; details in the Prefect logs)"
 
 
-class NightFailed(Exception):
+class NightFailed(UserError):
     """Some partners failed; the others were ingested and the cohort built without them. Carries
     the night's result (counts only) so the summary can still be shown."""
 
@@ -77,21 +97,48 @@ class NightFailed(Exception):
         super().__init__(f"{len(failed)} partner(s) failed tonight: {names}")
 
 
-@flow(name="nightly", persist_result=False)
+@flow(name="nightly", persist_result=False, timeout_seconds=runs.NIGHT_TIMEOUT)
 def nightly(
     data_dir: str | None = None,
     run_date: dt.date | None = None,
     partners: list[str] | None = None,
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+    max_stale_days: int = runs.DEFAULT_MAX_STALE_DAYS,
 ) -> dict:
     """Ingest every partner at once, then build the cohort. A partner that fails (bad policy,
-    bad file, missing opt-out list) stops only itself: the others go on, the build uses only
-    partners whose agreement is signed and in force, and the run ends failed, naming them."""
+    bad file, missing opt-out list) stops only itself: the others go on, the build uses the
+    failed partner's last good staged data marked stale (failing the night if older than
+    max_stale_days) and only partners whose agreement is signed and in force, and the run ends
+    failed, naming them. One run at a time per data directory; a run killed earlier is
+    cleaned up first."""
     restrict_umask()
-    data_dir = str(Zones.from_env(data_dir).root)
-    run_date = run_date or dt.date.today()
-    run_id = new_run_id()
+    zones = Zones.from_env(data_dir)
+    runs.require_data_dir(zones)
+    with runs.run_lock(zones):
+        return _night(
+            zones,
+            run_date or dt.date.today(),
+            partners,
+            lookback_days,
+            mcn_threshold,
+            max_stale_days,
+        )
+
+
+def _night(
+    zones: Zones,
+    run_date: dt.date,
+    partners: list[str] | None,
+    lookback_days: int,
+    mcn_threshold: int,
+    max_stale_days: int,
+) -> dict:
+    data_dir, run_id = str(zones.root), new_run_id()
+    recovered = publish.recover(zones)
+    if any(recovered.values()):
+        service_log(zones.audit).append("recovered", run_id=run_id, **recovered)
+        get_run_logger().warning("cleaned up after an interrupted run: %s", recovered)
     futures = {
         p: ingest_partner_task.submit(p, data_dir, run_date, run_id)
         for p in partners or PARTNER_NAMES
@@ -106,13 +153,30 @@ def nightly(
         get_run_logger().error("ingest failed for %s", ", ".join(sorted(failed)))
     if not ingested:
         raise next(iter(failed.values()))
-    cohort = build_cohort(data_dir, run_date, run_id, lookback_days, mcn_threshold)
+    cohort = build_cohort(
+        data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed), max_stale_days
+    )
     result = {
         "run_id": run_id,
         "ingest": ingested,
         "cohort": cohort,
         "failed": {p: describe_failure(e) for p, e in sorted(failed.items())},
     }
+    _artifacts(result)
     if failed:
         raise NightFailed(result, failed)
     return result
+
+
+def _artifacts(result: dict) -> None:
+    """The night in the Prefect UI: per extract counts, and the linkage and cohort summary."""
+    create_table_artifact(
+        runs.ingest_rows(result["ingest"], result["failed"]),
+        key="mcn-night-ingest",
+        description="Rows in, staged, quarantined by reason, opted out, per extract (counts only)",
+    )
+    create_markdown_artifact(
+        runs.night_markdown(result),
+        key="mcn-night-summary",
+        description="Cohort and linkage summary, failed and stale partners (counts only)",
+    )

@@ -15,18 +15,14 @@ from pathlib import Path
 
 import polars as pl
 
+from flows import publish
 from flows.config import Zones
+from flows.errors import PublishedIntegrityError, QueryFailed
 from governance import grants as grant_rules
-from governance.audit import AuditLog, Signer
-from governance.errors import GrantError
+from governance.audit import AuditLog, Signer, revoked_grants
+from governance.errors import GrantError, QueryRefusedError
 from governance.signing import trusted_keys
-from governance.sql_sandbox import QueryRefusedError, check_query
-
-
-class QueryFailed(Exception):
-    """The query was allowed but did not run (a mistake in the SQL)."""
-
-    exit_code = 9
+from governance.sql_sandbox import check_query
 
 
 def catalogue(zones: Zones) -> dict[str, Path]:
@@ -46,7 +42,10 @@ def run_query(
         AuditLog(zones.audit).append("query_refused", reason="R01", **digest)
         raise
     found = grant_rules.for_key(grant_rules.grants_dir(zones.root), user.key_id)
-    decision = grant_rules.covering(found, trusted_keys(), grant_rules.ANALYST_ROLES, None, today)
+    revoked = revoked_grants(zones.audit, trusted_keys())
+    decision = grant_rules.covering(
+        found, trusted_keys(), grant_rules.ANALYST_ROLES, None, today, revoked=revoked
+    )
     if decision.grant is None:
         AuditLog(zones.audit).append(
             "query_refused", reason=decision.code, user_key_id=user.key_id, **digest
@@ -58,18 +57,24 @@ def run_query(
     except QueryRefusedError as exc:
         log.append("query_refused", reason=exc.code, **digest)
         raise
-    frames = {name: pl.scan_parquet(tables[name]) for name in checked.tables}
+    try:
+        frames = {
+            name: pl.scan_parquet(publish.verified_table(zones, name)) for name in checked.tables
+        }
+    except PublishedIntegrityError:
+        log.append("query_refused", reason="I01", tables=checked.tables, **digest)
+        raise
+    # audited before it runs: a query that crashes the engine is still on record
+    log.append("query", status="started", tables=checked.tables, **digest)
     try:
         result = pl.SQLContext(frames).execute(checked.sql).collect()
     except Exception as exc:  # noqa: BLE001 - SQL mistakes are user errors
-        log.append(
-            "query", status="error", error=type(exc).__name__, tables=checked.tables, **digest
-        )
+        log.append("query_finished", status="error", error=type(exc).__name__, **digest)
         raise QueryFailed(
             f"the query did not run ({type(exc).__name__}{_detail(exc)}). Registered tables: "
             f"{', '.join(tables)}; see docs/schemas.md for their columns"
         ) from None
-    log.append("query", status="ok", tables=checked.tables, rows_returned=result.height, **digest)
+    log.append("query_finished", status="ok", rows_returned=result.height, **digest)
     return result
 
 

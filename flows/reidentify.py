@@ -16,10 +16,14 @@ from pathlib import Path
 
 import polars as pl
 
+from flows import publish
 from flows.config import Zones
+from flows.errors import NothingThere, PublishedIntegrityError
+from flows.retention import regular_files
+from flows.staging import read_vault_meta
 from governance import grants as grant_rules
 from governance.agreement import Policy
-from governance.audit import AuditLog, Signer
+from governance.audit import AuditLog, Signer, revoked_grants
 from governance.errors import GrantError, KeyMissingError, ReidentificationError
 from governance.signing import trusted_keys
 from governance.vault import (
@@ -41,6 +45,9 @@ REFUSALS = {
     "R06": "the vault holds nothing for this person's records",
     "R07": "the person's vault entries are past their agreement's retention",
     "R08": "a vault entry failed authentication",
+    "R09": "the person's vault files fail their integrity check (altered, or another key)",
+    "R10": "an internal error stopped it",
+    "R11": "the published link table is not what the pipeline published",
 }
 
 
@@ -112,11 +119,32 @@ def reidentify(
         request.purpose,
         today,
         request.role,
+        revoked_grants(zones.audit, trusted_keys()),
     )
     if decision.grant is None:
         raise attempt.refuse(decision.code, decision.reason, user_key_id=user.key_id)
     grant = decision.grant
     attempt.act_as(Signer(user.key_id, user.private, grant))
+    try:
+        return _granted(zones, policies, request, attempt, grant, today)
+    except ReidentificationError:
+        raise
+    except PublishedIntegrityError as exc:
+        raise attempt.refuse("R11", str(exc)) from None
+    except NothingThere:
+        raise attempt.refuse("R02", "nothing is published yet. Fix: run `mcn run` first") from None
+    except Exception as exc:  # noqa: BLE001 - whatever fails, the attempt is on record
+        raise attempt.refuse("R10", f"{REFUSALS['R10']} ({type(exc).__name__})") from None
+
+
+def _granted(
+    zones: Zones,
+    policies: dict[str, Policy],
+    request: Request,
+    attempt: _Attempt,
+    grant: dict,
+    today: dt.date,
+) -> list[dict]:
     records = person_records(zones, request.person_id)
     if records is None:
         raise attempt.refuse("R02", f"{REFUSALS['R02']}. Fix: copy it from the cohort table")
@@ -137,19 +165,20 @@ def reidentify(
         raise attempt.refuse(
             "R04", f"{REFUSALS['R04']}. Fix: set {ENV_VAULT_KEY_FILE} to the vault key file"
         ) from None
-    sealed, expired = sealed_for(
-        zones, records.filter(pl.col("partner").is_in(permitted)), policies, today
-    )
-    if sealed.is_empty():
-        raise attempt.refuse("R07" if expired else "R06")
-    if key.key_id not in set(sealed["vault_key_id"].unique().to_list()):
+    mine = records.filter(pl.col("partner").is_in(permitted))
+    claimed = {m.get("vault_key_id") for _, m in vault_files(zones, permitted)}
+    if claimed and key.key_id not in claimed:
         raise attempt.refuse("R05", vault_key_id=key.key_id)
+    sealed, expired, unverified = sealed_for(zones, mine, policies, today, key)
+    if sealed.is_empty():
+        raise attempt.refuse("R07" if expired else "R09" if unverified else "R06")
     entry = attempt.log.append(
         "reidentify",
         **attempt.details,
         records_digest=records_digest(sealed["record_key"].to_list()),
         records_opened=sealed.height,
         records_past_retention=expired,
+        vault_files_unverified=unverified,
         vault_key_id=key.key_id,
     )
     return _open(attempt, sealed, key, entry)
@@ -169,39 +198,51 @@ def _open(attempt: _Attempt, sealed: pl.DataFrame, key: VaultKey, entry: dict) -
 
 
 def person_records(zones: Zones, person_id: str) -> pl.DataFrame | None:
-    if not zones.links.exists():
-        return None
-    records = pl.read_parquet(zones.links).filter(pl.col("person_id") == person_id)
+    """The person's records from the published link table, once it is checked to be exactly
+    what the pipeline published (flows.publish.verified_table)."""
+    links = publish.verified_table(zones, "links")
+    records = pl.read_parquet(links).filter(pl.col("person_id") == person_id)
     return None if records.is_empty() else records
 
 
-def vault_files(zones: Zones, partner: str) -> list[tuple[Path, dict]]:
-    """Every vault file of a partner with its sidecar (when it was sealed, under which key)."""
+def vault_files(zones: Zones, partners: list[str]) -> list[tuple[Path, dict]]:
+    """Every vault file of these partners with its sidecar as written (not yet verified)."""
     out = []
-    for path in sorted((zones.vault / partner).glob("*/*.parquet")):
-        sidecar = path.with_suffix(".json")
-        try:
-            out.append((path, json.loads(sidecar.read_text())))
-        except (OSError, ValueError):
-            out.append((path, {}))
+    for partner in partners:
+        for path in regular_files(zones.vault / partner):
+            if path.suffix != ".parquet":
+                continue
+            try:
+                out.append((path, json.loads(path.with_suffix(".json").read_text())))
+            except (OSError, ValueError):
+                out.append((path, {}))
     return out
 
 
 def sealed_for(
-    zones: Zones, records: pl.DataFrame, policies: dict[str, Policy], today: dt.date
-) -> tuple[pl.DataFrame, int]:
-    """The sealed rows of these records from vault files still within their retention, and how
-    many of the records sit only in files past it (never opened)."""
+    zones: Zones, records: pl.DataFrame, policies: dict[str, Policy], today: dt.date, key: VaultKey
+) -> tuple[pl.DataFrame, int, int]:
+    """The sealed rows of these records from vault files whose sidecar the vault key vouches
+    for and that are within their retention; how many records sit only in files past it; how
+    many files fail their sidecar's check (never opened)."""
     keys = records.select("record_key", "partner", "extract", "record_ref")
-    fresh, stale = [], []
+    fresh, stale, unverified = [], [], 0
     for partner in sorted(keys["partner"].unique()):
         limit = policies[partner].agreement.retention.vault
-        for path, meta in vault_files(zones, partner):
-            sealed_on = dt.date.fromisoformat(meta.get("sealed_on", "1970-01-01"))
+        for path, _ in vault_files(zones, [partner]):
+            meta = read_vault_meta(path, key)
+            if meta is None:
+                unverified += 1
+                continue
+            sealed_on = dt.date.fromisoformat(str(meta["sealed_on"]))
             frame = pl.read_parquet(path).join(keys, on="record_key", how="inner")
             (fresh if (today - sealed_on).days <= limit else stale).append(frame)
     usable = pl.concat(fresh).unique("record_key") if fresh else pl.DataFrame()
     if usable.is_empty():
         usable = pl.DataFrame(schema={"record_key": pl.String})
     past = pl.concat(stale)["record_key"].n_unique() if stale else 0
-    return usable.sort("partner", "extract") if "partner" in usable.columns else usable, past
+    return (
+        (usable.sort("partner", "extract") if "partner" in usable.columns else usable),
+        past,
+        unverified,
+    )

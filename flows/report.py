@@ -66,7 +66,7 @@ def run_summary(result: dict) -> str:
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
             table(["needs", "persons"], by_need),
             f"\nCohort table: {cohort['cohort_path']}",
-            f"Run record:   {Path(cohort['cohort_path']).parents[1] / 'runs' / result['run_id']}",
+            f"Run record:   {Path(cohort['published_set']).parents[1] / 'runs' / result['run_id']}",
         ]
     )
 

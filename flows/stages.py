@@ -8,15 +8,21 @@ hashes and key ids leave these functions.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
 from flows import checks
 from flows.config import Zones
-from flows.io import read_extract, sha256_file, write_json_atomic, write_parquet_atomic
-from flows.staging import Binding, staged_path, vault_path
+from flows.io import read_extract, write_json_atomic, write_parquet_atomic
+from flows.staging import (
+    Binding,
+    read_staged_meta,
+    staged_path,
+    vault_path,
+    write_staged,
+    write_vault,
+)
 from governance.agreement import Policy
 from governance.audit import AuditLog
 from governance.errors import LeakError
@@ -46,6 +52,7 @@ class ExtractCounts:
     policy_sha256: str = ""
     vault_key_id: str = ""
     staged_on: str = ""
+    run_date: str = ""  # the night it was ingested for (freshness of a partner's data)
     already_staged: bool = False
 
     def as_dict(self) -> dict:
@@ -87,8 +94,9 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     zones = ctx.zones
     raw, content = read_extract(zones.landing / ex.partner, ex, manifest)
     target = staged_path(zones, ex, content, ctx.binding)
-    if target.exists() and target.with_suffix(".json").exists():
-        done = ExtractCounts(**_counts_fields(json.loads(target.with_suffix(".json").read_text())))
+    meta = read_staged_meta(target, ctx.key)  # None when missing, or not the pipeline's
+    if meta is not None:
+        done = ExtractCounts(**_counts_fields(meta))
         done.already_staged = True
         _audit(ctx, ex, done, {}, event="ingest_already_staged")
         return done
@@ -100,6 +108,7 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         key_id=ctx.key.key_id,
         policy_sha256=ctx.approval.sha256,
         staged_on=dt.date.today().isoformat(),
+        run_date=ctx.run_date.isoformat(),
     )
     if ctx.optout is not None and ex.national_data_opt_out:
         result = remove_opted_out(raw, ex, ctx.optout)
@@ -117,8 +126,12 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     identity = vault_columns(ex, ctx.policy)
     if ctx.vault_key is not None and identity:
         vault = vault_path(zones, ex, content, ctx.binding)
-        write_parquet_atomic(seal(good, identity, staged["record_key"], ctx.vault_key), vault)
-        write_json_atomic(
+        sealed = seal(
+            good, identity, staged["record_key"], ctx.vault_key, f"{ex.partner}/{ex.name}"
+        )
+        outputs[str(vault.relative_to(zones.root))] = write_vault(
+            vault,
+            sealed,
             {
                 "sealed_on": counts.staged_on,
                 "vault_key_id": ctx.vault_key.key_id,
@@ -128,16 +141,15 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
                 **ctx.binding_details(),
                 "content_sha256": content,
             },
-            vault.with_suffix(".json"),
+            ctx.vault_key,
         )
         counts.vault_key_id = ctx.vault_key.key_id
-        outputs[str(vault.relative_to(zones.root))] = sha256_file(vault)
     counts.rows_staged = staged.height
     if counts.rows_in != counts.rows_staged + counts.rows_quarantined + counts.rows_opted_out:
         raise RuntimeError(f"{ex.partner}/{ex.name}: rows in != staged + quarantined + opted out")
-    write_parquet_atomic(staged, target)
-    write_json_atomic(counts.as_dict(), target.with_suffix(".json"))
-    outputs[str(target.relative_to(zones.root))] = sha256_file(target)
+    outputs[str(target.relative_to(zones.root))] = write_staged(
+        target, staged, counts.as_dict(), ctx.key
+    )
     _audit(ctx, ex, counts, outputs, event="ingest")
     return counts
 

@@ -20,10 +20,13 @@ import polars as pl
 
 from flows.config import Zones
 from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
+from governance import sidecars
 from governance.agreement import Policy
 from governance.audit import AuditLog
 from governance.errors import StagingError
+from governance.keys import SecretKey
 from governance.pseudonymise import staged_columns, vault_columns
+from governance.vault import VaultKey
 from schemas.contract import Extract
 
 
@@ -55,6 +58,45 @@ class StagedFile:
         )
 
 
+def write_staged(path: Path, frame: pl.DataFrame, meta: dict, key: SecretKey) -> str:
+    """The staged file, then its sidecar with a MAC under the linkage key; the file's hash."""
+    write_parquet_atomic(frame, path)
+    digest = sha256_file(path)
+    write_json_atomic(
+        sidecars.with_mac(meta, digest, key.material(), "staged"), path.with_suffix(".json")
+    )
+    return digest
+
+
+def read_staged_meta(path: Path, key: SecretKey) -> dict | None:
+    """A staged file's sidecar, if both exist and the sidecar's MAC holds for this file."""
+    return _authentic_meta(path, key.material(), "staged")
+
+
+def write_vault(path: Path, frame: pl.DataFrame, meta: dict, key: VaultKey) -> str:
+    write_parquet_atomic(frame, path)
+    digest = sha256_file(path)
+    write_json_atomic(
+        sidecars.with_mac(meta, digest, key.mac_material(), "vault"), path.with_suffix(".json")
+    )
+    return digest
+
+
+def read_vault_meta(path: Path, key: VaultKey) -> dict | None:
+    return _authentic_meta(path, key.mac_material(), "vault")
+
+
+def _authentic_meta(path: Path, material: bytes, purpose: str) -> dict | None:
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        digest = sha256_file(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not sidecars.authentic(meta, digest, material, purpose):
+        return None
+    return meta
+
+
 def staged_path(zones: Zones, ex: Extract, content: str, binding: Binding) -> Path:
     return zones.staged / ex.partner / ex.name / f"{content[:16]}.{binding.name}.parquet"
 
@@ -68,50 +110,70 @@ def vault_for(zones: Zones, staged: Path) -> Path:
     return zones.vault / rel
 
 
-def staged_files(zones: Zones, ex: Extract) -> list[StagedFile]:
-    """Staged files of an extract that are complete (parquet and sidecar), oldest first."""
+def staged_files(zones: Zones, ex: Extract, key: SecretKey) -> list[StagedFile]:
+    """Staged files of an extract whose sidecar is authentic (written by the pipeline under
+    this linkage key, for exactly this file), oldest first. A file whose sidecar is missing (a
+    write interrupted between the two) or fails its MAC (altered, renamed, or made under
+    another key) is not among them: see unverified_files."""
     out = []
     for path in (zones.staged / ex.partner / ex.name).glob("*.parquet"):
-        try:
-            meta = json.loads(path.with_suffix(".json").read_text())
-        except (OSError, ValueError):
-            continue  # a write interrupted between the two files: ignored, remade by ingest
-        out.append(StagedFile(path, meta))
+        meta = read_staged_meta(path, key)
+        if meta is not None:
+            out.append(StagedFile(path, meta))
     return sorted(out, key=lambda f: (str(f.meta.get("staged_on", "")), f.path.name))
 
 
-def current_files(zones: Zones, ex: Extract, binding: Binding) -> list[StagedFile]:
-    return [f for f in staged_files(zones, ex) if f.bound_to(binding)]
+def unverified_files(zones: Zones, ex: Extract, key: SecretKey) -> list[Path]:
+    """Staged files whose sidecar does not verify under this key: never used."""
+    good = {f.path for f in staged_files(zones, ex, key)}
+    return sorted(
+        p for p in (zones.staged / ex.partner / ex.name).glob("*.parquet") if p not in good
+    )
 
 
-def stale_files(zones: Zones, ex: Extract, binding: Binding) -> list[StagedFile]:
-    """Files made under another policy or key, for which no current file of the same content
+def current_files(zones: Zones, ex: Extract, binding: Binding, key: SecretKey) -> list[StagedFile]:
+    return [f for f in staged_files(zones, ex, key) if f.bound_to(binding)]
+
+
+def stale_files(zones: Zones, ex: Extract, binding: Binding, key: SecretKey) -> list[StagedFile]:
+    """Files made under another policy (same key), for which no current file of the same content
     exists."""
-    files = staged_files(zones, ex)
+    files = staged_files(zones, ex, key)
     fresh = {f.content for f in files if f.bound_to(binding)}
     return [f for f in files if not f.bound_to(binding) and f.content not in fresh]
 
 
-def superseded_files(zones: Zones, ex: Extract, binding: Binding) -> list[StagedFile]:
-    """Files made under another policy or key whose content is staged under the current one."""
-    files = staged_files(zones, ex)
+def superseded_files(
+    zones: Zones, ex: Extract, binding: Binding, key: SecretKey
+) -> list[StagedFile]:
+    """Files made under another policy whose content is staged under the current one."""
+    files = staged_files(zones, ex, key)
     fresh = {f.content for f in files if f.bound_to(binding)}
     return [f for f in files if not f.bound_to(binding) and f.content in fresh]
 
 
-def remove(zones: Zones, staged: StagedFile) -> dict[str, str]:
+@dataclass(frozen=True)
+class Keys:
+    """What rebinding needs: the linkage key (staged sidecars) and, where there is a vault,
+    the vault key (vault sidecars)."""
+
+    linkage: SecretKey
+    vault: VaultKey | None = None
+
+
+def remove(zones: Zones, path: Path) -> dict[str, str]:
     """Delete a staged file, its sidecar and its vault file; their content hashes, by path."""
     gone = {}
-    vault = vault_for(zones, staged.path)
-    for path in (staged.path, staged.path.with_suffix(".json"), vault, vault.with_suffix(".json")):
-        if path.exists():
-            gone[str(path.relative_to(zones.root))] = sha256_file(path)
-            path.unlink()
+    vault = vault_for(zones, path)
+    for item in (path, path.with_suffix(".json"), vault, vault.with_suffix(".json")):
+        if item.exists() and not item.is_symlink():
+            gone[str(item.relative_to(zones.root))] = sha256_file(item)
+            item.unlink()
     return gone
 
 
 def narrowing(
-    staged: StagedFile, zones: Zones, ex: Extract, policy: Policy, binding: Binding
+    staged: StagedFile, zones: Zones, ex: Extract, policy: Policy, binding: Binding, keys: Keys
 ) -> bool:
     """Can the current policy's staged form be cut from this file, without landing?"""
     if staged.meta.get("key_id") != binding.key_id:
@@ -121,36 +183,34 @@ def narrowing(
         return False
     vault = vault_for(zones, staged.path)
     wanted = vault_columns(ex, policy)
-    if not vault.exists():
-        return not wanted
-    try:
-        sealed_cols = json.loads(vault.with_suffix(".json").read_text()).get("columns")
-    except (OSError, ValueError):
+    if not wanted:
+        return True
+    if not vault.exists() or keys.vault is None:
         return False
-    return not wanted or sealed_cols == wanted
+    sealed = read_vault_meta(vault, keys.vault)
+    return sealed is not None and sealed.get("columns") == wanted
 
 
 def restage(
-    zones: Zones, ex: Extract, policy: Policy, binding: Binding, staged: StagedFile
+    zones: Zones, ex: Extract, policy: Policy, binding: Binding, staged: StagedFile, keys: Keys
 ) -> dict[str, str]:
     """Write the current policy's staged form of a file cut from it; outputs by path."""
     target = staged_path(zones, ex, staged.content, binding)
     frame = pl.read_parquet(staged.path).select(staged_columns(ex, policy))
-    write_parquet_atomic(frame, target)
     meta = {
-        **staged.meta,
+        **{k: v for k, v in staged.meta.items() if k not in ("mac", "data_sha256")},
         **_bound(binding),
         "restaged_from_policy": staged.meta.get("policy_sha256"),
     }
-    outputs = {str(target.relative_to(zones.root)): sha256_file(target)}
+    outputs = {str(target.relative_to(zones.root)): write_staged(target, frame, meta, keys.linkage)}
     vault = vault_for(zones, staged.path)
-    if vault_columns(ex, policy) and vault.exists():
+    if vault_columns(ex, policy) and keys.vault is not None:
+        vault_meta = read_vault_meta(vault, keys.vault) or {}
         new_vault = vault_for(zones, target)
-        write_parquet_atomic(pl.read_parquet(vault), new_vault)
-        vault_meta = json.loads(vault.with_suffix(".json").read_text())
-        write_json_atomic({**vault_meta, **_bound(binding)}, new_vault.with_suffix(".json"))
-        outputs[str(new_vault.relative_to(zones.root))] = sha256_file(new_vault)
-    write_json_atomic(meta, target.with_suffix(".json"))
+        vault_meta = {k: v for k, v in vault_meta.items() if k not in ("mac", "data_sha256")}
+        outputs[str(new_vault.relative_to(zones.root))] = write_vault(
+            new_vault, pl.read_parquet(vault), {**vault_meta, **_bound(binding)}, keys.vault
+        )
     return outputs
 
 
@@ -158,29 +218,42 @@ def _bound(binding: Binding) -> dict:
     return {"policy_sha256": binding.policy_sha256, "key_id": binding.key_id}
 
 
+def _unverified_superseded(zones: Zones, ex: Extract, key: SecretKey) -> list[Path]:
+    """Files whose sidecar no longer verifies (made under a linkage key since rotated, or
+    altered) while a verified file of the same content exists: their content is staged anew."""
+    fresh = {f.content[:16] for f in staged_files(zones, ex, key)}
+    return [p for p in unverified_files(zones, ex, key) if p.name.split(".")[0] in fresh]
+
+
 def rebind(
-    zones: Zones, ex: Extract, policy: Policy, binding: Binding, audit: AuditLog, run_id: str
+    zones: Zones,
+    ex: Extract,
+    policy: Policy,
+    binding: Binding,
+    keys: Keys,
+    audit: AuditLog,
+    run_id: str,
 ) -> list[str]:
     """Bring every staged file of an extract under the current binding; returns the names of
     files that cannot be (nothing of them is used)."""
-    for old in superseded_files(zones, ex, binding):
-        gone = remove(zones, old)
+    for path in [f.path for f in superseded_files(zones, ex, binding, keys.linkage)] + (
+        _unverified_superseded(zones, ex, keys.linkage)
+    ):
         audit.append(
             "staged_superseded",
             run_id=run_id,
             partner=ex.partner,
             extract=ex.name,
-            policy_sha256=old.meta.get("policy_sha256"),
-            key_id=old.meta.get("key_id"),
-            deleted=gone,
+            deleted=remove(zones, path),
         )
-    unrecoverable = []
-    for old in stale_files(zones, ex, binding):
-        if not narrowing(old, zones, ex, policy, binding):
+    unrecoverable = [
+        str(p.relative_to(zones.root)) for p in unverified_files(zones, ex, keys.linkage)
+    ]
+    for old in stale_files(zones, ex, binding, keys.linkage):
+        if not narrowing(old, zones, ex, policy, binding, keys):
             unrecoverable.append(str(old.path.relative_to(zones.root)))
             continue
-        outputs = restage(zones, ex, policy, binding, old)
-        gone = remove(zones, old)
+        outputs = restage(zones, ex, policy, binding, old, keys)
         audit.append(
             "restaged",
             run_id=run_id,
@@ -190,20 +263,29 @@ def rebind(
             policy_sha256=binding.policy_sha256,
             key_id=binding.key_id,
             outputs=outputs,
-            deleted=gone,
+            deleted=remove(zones, old.path),
         )
     return unrecoverable
 
 
-def require_current(zones: Zones, ex: Extract, binding: Binding) -> None:
-    """Refuse to build on a staged file made under another policy or key."""
-    stale = stale_files(zones, ex, binding)
-    if stale:
-        names = ", ".join(str(f.path.relative_to(zones.root)) for f in stale)
+def unusable(zones: Zones, ex: Extract, binding: Binding, key: SecretKey) -> list[Path]:
+    """Staged files a build must not use and cannot remake: made under another policy (and not
+    narrowable), or whose sidecar does not verify (another key, or altered)."""
+    return sorted(
+        [f.path for f in stale_files(zones, ex, binding, key)] + unverified_files(zones, ex, key)
+    )
+
+
+def require_current(zones: Zones, ex: Extract, binding: Binding, key: SecretKey) -> None:
+    """Refuse to build while a staged file made under another policy or key, or altered, sits
+    beside the current ones."""
+    bad = unusable(zones, ex, binding, key)
+    if bad:
+        names = ", ".join(str(p.relative_to(zones.root)) for p in bad)
         raise StagingError(
-            f"{ex.partner}/{ex.name}: {len(stale)} staged file(s) were made under another policy "
-            f"or linkage key and cannot be remade from what is staged ({names}). Fix: ask "
-            f"{ex.partner} to resend the extract into landing/{ex.partner}/ and run "
-            f"`mcn run --partner {ex.partner}`, or delete them with `mcn staged drop-stale "
-            f"--partner {ex.partner}` (receipts in the audit log)"
+            f"{ex.partner}/{ex.name}: {len(bad)} staged file(s) were made under another policy "
+            f"or linkage key, or altered since, and cannot be remade from what is staged "
+            f"({names}). Fix: ask {ex.partner} to resend the extract into landing/{ex.partner}/ "
+            f"and run `mcn run --partner {ex.partner}`, or delete them with `mcn staged "
+            f"drop-stale --partner {ex.partner}` (receipts in the audit log)"
         )

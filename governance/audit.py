@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import secrets
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -47,12 +48,16 @@ from governance.keyfiles import write_private
 
 ENV_AUDIT_KEY_FILE = "MCN_AUDIT_KEY_FILE"
 ENV_AUDIT_PUBLIC_KEY_FILE = "MCN_AUDIT_PUBLIC_KEY_FILE"  # one or more, os.pathsep-separated
+# Where the operator keeps, outside the data directory, the last head it sealed of each log.
+ENV_STATE_DIR = "MCN_STATE_DIR"
 FORMAT = "mcn-audit-v2"
 GENESIS = "0" * 64
 LEAF_TAG = b"mcn-audit-leaf-v2\n"
 # Who may write which event. Everything not listed is the pipeline's, signed by the audit key.
-USER_EVENTS = frozenset({"reidentify", "reidentify_refused", "query", "query_refused"})
-APPROVER_EVENTS = frozenset({"grant_issued"})
+USER_EVENTS = frozenset(
+    {"reidentify", "reidentify_refused", "query", "query_finished", "query_refused"}
+)
+APPROVER_EVENTS = frozenset({"grant_issued", "grant_revoked"})
 ATTEMPT_EVENTS = frozenset({"reidentify_refused", "query_refused"})  # may be unauthenticated
 _thread_lock = threading.Lock()
 
@@ -169,6 +174,14 @@ class Trust:
         return cls({audit_key_id(k): k for k in audit_keys}, trusted_keys(approvers_dir))
 
 
+def operator_head_path(folder: Path) -> Path:
+    """The last head this operator sealed of the log in `folder`, kept outside the data
+    directory ($MCN_STATE_DIR, else ~/.local/state/mcn): the next seal must extend it."""
+    base = Path(os.environ.get(ENV_STATE_DIR) or Path.home() / ".local" / "state" / "mcn")
+    name = hashlib.sha256(os.path.realpath(folder).encode()).hexdigest()[:16]
+    return base / "audit-heads" / f"{name}.json"
+
+
 def service_log(folder: Path) -> AuditLog:
     """The pipeline's audit log writer: entries signed with the audit key from the environment."""
     return AuditLog(folder, Signer.service(load_audit_key()))
@@ -193,7 +206,16 @@ class AuditLog:
     @contextmanager
     def _locked(self) -> Iterator:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o750)
-        with _thread_lock, self.path.open("a", encoding="utf-8") as handle:
+        if self.folder.is_symlink():
+            raise AuditError(f"{self.folder} is a symbolic link: refusing to write through it")
+        try:  # never through a link planted in place of the log
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o640)
+        except OSError:
+            raise AuditError(
+                f"{self.path} cannot be opened for appending (a symbolic link, or no access). "
+                "Fix: treat as a security incident if it is a link"
+            ) from None
+        with _thread_lock, os.fdopen(fd, "a", encoding="utf-8") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield handle
@@ -222,11 +244,20 @@ class AuditLog:
         return last["seq"], last["hash"]
 
     def _genesis(self, handle, signer: Signer | None) -> str:
-        """Create the log (entry 0, with its identity); only the service key may."""
+        """Create the log (entry 0, with its identity); only the service key may, and never
+        where this operator has sealed a log before (a deleted log is not silently restarted)."""
         if signer is None or not signer.is_service:
             raise AuditError(
                 f"no audit log at {self.path} yet: it is created by the pipeline's first "
                 "run. Fix: run `mcn run` first, or pass --data-dir"
+            )
+        kept = operator_head_path(self.folder)
+        if kept.exists():
+            raise AuditError(
+                f"the audit log at {self.path} is gone, but this operator sealed one there before "
+                f"(its last head is in {kept}); a new log is not started over a deleted one. Fix: "
+                "treat as a security incident and restore the log from backup; only for a "
+                f"deliberate fresh start, move {kept} aside"
             )
         log_id = secrets.token_hex(16)
         genesis = {
@@ -284,6 +315,7 @@ class AuditLog:
                     "as a security incident: compare with a backup and the heads IG officers "
                     "keep (`mcn audit verify --witness FILE`)"
                 )
+            self._require_extends_operator_head(verdict, trust)
             if confirm is not None and not confirm(verdict.tail):
                 return None
             log_id = self.log_id() or self._genesis(handle, self.signer)
@@ -303,6 +335,20 @@ class AuditLog:
             self._write_head(log_id, entry, key)
             return entry
 
+    def _require_extends_operator_head(self, verdict: Verdict, trust: Trust) -> None:
+        kept = operator_head_path(self.folder)
+        try:
+            head = json.loads(kept.read_text())
+        except (OSError, ValueError):
+            return
+        problem = check_head(head, verdict.log_id, verdict.hashes, trust)
+        if problem:
+            raise AuditError(
+                f"audit log {self.path} was not sealed: the head this operator sealed last "
+                f"({kept}) {problem}. Fix: treat as a security incident; restore the log from "
+                "backup"
+            )
+
     def _write_head(self, log_id: str, entry: dict, key: Ed25519PrivateKey) -> None:
         size, time = entry["seq"] + 1, _now()
         head = {
@@ -314,9 +360,17 @@ class AuditLog:
             "key_id": audit_key_id(key.public_key()),
             "signature": sig.sign(key, "audit-head", log_id, size, entry["hash"], time),
         }
-        tmp = self.head_path.with_name(f".{self.head_path.name}.tmp")
-        tmp.write_text(json.dumps(head, indent=2) + "\n")
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".head.json.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(head, indent=2) + "\n")
+        os.chmod(tmp, 0o640)
         os.replace(tmp, self.head_path)
+        kept = operator_head_path(self.folder)  # the operator's own witness, off the data dir
+        kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=kept.parent, prefix=".head.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(head, indent=2) + "\n")
+        os.replace(tmp, kept)
 
     def seal_run(self) -> dict | None:
         """Seal at the end of a pipeline command, trusting this key and any rotated-out audit
@@ -419,7 +473,8 @@ class _Walk:
     def _writer(self, entry: dict, event: str, where: str) -> str:
         signer = entry.get("signer")
         if signer is None:
-            if event in ATTEMPT_EVENTS and "sig" not in entry:
+            claims = [k for k in ("grant", "sig", "user", "requester") if k in entry]
+            if event in ATTEMPT_EVENTS and not claims:
                 self.unauthenticated += 1
                 return ""
             return f"{where} ({event}) is not signed: not written by mcn"
@@ -440,6 +495,9 @@ class _Walk:
                 return f"carries a grant that {problem}"
             if grant["user_key_id"] != signer:
                 return "is signed by a key its grant does not name"
+            misuse = _grant_misuse(entry, event, grant)
+            if misuse:
+                return misuse
             return sig.public_from_b64(grant["user_public_key"]) or "has a bad user key"
         if event in APPROVER_EVENTS:
             approver = self.trust.approvers.get(signer)
@@ -475,6 +533,22 @@ class _Walk:
             return f"{where} is a checkpoint whose signature does not verify with the audit key"
         self.checkpoints += 1
         return ""
+
+
+def _grant_misuse(entry: dict, event: str, grant: dict) -> str:
+    """A genuine grant used for what it does not allow (the commands never write such an
+    entry: a user writing one by hand shows here)."""
+    if event in ATTEMPT_EVENTS:
+        return ""
+    analyst = grant["role"] in grant_rules.ANALYST_ROLES
+    if event == "reidentify" and analyst:
+        return f"uses an {grant['role']} grant to re-identify"
+    if event.startswith("query") and not analyst:
+        return f"uses a {grant['role']} grant to query"
+    day = str(entry.get("time", ""))[:10]
+    if not grant["valid_from"] <= day <= grant["valid_until"]:
+        return "was written outside its grant's dates"
+    return ""
 
 
 def check_head(head: object, log_id: str | None, hashes: list[str], trust: Trust) -> str:
@@ -558,7 +632,9 @@ def _tail(lines: list[str], first: int) -> Tail:
     entries = [json.loads(line) for line in lines]
     runs = sorted({str(e["run_id"]) for e in entries if e.get("run_id")})
     signers = Counter(
-        ("user " + e["grant"]["user"]) if e.get("grant") else (e.get("signer") or "unsigned")
+        ("user " + str(e["grant"].get("user")))
+        if e.get("signer") and isinstance(e.get("grant"), dict)
+        else (e.get("signer") or "nobody (unauthenticated)")
         for e in entries
     )
     return Tail(
@@ -571,3 +647,28 @@ def read_entries(folder: Path) -> list[dict]:
     if not path.exists():
         raise AuditError(f"no audit log at {path}. Fix: run the pipeline first, or pass --data-dir")
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def revoked_grants(folder: Path, approvers: dict[str, tuple[str, Ed25519PublicKey]]) -> set[str]:
+    """Ids of grants a trusted approver revoked, from signed `grant_revoked` entries of the log
+    (the log, not a file beside the grants, is the record: deleting an entry breaks the chain)."""
+    path = AuditLog(folder).path
+    if not path.exists():
+        return set()
+    revoked, log_id = set(), None
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if number == 0:
+                log_id = entry.get("log_id")
+            if entry.get("event") != "grant_revoked":
+                continue
+            approver = approvers.get(str(entry.get("signer")))
+            if approver and sig.verifies(
+                approver[1], entry.get("sig"), "audit-entry", log_id, body_digest(entry)
+            ):
+                revoked.add(str(entry.get("grant_id")))
+    return revoked

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.errors import ExitCode, UserError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -18,10 +20,10 @@ class Problem:
         return f"{self.file}: {self.key}: [{self.code}] {self.message}"
 
 
-class PolicyError(Exception):
+class PolicyError(UserError):
     """One or more problems in data-sharing agreement files, reported together."""
 
-    exit_code = 4
+    exit_code = ExitCode.BAD_POLICY
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -32,65 +34,79 @@ class PolicyError(Exception):
         )
 
 
-class KeyMissingError(Exception):
+class KeyMissingError(UserError):
     """No pseudonymisation key is configured for a real run."""
 
-    exit_code = 5
+    exit_code = ExitCode.MISSING_KEY
 
 
-class PseudonymisationError(Exception):
+class PseudonymisationError(UserError):
     """Hashing failed. Raised without the underlying error, which could carry the key."""
 
-    exit_code = 6
+    exit_code = ExitCode.HASHING
 
 
-class AgreementNotInForceError(Exception):
+class AgreementNotInForceError(UserError):
     """Processing was asked for outside an agreement's valid dates."""
 
-    exit_code = 7
+    exit_code = ExitCode.AGREEMENT_NOT_IN_FORCE
 
 
-class LeakError(Exception):
+class LeakError(UserError):
     """A staged frame failed the leak scan or its checks: nothing was staged."""
 
-    exit_code = 8
+    exit_code = ExitCode.CHECKS_FAILED
 
 
-class PolicySignatureError(Exception):
+class PolicySignatureError(UserError):
     """A policy is not signed, changed since signing, or signed by an untrusted key."""
 
-    exit_code = 4
+    exit_code = ExitCode.BAD_POLICY
 
     def __init__(self, message: str, code: str = "POL033") -> None:
         self.code = code
         super().__init__(f"[{code}] {message}")
 
 
-class AuditError(Exception):
+class AuditError(UserError):
     """The audit log is missing or does not verify."""
 
-    exit_code = 10
+    exit_code = ExitCode.AUDIT
 
 
-class OptOutError(Exception):
+class OptOutError(UserError):
     """The national data opt-out list is missing, unreadable or too old: NHS ingest stops."""
 
-    exit_code = 11
+    exit_code = ExitCode.OPT_OUT
 
 
-class GrantError(Exception):
+class GrantError(UserError):
     """A user key or grant is missing, not trusted, out of date, or does not cover the request."""
 
-    exit_code = 12
+    exit_code = ExitCode.ACCESS_REFUSED
 
 
-class ReidentificationError(Exception):
+class ReidentificationError(UserError):
     """A re-identification request is not allowed, or the vault cannot be opened."""
 
-    exit_code = 12
+    exit_code = ExitCode.ACCESS_REFUSED
 
 
-class StagingError(Exception):
+class StagingError(UserError):
     """Staged data was made under another policy or linkage key and cannot be remade."""
 
-    exit_code = 14
+    exit_code = ExitCode.STALE_STAGING
+
+
+class QueryRefusedError(UserError):
+    """An analyst query reaches past the registered tables. The message never quotes the query."""
+
+    exit_code = ExitCode.QUERY_REFUSED
+
+    def __init__(self, code: str, what: str, catalogue) -> None:
+        self.code = code
+        tables = ", ".join(sorted(catalogue)) or "(none registered)"
+        super().__init__(
+            f"[{code}] query refused: {what}. Fix: query only the registered tables: {tables}, "
+            "with one SELECT (joins, subqueries, WITH and UNION are fine)."
+        )

@@ -164,10 +164,14 @@ def covering(
     purpose: str | None,
     on: dt.date,
     role: str | None = None,
+    revoked: set[str] | frozenset[str] = frozenset(),
 ) -> Decision:
-    """The first authentic, in-date grant with an acceptable role (and `role` if asked) and the
-    purpose; otherwise the most specific reason none applies."""
+    """The first authentic, unrevoked, in-date grant with an acceptable role (and `role` if
+    asked) and the purpose; otherwise the most specific reason none applies."""
     genuine = [g for g in grants if not authentic(g, approvers)]
+    if genuine and all(g["grant_id"] in revoked for g in genuine):
+        return Decision(None, "G06", "every grant for this key has been revoked")
+    genuine = [g for g in genuine if g["grant_id"] not in revoked]
     if not genuine:
         if grants:
             return Decision(

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from governance import canonical as canon
+from governance import signatures as sig
 from governance.agreement import Policy
 from governance.errors import OptOutError
 from governance.keys import SecretKey
@@ -42,13 +44,26 @@ class OptOutList:
         return f"OptOutList(as_of={self.as_of}, rows={self.numbers.len()})"
 
 
-def load_optout(folder: Path) -> OptOutList:
+SIGN_FIX = (
+    "an IG officer checks the list against the copy received from NHS England and signs it "
+    "with `mcn optout sign --key APPROVER.key --approver NAME`"
+)
+
+
+def _message(as_of: object, rows: object, sha256: object, signed_at: object) -> tuple:
+    return (as_of, rows, sha256, signed_at)
+
+
+def load_optout(folder: Path, approvers: dict | None = None) -> OptOutList:
+    """The list, checked: present, its manifest's hash and row count hold, and signed by a
+    trusted IG approver (`approvers`: key id -> (name, public key); None skips only the
+    signature, for signing it)."""
     fix = "place the current national data opt-out list and its manifest there"
     path, manifest_path = folder / LIST_FILE, folder / MANIFEST
     if not (path.is_file() and manifest_path.is_file()):
         raise OptOutError(
-            f"national data opt-out list missing ({path} and {manifest_path}); "
-            f"NHS-sourced data cannot be ingested without it. Fix: {fix}"
+            f"national data opt-out list missing ({path} and {manifest_path}); health and "
+            f"social care data cannot be used without it. Fix: {fix}"
         )
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -60,18 +75,98 @@ def load_optout(folder: Path) -> OptOutList:
     content = hashlib.sha256(path.read_bytes()).hexdigest()
     if content != manifest.get("sha256"):
         raise OptOutError(f"{path} does not match its manifest checksum. Fix: {fix}")
-    numbers = (
-        pl.read_csv(path, infer_schema=False)
-        .select(canon.nhs_number_canonical(pl.col("nhs_number")))["nhs_number"]
-        .drop_nulls()
-        .unique()
-    )
+    if approvers is not None and not _signed(manifest, approvers):
+        raise OptOutError(
+            f"{manifest_path} is not signed by a trusted IG approver (or was changed since): "
+            f"anyone who can write the data directory could have edited the list. Fix: {SIGN_FIX}"
+        )
+    numbers = _numbers(path, fix)
     if numbers.len() != rows:
         raise OptOutError(
             f"{path} holds {numbers.len()} valid distinct NHS numbers but its "
             f"manifest says {rows}. Fix: {fix}"
         )
     return OptOutList(as_of, content, numbers)
+
+
+def _numbers(path: Path, fix: str) -> pl.Series:
+    """The list's distinct canonical numbers. The reader's own errors can quote a line of the
+    file (an NHS number), so they are never passed on."""
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except Exception:  # noqa: BLE001 - any failure becomes one clear, value-free message
+        raise OptOutError(f"{path} cannot be read as CSV. Fix: {fix}") from None
+    if frame.columns != ["nhs_number"]:
+        raise OptOutError(
+            f"{path} must have one column headed nhs_number (found {len(frame.columns)} "
+            f"column(s) with another header). Fix: {fix}"
+        )
+    return (
+        frame.select(canon.nhs_number_canonical(pl.col("nhs_number")))["nhs_number"]
+        .drop_nulls()
+        .unique()
+    )
+
+
+def _signed(manifest: dict, approvers: dict) -> bool:
+    approver = approvers.get(str(manifest.get("approver_key_id")))
+    fields = _message(
+        manifest.get("as_of"),
+        manifest.get("rows"),
+        manifest.get("sha256"),
+        manifest.get("signed_at"),
+    )
+    return approver is not None and sig.verifies(
+        approver[1], manifest.get("signature"), "optout-list", *fields
+    )
+
+
+def sign_manifest(folder: Path, approver: str, key: Ed25519PrivateKey) -> dict:
+    """Sign the list as it is (after checking its hash and rows): the IG officer's word that it
+    is the list received from NHS England."""
+    load_optout(folder)  # the list must hold together before anyone vouches for it
+    manifest_path = folder / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    fields = _message(manifest["as_of"], manifest["rows"], manifest["sha256"], signed_at)
+    manifest.update(
+        signed_by=approver,
+        approver_key_id=sig.key_id(key.public_key(), "a"),
+        signed_at=signed_at,
+        signature=sig.sign(key, "optout-list", *fields),
+    )
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def used_as_of(entries: list[dict]) -> list[str]:
+    """The as_of dates of every list earlier runs applied, from their audit entries."""
+    found = [str(e["optout_as_of"]) for e in entries if e.get("optout_as_of")]
+    found += [
+        str(e["optout"]["as_of"])
+        for e in entries
+        if e.get("event") == "cohort" and isinstance(e.get("optout"), dict)
+    ]
+    return found
+
+
+def current_list(folder: Path, approvers: dict, entries: list[dict]) -> OptOutList:
+    """The list a run may apply: complete, signed, and not older than one already applied."""
+    optout = load_optout(folder, approvers)
+    require_not_older_than_used(optout, used_as_of(entries))
+    return optout
+
+
+def require_not_older_than_used(optout: OptOutList, used: list[str]) -> None:
+    """A list is never swapped for an older one: `used` are the as_of dates of lists earlier
+    runs applied (from the audit log)."""
+    newest = max((dt.date.fromisoformat(u) for u in used if u), default=None)
+    if newest is not None and optout.as_of < newest:
+        raise OptOutError(
+            f"the opt-out list is dated {optout.as_of}, older than the list dated {newest} that "
+            "an earlier run already applied: an older list would bring back people who have "
+            "opted out since. Fix: place the current list (and have it signed)"
+        )
 
 
 def require_fresh(optout: OptOutList, policy: Policy, run_date: dt.date) -> None:

@@ -18,13 +18,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-Purpose = Literal["audit-entry", "audit-checkpoint", "audit-head", "grant"]
+Purpose = Literal["audit-entry", "audit-checkpoint", "audit-head", "grant", "optout-list"]
 # The policy signature (governance.signing) keeps its own tag, "mcn-policy-signature-v1".
 TAGS: dict[str, bytes] = {
     "audit-entry": b"mcn-audit-entry-v2\n",
     "audit-checkpoint": b"mcn-audit-checkpoint-v2\n",
     "audit-head": b"mcn-audit-head-v2\n",
     "grant": b"mcn-grant-v1\n",
+    "optout-list": b"mcn-optout-list-v1\n",
 }
 KeyKind = Literal["s", "a", "u"]
 

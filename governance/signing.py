@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from governance import signatures as sig
 from governance.errors import PolicySignatureError
 from governance.keyfiles import write_private
+from schemas.errors import OutputExistsError
 
 APPROVERS_DIR = Path(__file__).parent / "approvers"
 ENV_APPROVERS_DIR = "MCN_APPROVERS_DIR"
@@ -66,7 +67,9 @@ def keygen(name: str, out: Path, kind: sig.KeyKind = "a") -> tuple[Path, Path]:
         serialization.NoEncryption(),
     )
     if not write_private(key_path, pem):
-        raise FileExistsError(f"{key_path} exists; choose another --out or --name")
+        raise OutputExistsError(
+            f"{key_path} exists; nothing overwritten. Fix: choose another --out or --name"
+        )
     public = private.public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     pub_path.write_text(

@@ -27,6 +27,8 @@ from sqlglot.errors import ErrorLevel, SqlglotError
 from sqlglot.generator import Generator
 from sqlglot.tokens import Tokenizer, TokenType
 
+from governance.errors import QueryRefusedError
+
 # The table functions of polars SQL 2.1 (crates/polars-sql, `PolarsTableFunctions`); a test
 # probes the installed polars so that an upgrade which adds one fails until it is listed here.
 POLARS_FILE_FUNCTIONS = frozenset(
@@ -43,20 +45,6 @@ PLAIN_NAME = re.compile(r"[^\W\d]\w*")  # a letter or _, then letters, digits or
 
 READ_ONLY_QUERIES = (exp.Select, exp.SetOperation)  # SELECT; UNION, INTERSECT, EXCEPT of them
 WRITES = (exp.DDL, exp.DML, exp.Command, exp.Into)  # CREATE, INSERT, COPY, SELECT INTO, ...
-
-
-class QueryRefusedError(Exception):
-    """An analyst query reaches past the registered tables. The message never quotes the query."""
-
-    exit_code = 13
-
-    def __init__(self, code: str, what: str, catalogue: Collection[str]) -> None:
-        self.code = code
-        tables = ", ".join(sorted(catalogue)) or "(none registered)"
-        super().__init__(
-            f"[{code}] query refused: {what}. Fix: query only the registered tables: {tables}, "
-            "with one SELECT (joins, subqueries, WITH and UNION are fine)."
-        )
 
 
 class _PolarsSQL(Dialect):

@@ -1,8 +1,9 @@
 """The re-identification vault: contact identity sealed with AES-SIV under its own key.
 
 Each staged record's identity as the partner sent it (names, DOB, postcode, NHS number or NINO)
-is sealed with AES-256-SIV (RFC 5297, deterministic, misuse-resistant) bound to its record_key,
-and kept apart from the staged data. Only a holder of the vault key can open it, only for a role
+is sealed with AES-256-SIV (RFC 5297, deterministic, misuse-resistant) bound to its record_key
+and to the partner and extract it came from, and kept apart from the staged data. Only a holder
+of the vault key can open it, only for a role
 and purpose the agreement allows, and every opening is audited. Without the key nothing reverses.
 """
 
@@ -23,7 +24,7 @@ from governance.errors import KeyMissingError, ReidentificationError
 from governance.keyfiles import write_private
 
 ENV_VAULT_KEY_FILE = "MCN_VAULT_KEY_FILE"
-CONTEXT = b"mcn-vault-v1"
+CONTEXT = b"mcn-vault-v2"
 HOW_TO = (
     f"set {ENV_VAULT_KEY_FILE} to a file holding 128 hex characters (64 random bytes, "
     "AES-256-SIV), kept apart from the linkage key"
@@ -37,6 +38,10 @@ class VaultKey:
 
     def cipher(self) -> AESSIV:
         return AESSIV(self._material)
+
+    def mac_material(self) -> bytes:
+        """A key for the vault sidecars' MACs, derived: never the sealing key itself."""
+        return hashlib.sha256(b"mcn-vault-sidecar|" + self._material).digest()
 
 
 def load_vault_key(env: dict | None = None) -> VaultKey:
@@ -59,13 +64,19 @@ def create_vault_key(path: Path) -> bool:
     return write_private(path, (secrets.token_hex(64) + "\n").encode())
 
 
+def _bound_to(record_key: str, source: str) -> list[bytes]:
+    """The associated data: an entry opens only as this record of this partner's extract."""
+    return [record_key.encode(), source.encode(), CONTEXT]
+
+
 def seal(
-    raw: pl.DataFrame, columns: list[str], record_keys: pl.Series, key: VaultKey
+    raw: pl.DataFrame, columns: list[str], record_keys: pl.Series, key: VaultKey, source: str
 ) -> pl.DataFrame:
-    """record_key -> sealed contact identity (the given columns) for each row of `raw`."""
+    """record_key -> sealed contact identity (the given columns) for each row of `raw`;
+    `source` is "partner/extract"."""
     cipher = key.cipher()
     sealed = [
-        cipher.encrypt(json.dumps(row, separators=(",", ":")).encode(), [rk.encode(), CONTEXT])
+        cipher.encrypt(json.dumps(row, separators=(",", ":")).encode(), _bound_to(rk, source))
         for rk, row in zip(record_keys, raw.select(columns).iter_rows(named=True), strict=True)
     ]
     return pl.DataFrame(
@@ -87,16 +98,32 @@ def records_digest(record_keys: list[str]) -> str:
 
 
 def _audited(access: Access, record_keys: list[str]) -> bool:
+    """The entry names exactly these records, is signed by the user its grant names under a
+    grant a trusted approver signed, and is in the log (whose identity its signature covers)."""
+    from governance import grants, signatures
+    from governance.audit import body_digest
+    from governance.signing import trusted_keys
+
     entry = access.entry
-    if not isinstance(entry, dict) or entry.get("event") != "reidentify" or "sig" not in entry:
+    if not isinstance(entry, dict) or entry.get("event") != "reidentify":
         return False
     if entry.get("records_digest") != records_digest(record_keys):
         return False
+    grant = entry.get("grant")
+    if grants.authentic(grant, trusted_keys()) or grant.get("user_key_id") != entry.get("signer"):
+        return False
     try:
         with Path(access.audit_log).open(encoding="utf-8") as handle:
-            return any(json.loads(line).get("hash") == entry.get("hash") for line in handle)
+            lines = [json.loads(line) for line in handle]
     except (OSError, ValueError):
         return False
+    if not lines or not any(e.get("hash") == entry.get("hash") for e in lines):
+        return False
+    public = signatures.public_from_b64(grant["user_public_key"])
+    log_id = lines[0].get("log_id")
+    return public is not None and signatures.verifies(
+        public, entry.get("sig"), "audit-entry", log_id, body_digest(entry)
+    )
 
 
 def unseal(vault: pl.DataFrame, key: VaultKey, access: Access) -> list[dict]:
@@ -115,9 +142,10 @@ def unseal(vault: pl.DataFrame, key: VaultKey, access: Access) -> list[dict]:
         )
     cipher = key.cipher()
     out = []
-    for rk, sealed in zip(vault["record_key"], vault["sealed"], strict=True):
+    sources = [f"{p}/{e}" for p, e in zip(vault["partner"], vault["extract"], strict=True)]
+    for rk, sealed, source in zip(vault["record_key"], vault["sealed"], sources, strict=True):
         try:
-            out.append(json.loads(cipher.decrypt(sealed, [rk.encode(), CONTEXT])))
+            out.append(json.loads(cipher.decrypt(sealed, _bound_to(rk, source))))
         except InvalidTag:
             raise ReidentificationError(
                 "a vault entry failed authentication (altered, or sealed "

@@ -1,14 +1,80 @@
-"""Errors raised while reading partner extracts against their contracts.
+"""The errors a user can cause, and the one table of exit codes the `mcn` CLI returns.
 
-Messages name the file, the column and the rule; never a value from a row.
+Every user error derives from UserError and carries its exit code from EXIT_CODES; its message
+says what failed, where, and how to fix it, and never holds a value from a row, an identifier or
+a key. The CLI prints that message without a traceback (tracebacks go to the log file).
 """
 
+from __future__ import annotations
 
-class SchemaError(Exception):
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    BAD_EXTRACT = 3
+    BAD_POLICY = 4
+    MISSING_KEY = 5
+    HASHING = 6
+    AGREEMENT_NOT_IN_FORCE = 7
+    CHECKS_FAILED = 8
+    NOTHING_THERE = 9
+    AUDIT = 10
+    OPT_OUT = 11
+    ACCESS_REFUSED = 12
+    QUERY_REFUSED = 13
+    STALE_STAGING = 14
+    NO_DATA_DIR = 15
+    BUSY = 16
+    STALE_PARTNER = 17
+    OUTPUT_EXISTS = 18
+    INTERRUPTED = 130
+
+
+# What each exit code means: the README's table is tested against this.
+EXIT_CODES: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.INTERNAL: "internal error (a bug: the traceback is in the log file)",
+    ExitCode.USAGE: "usage: a mistyped command, option or value",
+    ExitCode.BAD_EXTRACT: "an extract or manifest cannot be read or fails its contract",
+    ExitCode.BAD_POLICY: "a policy fails its checks, or its signature",
+    ExitCode.MISSING_KEY: "a key is missing or unreadable",
+    ExitCode.HASHING: "keyed hashing failed",
+    ExitCode.AGREEMENT_NOT_IN_FORCE: "an agreement is not in force on the run date",
+    ExitCode.CHECKS_FAILED: "pseudonymised rows failed their checks or the leak scan",
+    ExitCode.NOTHING_THERE: "nothing to query or score, or the query did not run",
+    ExitCode.AUDIT: "the audit log does not verify",
+    ExitCode.OPT_OUT: "the opt-out list is missing, altered, stale or future-dated",
+    ExitCode.ACCESS_REFUSED: "re-identification or access refused (no key, no grant, not allowed)",
+    ExitCode.QUERY_REFUSED: "the SQL sandbox refused the query",
+    ExitCode.STALE_STAGING: "staged data was made under another policy or key",
+    ExitCode.NO_DATA_DIR: "the data directory does not exist or is not one",
+    ExitCode.BUSY: "another run holds the data directory",
+    ExitCode.STALE_PARTNER: "a partner's data is older than the staleness limit",
+    ExitCode.OUTPUT_EXISTS: "the output exists; nothing was overwritten",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the last published outputs stand",
+}
+
+
+class UserError(Exception):
+    """Something the user can fix: one clear message, a stable exit code, no traceback."""
+
+    exit_code: int = ExitCode.INTERNAL
+
+
+class SchemaError(UserError):
     """A partner extract does not match its contract (user-fixable)."""
 
-    exit_code = 3
+    exit_code = ExitCode.BAD_EXTRACT
 
     def __init__(self, what: str, where: str, fix: str) -> None:
         self.what, self.where, self.fix = what, where, fix
         super().__init__(f"{what} ({where}). Fix: {fix}")
+
+
+class OutputExistsError(UserError):
+    """A command would overwrite something it must not (a key, a kept head, a data directory)."""
+
+    exit_code = ExitCode.OUTPUT_EXISTS

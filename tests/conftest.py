@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -12,8 +14,39 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from governance.keys import SecretKey  # noqa: E402
+from tests.prefect_server import prefect_server  # noqa: E402, F401  (a fixture for every test)
 
 RUN_DATE = dt.date(2026, 11, 1)
+
+
+# Kept in the environment, not a module global: tests import this module under another name.
+SESSION_KEY, SESSION_TRUSTED = "MCN_TEST_SESSION_APPROVER_KEY", "MCN_TEST_SESSION_TRUSTED_DIR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def operator_state(tmp_path_factory):
+    """The operator's own record of sealed heads, per test session (never the real home); and a
+    session IG officer, trusted beside the shipped approvers, who signs synthetic opt-out lists."""
+    from governance.signing import APPROVERS_DIR, keygen
+
+    os.environ["MCN_STATE_DIR"] = str(tmp_path_factory.mktemp("operator-state"))
+    folder = tmp_path_factory.mktemp("session-approver")
+    key, pub = keygen("Session IG officer", folder / "keys")
+    (folder / "trusted").mkdir()
+    (folder / "trusted" / pub.name).write_bytes(pub.read_bytes())
+    os.environ["MCN_APPROVERS_DIR"] = f"{APPROVERS_DIR}{os.pathsep}{folder / 'trusted'}"
+    os.environ[SESSION_KEY], os.environ[SESSION_TRUSTED] = str(key), str(folder / "trusted")
+
+
+def sign_optout(data_root) -> None:
+    """The session IG officer vouches for a synthetic drop's opt-out list."""
+    from pathlib import Path
+
+    from governance.optout import sign_manifest
+    from governance.signing import load_private
+
+    key = load_private(Path(os.environ[SESSION_KEY]))
+    sign_manifest(Path(data_root) / "optout", "Session IG officer", key)
 
 
 @pytest.fixture
@@ -33,6 +66,7 @@ def synthetic_dir(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("synthetic")
     synthesise(3000, 11, out, RUN_DATE)
+    sign_optout(out)
     return out
 
 
@@ -58,6 +92,8 @@ def sign_policies(policy_dir, work_dir):
     approvers = work_dir / "approvers"
     approvers.mkdir(exist_ok=True)
     shutil.copy(pub, approvers / pub.name)
+    for trusted in Path(os.environ[SESSION_TRUSTED]).glob("*.json"):  # opt-out lists stay vouched
+        shutil.copy(trusted, approvers / trusted.name)
     for path in sorted(policy_dir.glob("*.yaml")):
         sign_policy(path, load_private(key), "Test Approver")
     return approvers
@@ -99,7 +135,9 @@ def trust_test_approver(work_dir, mp):
         key, pub = keygen("Test IG officer", key.parent)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / pub.name).write_bytes(pub.read_bytes())
-    mp.setenv("MCN_APPROVERS_DIR", f"{APPROVERS_DIR}:{folder}")
+    current = os.environ.get("MCN_APPROVERS_DIR") or str(APPROVERS_DIR)
+    if str(folder) not in current.split(os.pathsep):
+        mp.setenv("MCN_APPROVERS_DIR", f"{current}{os.pathsep}{folder}")
     return load_private(key)
 
 
@@ -128,3 +166,33 @@ def grant_user(data_root, work_dir, mp, role, purposes, name="Test User", until=
     )
     grants.write(grant, grants.grants_dir(data_root))
     return key
+
+
+def keep_operator_head(original, copy) -> None:
+    """A copied data directory keeps the operator's record of the last head it sealed (kept per
+    path, outside the data directory), as if the operator had sealed the copy where it is."""
+    import shutil
+
+    from governance.audit import operator_head_path
+
+    kept = operator_head_path(Path(original) / "audit")
+    if kept.exists():
+        target = operator_head_path(Path(copy) / "audit")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(kept, target)
+
+
+def vault_sealed_long_ago(data) -> None:
+    """As if the pipeline had sealed every vault file in 2024 (sidecars re-MAC'd with the vault
+    key, which only the pipeline holds: an insider's edit of the date fails its check, R09)."""
+    from flows.io import sha256_file
+    from governance import sidecars
+    from governance.vault import load_vault_key
+
+    key = load_vault_key()
+    for vault in (Path(data) / "vault").rglob("*.parquet"):
+        meta = json.loads(vault.with_suffix(".json").read_text())
+        meta = sidecars.with_mac(
+            {**meta, "sealed_on": "2024-01-01"}, sha256_file(vault), key.mac_material(), "vault"
+        )
+        vault.with_suffix(".json").write_text(json.dumps(meta))

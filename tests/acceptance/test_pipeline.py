@@ -14,7 +14,7 @@ from flows.nightly import nightly
 from flows.synth import synthesise
 from governance.policy import POLICY_DIR
 from schemas.registry import partner
-from tests.conftest import RUN_DATE, grant_user, set_dev_keys
+from tests.conftest import RUN_DATE, grant_user, set_dev_keys, sign_optout
 from transforms.cohort import cohort_table
 from transforms.needs import need_events
 
@@ -25,14 +25,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 def zones(tmp_path_factory):
     root = tmp_path_factory.mktemp("acceptance")
     synthesise(8000, 5, root, RUN_DATE)
+    sign_optout(root)
     mp = pytest.MonkeyPatch()
     work = root.parent / f"{root.name}-keys"
     set_dev_keys(work, mp)
     nightly(data_dir=str(root), run_date=RUN_DATE)
     USERS["analyst"] = grant_user(root, work, mp, "analyst", ["service_planning"], "Test Analyst")
-    USERS["worker"] = grant_user(
-        root, work, mp, "mcn_caseworker", ["safeguarding"], "Test Worker"
-    )
+    USERS["worker"] = grant_user(root, work, mp, "mcn_caseworker", ["safeguarding"], "Test Worker")
     yield Zones(root)
     mp.undo()
 
@@ -63,7 +62,8 @@ def test_every_link_explains_itself_without_values(zones):
 
 
 def test_cohort_matches_the_cohort_true_identities_would_give(zones):
-    staged = load_staged(zones, build_context(zones, RUN_DATE).bindings)
+    ctx = build_context(zones, RUN_DATE)
+    staged = load_staged(zones, ctx.bindings, ctx.key)
     records = records_frame(staged)
     events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE)
     truth = pl.read_parquet(zones.ground_truth)
@@ -252,7 +252,7 @@ def test_retention_deletes_what_is_too_old_with_receipts(zones, tmp_path, capsys
     from governance.audit import read_entries
 
     copy = tmp_path / "data"
-    shutil.copytree(zones.root, copy)
+    shutil.copytree(zones.root, copy, symlinks=True)
     args = ["retention", "apply", "--data-dir", str(copy), "--today", "2027-01-01"]
     assert main([*args, "--dry-run"]) == 0
     planned = capsys.readouterr().out

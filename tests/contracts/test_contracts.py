@@ -105,3 +105,31 @@ def test_generated_schema_reference_is_current():
     from flows.docs_gen import TARGET, render
 
     assert TARGET.read_text() == render(), "run `uv run python -m flows.docs_gen`"
+
+
+def test_readme_exit_code_table_is_the_one_in_the_code():
+    from schemas.errors import EXIT_CODES
+
+    readme = (ROOT / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and " | " in line]
+    table = {
+        int(r.split("|")[1]): r.split("|")[2].strip()
+        for r in rows
+        if r.split("|")[1].strip().isdigit()
+    }
+    assert table == {int(c): meaning for c, meaning in EXIT_CODES.items()}
+
+
+def test_every_user_error_has_an_exit_code_from_the_table():
+    from schemas.errors import EXIT_CODES, UserError
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    found = list(subclasses(UserError))
+    assert len(found) >= 15
+    for cls in found:
+        if cls.__name__ != "NightFailed":  # carries the code of the partner that failed
+            assert cls.exit_code in EXIT_CODES, cls.__name__

@@ -8,10 +8,11 @@ import polars as pl
 import pytest
 import yaml
 
+from flows.config import Zones
 from flows.nightly import nightly
 from governance.errors import AgreementNotInForceError, KeyMissingError
 from governance.keys import ENV_KEY_FILE
-from tests.conftest import RUN_DATE, sign_policies
+from tests.conftest import RUN_DATE, sign_optout, sign_policies
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 
@@ -46,7 +47,7 @@ def test_nightly_stages_every_partner_and_publishes_a_cohort(drop):
             assert c["key_id"].startswith("k-")
     assert sum(c["rows_opted_out"] for c in result["ingest"]["nhs"]) > 0
     assert sum(c["rows_opted_out"] for c in result["ingest"]["police"]) == 0
-    cohort = pl.read_parquet(drop / "published" / "cohort.parquet")
+    cohort = pl.read_parquet(Zones(drop).cohort)
     assert cohort.height == result["cohort"]["persons"] > 0
     assert cohort["person_id"].is_unique().all()
     assert 0 < cohort["mcn_flag"].sum() < cohort.height
@@ -60,7 +61,7 @@ def test_no_raw_value_in_run_records_results_or_published_tables(drop):
     for text in texts:
         assert not any(v in text for v in raw)
     for table in ("cohort", "links"):
-        df = pl.read_parquet(drop / "published" / f"{table}.parquet")
+        df = pl.read_parquet(Zones(drop).current / f"{table}.parquet")
         for col, dtype in df.schema.items():
             if dtype == pl.String:
                 assert not df[col].is_in(list(raw)).any(), f"{table}.{col}"
@@ -100,7 +101,7 @@ def test_expired_agreement_blocks_that_partner_only(drop, monkeypatch):
     assert list(failed.value.result["failed"]) == ["police"]
     assert "DSA-POLICE" in failed.value.result["failed"]["police"]
     assert sorted(failed.value.result["ingest"]) == ["council", "dwp", "nhs"]
-    cohort = pl.read_parquet(drop / "published" / "cohort.parquet")  # built without police
+    cohort = pl.read_parquet(Zones(drop).cohort)  # built without police
     assert cohort.height and not cohort["partners"].str.contains("police").any()
 
 
@@ -148,6 +149,7 @@ def test_stale_opt_out_list_stops_nhs_ingest(drop):
 
     numbers = pl.read_csv(drop / "optout" / "nhs_numbers.csv", infer_schema=False)
     write_optout(drop / "optout", numbers["nhs_number"].to_list(), dt.date(2026, 9, 1))
+    sign_optout(drop)
     with pytest.raises(OptOutError, match="days old"):
         nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["nhs"])
     assert not (drop / "staged" / "nhs").exists() and not (drop / "quarantine" / "nhs").exists()
@@ -162,7 +164,7 @@ def test_key_ids_travel_with_every_output(drop):
     result = nightly(data_dir=str(drop), run_date=RUN_DATE, partners=["dwp"])
     assert result["cohort"]["key_ids"] == {"linkage": [key_id]}
     for table in ("cohort", "links"):
-        footer = pq.read_metadata(drop / "published" / f"{table}.parquet").metadata
+        footer = pq.read_metadata(Zones(drop).current / f"{table}.parquet").metadata
         assert footer[b"mcn.linkage_key_ids"] == key_id.encode()
     sidecar = next((drop / "staged" / "dwp").rglob("*.json"))
     assert json.loads(sidecar.read_text())["key_id"] == key_id

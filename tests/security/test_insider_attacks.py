@@ -29,7 +29,15 @@ from governance.optout import write_optout
 from governance.policy import POLICY_DIR
 from governance.signing import sign_policy
 from governance.sql_sandbox import POLARS_FILE_FUNCTIONS
-from tests.conftest import RUN_DATE, grant_user, set_dev_keys, trust_test_approver
+from tests.conftest import (
+    RUN_DATE,
+    grant_user,
+    keep_operator_head,
+    set_dev_keys,
+    sign_optout,
+    trust_test_approver,
+    vault_sealed_long_ago,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
 NEXT_NIGHT = "2026-11-02"
@@ -56,22 +64,9 @@ def world(tmp_path_factory):
     data, work = root / "data", root / "work"
     mp = pytest.MonkeyPatch()
     set_dev_keys(work / "keys", mp)
-    assert (
-        main(
-            [
-                "synth",
-                "--people",
-                "2500",
-                "--seed",
-                "7",
-                "--out",
-                str(data),
-                "--as-of",
-                str(RUN_DATE),
-            ]
-        )
-        == 0
-    )
+    synth = ["synth", "--people", "2500", "--seed", "7", "--out", str(data)]
+    assert main([*synth, "--as-of", str(RUN_DATE)]) == 0
+    sign_optout(data)
     assert _run(data) == 0
     saved = root / "saved-audit"
     shutil.copytree(data / "audit", saved)
@@ -92,7 +87,8 @@ def world(tmp_path_factory):
 def data(world, tmp_path):
     """A copy of the world's data directory for one attack."""
     copy = tmp_path / "data"
-    shutil.copytree(world.data, copy)
+    shutil.copytree(world.data, copy, symlinks=True)
+    keep_operator_head(world.data, copy)
     return copy
 
 
@@ -257,11 +253,14 @@ def test_every_sql_table_function_is_refused_through_mcn_query(world, data, func
 def test_every_query_is_audited_with_user_tables_and_rows(world, data):
     sql = "select need_count, count(*) as n from cohort group by 1"
     assert main(["query", sql, "--data-dir", str(data), "--key", str(world.analyst)]) == 0
-    entry = read_entries(data / "audit")[-1]
-    assert entry["event"] == "query" and entry["grant"]["user"] == "Test Analyst"
-    assert entry["sql_sha256"] == hashlib.sha256(sql.encode()).hexdigest()
-    assert entry["tables"] == ["cohort"] and entry["rows_returned"] > 0
-    assert sql not in json.dumps(entry)
+    started, finished = read_entries(data / "audit")[-2:]
+    assert started["event"] == "query" and started["grant"]["user"] == "Test Analyst"
+    assert (
+        started["sql_sha256"] == finished["sql_sha256"] == hashlib.sha256(sql.encode()).hexdigest()
+    )
+    assert started["tables"] == ["cohort"] and started["status"] == "started"
+    assert finished["event"] == "query_finished" and finished["rows_returned"] > 0
+    assert sql not in json.dumps([started, finished])
 
 
 def test_everything_the_pipeline_writes_is_private_to_its_group(data):
@@ -295,6 +294,7 @@ def test_an_opt_out_added_after_staging_is_absent_from_the_next_build(data, caps
     record_keys = links.filter(pl.col("person_id") == person)["record_key"]
     listed = pl.read_csv(zones.optout / "nhs_numbers.csv", infer_schema=False)["nhs_number"]
     write_optout(zones.optout, [*listed.to_list(), number], RUN_DATE)
+    sign_optout(data)
     assert _run(data) == 0  # same drop: everything is already staged
     last_ingest = [e for e in read_entries(data / "audit") if e.get("partner") == "nhs"][-1]
     assert last_ingest["event"] == "ingest_already_staged"
@@ -326,6 +326,7 @@ def test_adult_social_care_rows_are_checked_against_the_opt_out(world):
 def test_a_future_dated_opt_out_list_is_refused(data, capsys):
     listed = pl.read_csv(data / "optout" / "nhs_numbers.csv", infer_schema=False)["nhs_number"]
     write_optout(data / "optout", listed.to_list(), RUN_DATE.replace(day=20))
+    sign_optout(data)
     assert _run(data) == 11
     assert "future" in capsys.readouterr().err
 
@@ -479,9 +480,7 @@ def test_vault_key_problems_are_refused_and_audited(world, data, tmp_path, capsy
 
 def test_a_vault_past_its_retention_is_never_opened_and_is_deleted(world, data, capsys):
     person = _person_with_several_partners(data)
-    for sidecar in (data / "vault").rglob("*.json"):
-        meta = json.loads(sidecar.read_text())
-        sidecar.write_text(json.dumps({**meta, "sealed_on": "2024-01-01"}))
+    vault_sealed_long_ago(data)
     assert _reidentify(data, person, "--purpose", "safeguarding", "--key", str(world.worker)) == 12
     assert read_entries(data / "audit")[-1]["reason"] == "R07"
     assert main(["retention", "apply", "--data-dir", str(data), "--today", str(RUN_DATE)]) == 0

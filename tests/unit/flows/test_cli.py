@@ -7,6 +7,7 @@ from governance.keys import ENV_KEY, ENV_KEY_FILE
 def test_run_without_a_key_fails_fast_with_the_fix(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(ENV_KEY, raising=False)
     monkeypatch.delenv(ENV_KEY_FILE, raising=False)
+    (tmp_path / "landing").mkdir()
     assert main(["run", "--data-dir", str(tmp_path)]) == 5
     err = capsys.readouterr().err
     assert err.startswith("error: no linkage key") and "Fix:" in err and ENV_KEY_FILE in err
@@ -30,3 +31,69 @@ def test_bad_date_argument_is_a_usage_error(capsys):
         main(["synth", "--as-of", "01/11/2026"])
     assert exc.value.code == 2
     assert "is not a date like" in capsys.readouterr().err
+
+
+def test_run_on_a_mistyped_data_dir_creates_nothing_and_says_so(tmp_path, capsys):
+    typo = tmp_path / "dta"
+    assert main(["run", "--data-dir", str(typo)]) == 15
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and "--data-dir" in err
+    assert not typo.exists()
+    (tmp_path / "empty").mkdir()
+    assert main(["run", "--data-dir", str(tmp_path / "empty")]) == 15
+    assert "landing/" in capsys.readouterr().err
+    assert list((tmp_path / "empty").iterdir()) == []
+
+
+def test_synth_refuses_a_negative_population(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["synth", "--people", "-5"])
+    assert exc.value.code == 2 and "at least 1" in capsys.readouterr().err
+
+
+def test_synth_does_not_overwrite_landing_without_force(tmp_path, capsys):
+    args = ["synth", "--people", "200", "--out", str(tmp_path), "--as-of", "2026-11-01"]
+    assert main(args) == 0
+    before = (tmp_path / "landing" / "police" / "crimes.csv").read_bytes()
+    assert main([*args[:2], "300", *args[3:]]) == 18
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "landing" / "police" / "crimes.csv").read_bytes() == before
+    assert main([*args[:2], "300", *args[3:], "--force"]) == 0
+
+
+def test_audit_report_with_from_after_to_is_a_usage_error(tmp_path, capsys):
+    code = main(
+        [
+            "audit",
+            "report",
+            "--data-dir",
+            str(tmp_path),
+            "--from",
+            "2026-11-30",
+            "--to",
+            "2026-11-01",
+        ]
+    )
+    assert code == 2 and "swap" in capsys.readouterr().err
+
+
+def test_policy_map_with_no_policies_is_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MCN_POLICY_DIR", str(tmp_path / "missing"))
+    assert main(["policy", "map"]) == 4
+    assert "POL001" in capsys.readouterr().err
+
+
+def test_an_internal_error_prints_one_line_and_logs_the_traceback(tmp_path, monkeypatch, capsys):
+    import flows.cli as cli
+
+    def broken(args):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.delenv("MCN_DEBUG", raising=False)
+    monkeypatch.setattr(cli, "cmd_linkage_score", broken)
+    (tmp_path / "landing").mkdir()
+    assert main(["linkage", "score", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "ZeroDivisionError" in err
+    log = (tmp_path / "logs" / "mcn.log").read_text()
+    assert "Traceback" in log and "boom" in log

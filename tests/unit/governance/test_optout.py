@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -66,3 +67,53 @@ def test_missing_or_altered_list_fails_closed(tmp_path):
     (tmp_path / "nhs_numbers.csv").write_text("nhs_number\n9990000018\n")
     with pytest.raises(OptOutError, match="checksum"):
         load_optout(tmp_path)
+
+
+@pytest.fixture
+def approver():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from governance import signatures as sig
+
+    key = Ed25519PrivateKey.generate()
+    return key, {sig.key_id(key.public_key(), "a"): ("IG", key.public_key())}
+
+
+def test_only_a_list_an_ig_officer_signed_is_used(tmp_path, approver):
+    from governance.optout import sign_manifest
+
+    key, trusted = approver
+    write_optout(tmp_path, ["9990000026", "9990000018"], RUN)
+    with pytest.raises(OptOutError, match="not signed"):
+        load_optout(tmp_path, trusted)
+    sign_manifest(tmp_path, "IG", key)
+    assert load_optout(tmp_path, trusted).numbers.len() == 2
+    # an insider takes a number off and recomputes the manifest's rows and hash
+    write_optout(tmp_path, ["9990000026"], RUN)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "signature" not in manifest
+    with pytest.raises(OptOutError, match="not signed"):
+        load_optout(tmp_path, trusted)
+
+
+def test_an_older_list_than_one_already_applied_is_refused(tmp_path):
+    from governance.optout import require_not_older_than_used, used_as_of
+
+    write_optout(tmp_path, ["9990000026"], RUN)
+    entries = [{"event": "ingest", "optout_as_of": (RUN + dt.timedelta(days=3)).isoformat()}]
+    with pytest.raises(OptOutError, match="older than the list"):
+        require_not_older_than_used(load_optout(tmp_path), used_as_of(entries))
+    require_not_older_than_used(load_optout(tmp_path), used_as_of([]))
+
+
+def test_a_list_without_its_header_fails_without_quoting_a_number(tmp_path):
+    import hashlib
+
+    (tmp_path / "nhs_numbers.csv").write_text("9990000026\n9990000018\n")
+    digest = hashlib.sha256((tmp_path / "nhs_numbers.csv").read_bytes()).hexdigest()
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"as_of": RUN.isoformat(), "rows": 1, "sha256": digest})
+    )
+    with pytest.raises(OptOutError) as err:
+        load_optout(tmp_path)
+    assert "9990000026" not in str(err.value) and "nhs_number" in str(err.value)

@@ -32,7 +32,7 @@ def vault_key(tmp_path):
 
 
 @pytest.fixture
-def audited(tmp_path):
+def audited(tmp_path, monkeypatch):
     """Open only under a reidentify entry in an audit log, as `mcn reidentify` writes it."""
     import datetime as dt
 
@@ -40,10 +40,13 @@ def audited(tmp_path):
 
     from governance import grants
     from governance import signatures as sig
+    from governance.signing import keygen, load_private
 
     service = AuditLog(tmp_path / "audit", Signer.service(Ed25519PrivateKey.generate()))
     service.append("ingest")
-    approver, user = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    key_path, _ = keygen("IG", tmp_path / "approvers")  # a trusted approver for this test
+    monkeypatch.setenv("MCN_APPROVERS_DIR", str(tmp_path / "approvers"))
+    approver, user = load_private(key_path), Ed25519PrivateKey.generate()
     today = dt.date.today()
     grant = grants.issue("U", user.public_key(), "r", ["p"], today, "IG", approver, today)
     log = AuditLog(service.folder, Signer(sig.key_id(user.public_key(), "u"), user, grant))
@@ -58,16 +61,24 @@ def audited(tmp_path):
 RAW = pl.DataFrame(
     {"forename": ["Ann", "Bob"], "surname": ["Lee", "Ray"], "nhs_number": ["9990000026", None]}
 )
+SOURCE = "nhs/ae_attendances"
+
+
+def _seal(raw, columns, keys, vault_key):
+    """Sealed rows as the vault holds them, with the partner and extract they came from."""
+    return seal(raw, columns, pl.Series(keys), vault_key, SOURCE).with_columns(
+        partner=pl.lit("nhs"), extract=pl.lit("ae_attendances")
+    )
 
 
 def test_seal_then_unseal_gives_the_identity_back(vault_key, audited):
-    sealed = seal(RAW, ["forename", "surname", "nhs_number"], pl.Series(["r1", "r2"]), vault_key)
+    sealed = _seal(RAW, ["forename", "surname", "nhs_number"], ["r1", "r2"], vault_key)
     assert b"Ann" not in b"".join(sealed["sealed"].to_list())
     assert unseal(sealed, vault_key, audited(["r1", "r2"])) == RAW.to_dicts()
 
 
 def test_only_the_columns_given_are_sealed(vault_key, audited):
-    sealed = seal(RAW, ["surname"], pl.Series(["r1", "r2"]), vault_key)
+    sealed = _seal(RAW, ["surname"], ["r1", "r2"], vault_key)
     assert unseal(sealed, vault_key, audited(["r1", "r2"])) == [
         {"surname": "Lee"},
         {"surname": "Ray"},
@@ -75,7 +86,7 @@ def test_only_the_columns_given_are_sealed(vault_key, audited):
 
 
 def test_other_key_opens_nothing(vault_key, tmp_path, audited):
-    sealed = seal(RAW, ["forename"], pl.Series(["r1", "r2"]), vault_key)
+    sealed = _seal(RAW, ["forename"], ["r1", "r2"], vault_key)
     create_vault_key(tmp_path / "other.key")
     other = load_vault_key({ENV_VAULT_KEY_FILE: str(tmp_path / "other.key")})
     with pytest.raises(ReidentificationError, match=other.key_id):
@@ -83,7 +94,7 @@ def test_other_key_opens_nothing(vault_key, tmp_path, audited):
 
 
 def test_entry_moved_to_another_record_fails_authentication(vault_key, audited):
-    sealed = seal(RAW, ["forename"], pl.Series(["r1", "r2"]), vault_key)
+    sealed = _seal(RAW, ["forename"], ["r1", "r2"], vault_key)
     swapped = sealed.with_columns(record_key=pl.Series(["r2", "r1"]))
     with pytest.raises(ReidentificationError, match="failed authentication"):
         unseal(swapped, vault_key, audited(["r1", "r2"]))
@@ -92,7 +103,7 @@ def test_entry_moved_to_another_record_fails_authentication(vault_key, audited):
 def test_the_vault_does_not_open_without_an_audited_entry_for_exactly_these_records(
     vault_key, audited, tmp_path
 ):
-    sealed = seal(RAW, ["forename"], pl.Series(["r1", "r2"]), vault_key)
+    sealed = _seal(RAW, ["forename"], ["r1", "r2"], vault_key)
     genuine = audited(["r1"])  # audited for one record only
     with pytest.raises(ReidentificationError, match="mcn reidentify"):
         unseal(sealed, vault_key, genuine)
@@ -104,3 +115,10 @@ def test_the_vault_does_not_open_without_an_audited_entry_for_exactly_these_reco
 def test_missing_vault_key_is_a_clear_error():
     with pytest.raises(KeyMissingError, match=ENV_VAULT_KEY_FILE):
         load_vault_key({})
+
+
+def test_an_entry_moved_to_another_partner_fails_authentication(vault_key, audited):
+    sealed = _seal(RAW, ["forename"], ["r1", "r2"], vault_key)
+    relabelled = sealed.with_columns(partner=pl.lit("police"))
+    with pytest.raises(ReidentificationError, match="failed authentication"):
+        unseal(relabelled, vault_key, audited(["r1", "r2"]))

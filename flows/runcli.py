@@ -1,0 +1,86 @@
+"""How `mcn run` behaves in a terminal: Prefect's console logging goes to a log file (so no
+traceback reaches the terminal), progress lines when stderr is a terminal, and Ctrl-C or SIGTERM
+stop the run within seconds, audited, leaving the last published outputs in place (publishing is
+atomic, so stopping at any point is safe)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from flows.config import Zones
+from flows.io import open_append
+from schemas.errors import ExitCode
+
+PREFECT_CONSOLES = (
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL",
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL",
+)
+# A night must not hinge on a temporary server starting within Prefect's default 20 s.
+EPHEMERAL_STARTUP = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
+def quiet_prefect_console() -> None:
+    """Before Prefect is imported: its console handlers print nothing (the CLI reports)."""
+    for name in PREFECT_CONSOLES:
+        os.environ.setdefault(name, "CRITICAL")
+    os.environ.setdefault(EPHEMERAL_STARTUP, "180")
+
+
+def log_to_file(zones: Zones) -> Path:
+    """Prefect's and our logs, tracebacks included, to <data>/logs/mcn.log (0640)."""
+    path = zones.root / "logs" / "mcn.log"
+    handler = logging.StreamHandler(open_append(path))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    for name in ("prefect", "mcn"):
+        logging.getLogger(name).addHandler(handler)
+    return path
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out + [g for c in out for g in _children(c)]
+
+
+def stop_on_signals(zones: Zones, say) -> None:
+    """Ctrl-C (SIGINT) and SIGTERM: audit the interruption (the next run seals it), stop child
+    processes (Prefect's temporary server), exit 130 within seconds."""
+
+    def handler(signum, frame) -> None:  # noqa: ARG001
+        name = signal.Signals(signum).name
+        say(f"\n{name}: stopping now; the last published outputs stand")
+        done = threading.Event()
+
+        def audit() -> None:
+            try:
+                from governance.audit import service_log
+
+                service_log(zones.audit).append("run_interrupted", signal=name)
+            except Exception:  # noqa: BLE001 - stopping matters more than this entry
+                pass
+            finally:
+                done.set()
+
+        threading.Thread(target=audit, daemon=True).start()
+        done.wait(3)
+        for child in _children(os.getpid()):
+            try:
+                os.kill(child, signal.SIGTERM)
+            except OSError:
+                continue
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
