@@ -1,0 +1,309 @@
+"""The README's deployment, for real: `prefect server start` on 127.0.0.1 (own PREFECT_HOME, a
+free port), `prefect work-pool create mcn`, `prefect deploy --all`, a process worker, the nightly
+deployment on `mcn synth` data; then the documented failure notification. Stops what it starts.
+
+Slow (a server and a worker start: about a minute and a half on 2 idle cores); timeouts are
+generous because CI shares the cores with other jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+import yaml
+
+from flows.config import Zones
+from tests.conftest import RUN_DATE, set_dev_keys
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SERVER_START_SECONDS = 300
+RUN_SECONDS = 900
+NOTIFY_SECONDS = 180
+TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Prefect:
+    """A real Prefect server in its own PREFECT_HOME and the processes started against it."""
+
+    def __init__(self, home: Path, env: dict[str, str]):
+        self.home, self.port = home, _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self.env = {
+            **env,
+            "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+            "PREFECT_HOME": str(home),
+            "PREFECT_API_URL": self.url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "false",
+            "GX_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "MCN_REPO_DIR": str(REPO),
+        }
+        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.deploy_output = ""
+
+    def start(self, name: str, *args: str) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        proc = subprocess.Popen(
+            [str(BIN / "prefect"), *args],
+            cwd=REPO,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() ends its children too
+        )
+        self.processes.append((name, proc))
+        return proc
+
+    def log(self, name: str, tail: int = 4000) -> str:
+        path = self.home / f"{name}.log"
+        return path.read_text(errors="replace")[-tail:] if path.exists() else ""
+
+    def wait_healthy(self, server: subprocess.Popen) -> None:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while time.monotonic() < deadline:
+            assert server.poll() is None, f"server exited:\n{self.log('server')}"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        pytest.fail(f"server not healthy after {SERVER_START_SECONDS}s:\n{self.log('server')}")
+
+    def cli(self, *args: str, timeout: int = 300) -> str:
+        """Run `prefect ARGS` like an operator; fail the test, with the output, unless exit 0."""
+        done = subprocess.run(
+            [str(BIN / "prefect"), *args],
+            cwd=REPO,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"prefect {' '.join(args)}: exit {done.returncode}\n{output}"
+        return output
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        response = httpx.request(method, f"{self.url}{path}", json=body, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def run_deployment(self, name: str, params: dict) -> str:
+        out = self.cli("deployment", "run", name, "--params", json.dumps(params))
+        return re.search(r"UUID:\s*([0-9a-f-]{36})", out).group(1)
+
+    def wait_for(self, flow_run_id: str) -> dict:
+        deadline = time.monotonic() + RUN_SECONDS
+        while time.monotonic() < deadline:
+            run = self.api("GET", f"/flow_runs/{flow_run_id}")
+            if run["state_type"] in TERMINAL:
+                return run
+            time.sleep(2)
+        pytest.fail(f"flow run not finished after {RUN_SECONDS}s:\n{self.log('worker')}")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.processes):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for _, proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=30)
+            proc.stdout and proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    """Demo data as `mcn synth` writes it (the demo's date, so the shipped agreements apply)."""
+    out = tmp_path_factory.mktemp("deploy") / "data"
+    subprocess.run(
+        [str(BIN / "mcn"), "synth", "--people", "3000", "--seed", "11", "--out", str(out)]
+        + ["--as-of", RUN_DATE.isoformat()],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "GX_ANALYTICS_ENABLED": "false"},
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory, data_dir):
+    """Server, work pool, `prefect deploy --all` and a process worker with the step-2 env."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as mp:
+        set_dev_keys(tmp_path_factory.mktemp("keys"), mp)
+        mp.setenv("MCN_DATA_DIR", str(data_dir))
+        prefect = Prefect(home, dict(os.environ))
+    try:
+        port = str(prefect.port)
+        server = prefect.start("server", "server", "start", "--host", "127.0.0.1", "--port", port)
+        prefect.wait_healthy(server)
+        prefect.cli("work-pool", "create", "mcn", "--type", "process")
+        prefect.deploy_output = prefect.cli("--no-prompt", "deploy", "--all")
+        prefect.start("worker", "worker", "start", "--pool", "mcn", "--install-policy", "never")
+        yield prefect
+    finally:
+        prefect.stop()
+
+
+@pytest.fixture(scope="module")
+def night(prefect) -> dict:
+    """One run of the nightly deployment, as the 02:00 schedule would start it, to its end."""
+    flow_run_id = prefect.run_deployment("nightly/nightly", {"run_date": RUN_DATE.isoformat()})
+    return prefect.wait_for(flow_run_id)
+
+
+def test_deploy_all_registers_both_deployments_with_the_schedule_and_a_limit_of_one(prefect):
+    assert "nightly/nightly" in prefect.deploy_output
+    assert "build_cohort/build-cohort" in prefect.deploy_output
+    nightly = prefect.api("GET", "/deployments/name/nightly/nightly")
+    assert nightly["global_concurrency_limit"]["limit"] == 1  # Prefect keeps it as a GCL
+    assert nightly["concurrency_options"]["collision_strategy"] == "ENQUEUE"
+    [schedule] = nightly["schedules"]
+    assert schedule["schedule"]["cron"] == "0 2 * * *"
+    assert schedule["schedule"]["timezone"] == "Europe/London" and schedule["active"]
+    assert nightly["work_pool_name"] == "mcn" and nightly["parameters"] == {}
+    cohort = prefect.api("GET", "/deployments/name/build_cohort/build-cohort")
+    assert cohort["work_pool_name"] == "mcn"
+
+
+def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(prefect, night):
+    assert night["state_type"] == "COMPLETED", prefect.log("worker")
+    assert night["parameters"] == {"run_date": RUN_DATE.isoformat()}  # no key, no path
+    zones = Zones.from_env(str(prefect.env["MCN_DATA_DIR"]))
+    cohort = pl.read_parquet(zones.cohort)
+    assert cohort.height > 0 and cohort["person_id"].is_unique().all()
+    assert 0 < cohort["mcn_flag"].sum() < cohort.height
+    verify = subprocess.run(
+        [str(BIN / "mcn"), "audit", "verify", "--data-dir", str(zones.root)],
+        env=prefect.env,
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_every_prefect_ls_command_works_against_the_server(prefect, night):
+    assert "nightly/nightly" in prefect.cli("deployment", "ls")
+    assert night["name"] in prefect.cli("flow-run", "ls")
+    assert "mcn" in prefect.cli("work-pool", "ls")
+    prefect.cli("artifact", "ls")
+
+
+def _raw_values(landing: Path) -> set[str]:
+    """Every raw identifier (record reference, NHS number, NINO, name, postcode) longer than 4."""
+    columns = {"record_ref", "nhs_number", "nino", "forename", "surname", "postcode"}
+    values: set[str] = set()
+    for path in landing.rglob("*"):
+        if path.suffix == ".parquet":
+            df = pl.read_parquet(path)
+        elif path.suffix == ".csv":
+            sep = "|" if path.read_bytes()[:200].count(b"|") > 2 else ","
+            df = pl.read_csv(path, separator=sep, infer_schema=False, encoding="utf8-lossy")
+        else:
+            continue
+        df = df.rename(lambda c: c.lstrip("\ufeff"))
+        for col in columns & set(df.columns):
+            values |= {v for v in df[col].drop_nulls().to_list() if len(v) > 4}
+    return values
+
+
+def test_no_raw_identifier_in_prefect_logs_or_the_worker_and_server_output(prefect, night):
+    raw = _raw_values(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing)
+    assert len(raw) > 1000
+    logs, offset = [], 0
+    while page := prefect.api("POST", "/logs/filter", {"offset": offset, "limit": 200}):
+        logs += [entry["message"] for entry in page]
+        offset += len(page)
+    assert any("cohort:" in message for message in logs), "the flow's own log lines reached the API"
+    text = "\n".join(logs + [prefect.log(n, tail=10**9) for n in ("server", "worker")])
+    leaks = sorted(v for v in raw if v in text)
+    assert not leaks, f"{len(leaks)} raw values in logs"
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", 0))
+        type(self).received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
+    server.shutdown()
+
+
+def test_documented_automation_notifies_when_a_night_fails(prefect, night, webhook, tmp_path):
+    url, received = webhook
+    make_block = (
+        "import sys; from prefect.blocks.notifications import CustomWebhookNotificationBlock as B;"
+        "print(B(name='mcn', url=sys.argv[1], json_data={'text': '{{subject}}\\n{{body}}'})"
+        ".save('mcn-alerts'))"
+    )
+    block_id = subprocess.run(
+        [sys.executable, "-c", make_block, url],
+        env=prefect.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.strip()
+    text = (REPO / "docs" / "automations" / "nightly-failed.yaml").read_text()
+    automation = tmp_path / "nightly-failed.yaml"
+    automation.write_text(text.replace("BLOCK_DOCUMENT_ID", block_id))
+    assert yaml.safe_load(automation.read_text())["actions"][0]["block_document_id"] == block_id
+    prefect.cli("automation", "create", "--from-file", str(automation))
+    assert "mcn nightly failed" in prefect.cli("automation", "ls")
+
+    # A date outside every agreement: each partner is refused before anything is read.
+    failed = prefect.wait_for(prefect.run_deployment("nightly/nightly", {"run_date": "2020-01-01"}))
+    assert failed["state_type"] == "FAILED"
+    deadline = time.monotonic() + NOTIFY_SECONDS
+    while not received and time.monotonic() < deadline:
+        time.sleep(1)
+    assert received, f"no notification within {NOTIFY_SECONDS}s:\n{prefect.log('server')}"
+    [message] = received
+    assert failed["name"] in message["text"] and "Failed" in message["text"]
+    assert "nightly" in message["text"]
+    raw = _raw_values(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing)
+    assert not any(v in message["text"] for v in raw)
