@@ -8,6 +8,7 @@ generous because CI shares the cores with other jobs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -60,7 +61,10 @@ class Prefect:
             "GX_ANALYTICS_ENABLED": "false",
             "DO_NOT_TRACK": "1",
             "NO_PROXY": "127.0.0.1,localhost",
+            "COLUMNS": "250",  # rich tables: whole names, not "supportive…"
             "PREFECT_WORKER_QUERY_SECONDS": "2",
+            # a night held back by the limit retries after 5 s, not the default 30 s
+            "PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS": "5",
             "MCN_REPO_DIR": str(REPO),
         }
         self.processes: list[tuple[str, subprocess.Popen]] = []
@@ -156,9 +160,56 @@ def data_dir(tmp_path_factory) -> Path:
     return out
 
 
+class _Hook(BaseHTTPRequestHandler):
+    """A stand-in for Slack or Teams: keeps every JSON body posted to it."""
+
+    received: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        length = int(self.headers.get("Content-Length", 0))
+        type(self).received.append(json.loads(self.rfile.read(length)))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.fixture(scope="module")
-def prefect(tmp_path_factory, data_dir):
-    """Server, work pool, `prefect deploy --all` and a process worker with the step-2 env."""
+def webhook():
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
+    server.shutdown()
+
+
+def _load_automation(prefect: Prefect, url: str) -> None:
+    """docs/operations.md's steps: a notification block, its id into the shipped automation."""
+    make_block = (
+        "import sys; from prefect.blocks.notifications import CustomWebhookNotificationBlock as B;"
+        "print(B(name='mcn', url=sys.argv[1], json_data={'text': '{{subject}}\\n{{body}}'})"
+        ".save('mcn-alerts'))"
+    )
+    block_id = subprocess.run(
+        [sys.executable, "-c", make_block, url],
+        env=prefect.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout.strip()
+    text = (REPO / "docs" / "automations" / "nightly-failed.yaml").read_text()
+    automation = prefect.home / "nightly-failed.yaml"
+    automation.write_text(text.replace("BLOCK_DOCUMENT_ID", block_id))
+    assert yaml.safe_load(automation.read_text())["actions"][0]["block_document_id"] == block_id
+    prefect.cli("automation", "create", "--from-file", str(automation))
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory, data_dir, webhook):
+    """Server, work pool, `prefect deploy --all`, the failure automation and a process worker
+    with the environment of the README's step 2."""
     home = tmp_path_factory.mktemp("prefect-home")
     with pytest.MonkeyPatch.context() as mp:
         set_dev_keys(tmp_path_factory.mktemp("keys"), mp)
@@ -170,6 +221,7 @@ def prefect(tmp_path_factory, data_dir):
         prefect.wait_healthy(server)
         prefect.cli("work-pool", "create", "mcn", "--type", "process")
         prefect.deploy_output = prefect.cli("--no-prompt", "deploy", "--all")
+        _load_automation(prefect, webhook[0])
         prefect.start("worker", "worker", "start", "--pool", "mcn", "--install-policy", "never")
         yield prefect
     finally:
@@ -177,10 +229,12 @@ def prefect(tmp_path_factory, data_dir):
 
 
 @pytest.fixture(scope="module")
-def night(prefect) -> dict:
-    """One run of the nightly deployment, as the 02:00 schedule would start it, to its end."""
-    flow_run_id = prefect.run_deployment("nightly/nightly", {"run_date": RUN_DATE.isoformat()})
-    return prefect.wait_for(flow_run_id)
+def nights(prefect) -> tuple[dict, dict]:
+    """Two runs of the nightly deployment submitted back to back: a good night, then one for a
+    date outside every agreement (each partner is refused before anything is read)."""
+    good = prefect.run_deployment("nightly/nightly", {"run_date": RUN_DATE.isoformat()})
+    bad = prefect.run_deployment("nightly/nightly", {"run_date": "2020-01-01"})
+    return prefect.wait_for(good), prefect.wait_for(bad)
 
 
 def test_deploy_all_registers_both_deployments_with_the_schedule_and_a_limit_of_one(prefect):
@@ -197,10 +251,11 @@ def test_deploy_all_registers_both_deployments_with_the_schedule_and_a_limit_of_
     assert cohort["work_pool_name"] == "mcn"
 
 
-def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(prefect, night):
-    assert night["state_type"] == "COMPLETED", prefect.log("worker")
-    assert night["parameters"] == {"run_date": RUN_DATE.isoformat()}  # no key, no path
-    zones = Zones.from_env(str(prefect.env["MCN_DATA_DIR"]))
+def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(prefect, nights):
+    good, _ = nights
+    assert good["state_type"] == "COMPLETED", prefect.log("worker")
+    assert good["parameters"] == {"run_date": RUN_DATE.isoformat()}  # no key, no path
+    zones = Zones.from_env(prefect.env["MCN_DATA_DIR"])
     cohort = pl.read_parquet(zones.cohort)
     assert cohort.height > 0 and cohort["person_id"].is_unique().all()
     assert 0 < cohort["mcn_flag"].sum() < cohort.height
@@ -213,9 +268,23 @@ def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(prefe
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
-def test_every_prefect_ls_command_works_against_the_server(prefect, night):
+def _started(run: dict) -> float:
+    return dt.datetime.fromisoformat(run["start_time"]).timestamp()
+
+
+def test_second_night_waits_for_the_first_and_fails_leaving_the_cohort(prefect, nights):
+    good, bad = nights
+    assert bad["state_type"] == "FAILED"
+    assert _started(bad) >= dt.datetime.fromisoformat(good["end_time"]).timestamp()
+    states = prefect.api("GET", f"/flow_run_states/?flow_run_id={bad['id']}")
+    assert "AwaitingConcurrencySlot" in {s["name"] for s in states}, "the limit held it back"
+    cohort = Zones.from_env(prefect.env["MCN_DATA_DIR"]).cohort
+    assert cohort.stat().st_mtime < _started(bad), "a failed night leaves the cohort in place"
+
+
+def test_every_prefect_ls_command_works_against_the_server(prefect, nights):
     assert "nightly/nightly" in prefect.cli("deployment", "ls")
-    assert night["name"] in prefect.cli("flow-run", "ls")
+    assert nights[0]["name"] in prefect.cli("flow-run", "ls")
     assert "mcn" in prefect.cli("work-pool", "ls")
     prefect.cli("artifact", "ls")
 
@@ -238,7 +307,7 @@ def _raw_values(landing: Path) -> set[str]:
     return values
 
 
-def test_no_raw_identifier_in_prefect_logs_or_the_worker_and_server_output(prefect, night):
+def test_no_raw_identifier_in_prefect_logs_or_the_worker_and_server_output(prefect, nights):
     raw = _raw_values(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing)
     assert len(raw) > 1000
     logs, offset = [], 0
@@ -251,59 +320,16 @@ def test_no_raw_identifier_in_prefect_logs_or_the_worker_and_server_output(prefe
     assert not leaks, f"{len(leaks)} raw values in logs"
 
 
-class _Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 - http.server's name
-        length = int(self.headers.get("Content-Length", 0))
-        type(self).received.append(json.loads(self.rfile.read(length)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def webhook():
-    server = HTTPServer(("127.0.0.1", 0), _Hook)
-    _Hook.received = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
-    server.shutdown()
-
-
-def test_documented_automation_notifies_when_a_night_fails(prefect, night, webhook, tmp_path):
-    url, received = webhook
-    make_block = (
-        "import sys; from prefect.blocks.notifications import CustomWebhookNotificationBlock as B;"
-        "print(B(name='mcn', url=sys.argv[1], json_data={'text': '{{subject}}\\n{{body}}'})"
-        ".save('mcn-alerts'))"
-    )
-    block_id = subprocess.run(
-        [sys.executable, "-c", make_block, url],
-        env=prefect.env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout.strip()
-    text = (REPO / "docs" / "automations" / "nightly-failed.yaml").read_text()
-    automation = tmp_path / "nightly-failed.yaml"
-    automation.write_text(text.replace("BLOCK_DOCUMENT_ID", block_id))
-    assert yaml.safe_load(automation.read_text())["actions"][0]["block_document_id"] == block_id
-    prefect.cli("automation", "create", "--from-file", str(automation))
-    assert "mcn nightly failed" in prefect.cli("automation", "ls")
-
-    # A date outside every agreement: each partner is refused before anything is read.
-    failed = prefect.wait_for(prefect.run_deployment("nightly/nightly", {"run_date": "2020-01-01"}))
-    assert failed["state_type"] == "FAILED"
+def test_documented_automation_notifies_once_for_the_failed_night(prefect, nights, webhook):
+    _, bad = nights
+    _, received = webhook
     deadline = time.monotonic() + NOTIFY_SECONDS
     while not received and time.monotonic() < deadline:
         time.sleep(1)
     assert received, f"no notification within {NOTIFY_SECONDS}s:\n{prefect.log('server')}"
+    time.sleep(5)  # a second message (e.g. for the good night) would have come by now
     [message] = received
-    assert failed["name"] in message["text"] and "Failed" in message["text"]
-    assert "nightly" in message["text"]
+    assert bad["name"] in message["text"] and "Failed" in message["text"]
+    assert "nightly" in message["text"] and "AgreementNotInForce" in message["text"]
     raw = _raw_values(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing)
     assert not any(v in message["text"] for v in raw)
