@@ -2,8 +2,8 @@
 free port), `prefect work-pool create mcn`, `prefect deploy --all`, a process worker, the nightly
 deployment on `mcn synth` data; then the documented failure notification. Stops what it starts.
 
-Slow (a server and a worker start: about a minute and a half on 2 idle cores); timeouts are
-generous because CI shares the cores with other jobs.
+Slow: about 3 minutes on 2 cores, 6 with other test suites running beside it; the timeouts are
+generous for that.
 """
 
 from __future__ import annotations
@@ -49,9 +49,11 @@ def _free_port() -> int:
 class Prefect:
     """A real Prefect server in its own PREFECT_HOME and the processes started against it."""
 
-    def __init__(self, home: Path, env: dict[str, str]):
+    def __init__(self, home: Path):
         self.home, self.port = home, _free_port()
         self.url = f"http://127.0.0.1:{self.port}/api"
+        # Nothing of ours but the repository: keys and data directory are the worker's alone.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MCN_")}
         self.env = {
             **env,
             "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
@@ -71,21 +73,23 @@ class Prefect:
             "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
             "MCN_REPO_DIR": str(REPO),
         }
-        self.processes: list[tuple[str, subprocess.Popen]] = []
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list = []
         self.deploy_output = ""
 
-    def start(self, name: str, *args: str) -> subprocess.Popen:
-        log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "wb")  # noqa: SIM115 - closed by stop()
+        self.logs.append(log)
         proc = subprocess.Popen(
             [str(BIN / "prefect"), *args],
             cwd=REPO,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() ends its children too
         )
-        self.processes.append((name, proc))
+        self.processes.append(proc)
         return proc
 
     def log(self, name: str, tail: int = 4000) -> str:
@@ -97,7 +101,7 @@ class Prefect:
         while time.monotonic() < deadline:
             assert server.poll() is None, f"server exited:\n{self.log('server')}"
             try:
-                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=5, trust_env=False).is_success:
                     return
             except httpx.HTTPError:
                 pass
@@ -120,7 +124,9 @@ class Prefect:
         return output
 
     def api(self, method: str, path: str, body: dict | None = None):
-        response = httpx.request(method, f"{self.url}{path}", json=body, timeout=60)
+        response = httpx.request(
+            method, f"{self.url}{path}", json=body, timeout=60, trust_env=False
+        )
         response.raise_for_status()
         return response.json() if response.content else None
 
@@ -138,16 +144,18 @@ class Prefect:
         pytest.fail(f"flow run not finished after {RUN_SECONDS}s:\n{self.log('worker')}")
 
     def stop(self) -> None:
-        for _, proc in reversed(self.processes):
+        """SIGTERM each process group (worker first), SIGKILL what is left after 30 s."""
+        for proc in reversed(self.processes):
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for _, proc in reversed(self.processes):
+        for proc in reversed(self.processes):
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=30)
-            proc.stdout and proc.stdout.close()
+        for log in self.logs:
+            log.close()
 
 
 @pytest.fixture(scope="module")
@@ -186,6 +194,7 @@ def webhook():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hook", _Hook.received
     server.shutdown()
+    server.server_close()
 
 
 def _load_automation(prefect: Prefect, url: str) -> None:
@@ -211,14 +220,17 @@ def _load_automation(prefect: Prefect, url: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def prefect(tmp_path_factory, data_dir, webhook):
-    """Server, work pool, `prefect deploy --all`, the failure automation and a process worker
-    with the environment of the README's step 2."""
-    home = tmp_path_factory.mktemp("prefect-home")
+def worker_env(tmp_path_factory, data_dir) -> dict[str, str]:
+    """The README's step 2: key files and the data directory, given to the worker only."""
     with pytest.MonkeyPatch.context() as mp:
-        set_dev_keys(tmp_path_factory.mktemp("keys"), mp)
-        mp.setenv("MCN_DATA_DIR", str(data_dir))
-        prefect = Prefect(home, dict(os.environ))
+        keys = set_dev_keys(tmp_path_factory.mktemp("keys"), mp)
+    return {**{env: str(path) for env, path in keys.items()}, "MCN_DATA_DIR": str(data_dir)}
+
+
+@pytest.fixture(scope="module")
+def prefect(tmp_path_factory, worker_env, webhook):
+    """Server, work pool, `prefect deploy --all`, the failure automation, a process worker."""
+    prefect = Prefect(tmp_path_factory.mktemp("prefect-home"))
     try:
         port = str(prefect.port)
         server = prefect.start("server", "server", "start", "--host", "127.0.0.1", "--port", port)
@@ -226,7 +238,7 @@ def prefect(tmp_path_factory, data_dir, webhook):
         prefect.cli("work-pool", "create", "mcn", "--type", "process")
         prefect.deploy_output = prefect.cli("deploy", "--all")
         _load_automation(prefect, webhook[0])
-        prefect.start("worker", "worker", "start", "--pool", "mcn")
+        prefect.start("worker", "worker", "start", "--pool", "mcn", env=worker_env)
         yield prefect
     finally:
         prefect.stop()
@@ -285,17 +297,19 @@ def test_the_schedule_makes_nights_at_two_in_the_morning_london_time(prefect):
     assert len({s.date() for s in starts}) == len(starts), "one night a day"
 
 
-def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(prefect, nights):
+def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(
+    prefect, nights, data_dir, worker_env
+):
     good, _ = nights
     assert good["state_type"] == "COMPLETED", prefect.log("worker")
     assert good["parameters"] == {"run_date": RUN_DATE.isoformat()}  # no key, no path
-    zones = Zones.from_env(prefect.env["MCN_DATA_DIR"])
+    zones = Zones.from_env(data_dir)
     cohort = pl.read_parquet(zones.cohort)
     assert cohort.height > 0 and cohort["person_id"].is_unique().all()
     assert 0 < cohort["mcn_flag"].sum() < cohort.height
     verify = subprocess.run(
         [str(BIN / "mcn"), "audit", "verify", "--data-dir", str(zones.root)],
-        env=prefect.env,
+        env={**prefect.env, **worker_env},
         capture_output=True,
         text=True,
     )
@@ -306,13 +320,13 @@ def _started(run: dict) -> float:
     return dt.datetime.fromisoformat(run["start_time"]).timestamp()
 
 
-def test_second_night_waits_for_the_first_and_fails_leaving_the_cohort(prefect, nights):
+def test_second_night_waits_for_the_first_and_fails_leaving_the_cohort(prefect, nights, data_dir):
     good, bad = nights
     assert bad["state_type"] == "FAILED"
     assert _started(bad) >= dt.datetime.fromisoformat(good["end_time"]).timestamp()
     states = prefect.api("GET", f"/flow_run_states/?flow_run_id={bad['id']}")
     assert "AwaitingConcurrencySlot" in {s["name"] for s in states}, "the limit held it back"
-    cohort = Zones.from_env(prefect.env["MCN_DATA_DIR"]).cohort
+    cohort = Zones.from_env(data_dir).cohort
     assert cohort.stat().st_mtime < _started(bad), "a failed night leaves the cohort in place"
 
 
@@ -352,18 +366,30 @@ def _leaks(landing: Path, text: str) -> list[str]:
     return sorted({v for v in ids if v in text} | (names & words))
 
 
-def test_no_raw_identifier_in_prefect_logs_or_the_worker_and_server_output(prefect, nights):
+def test_no_raw_identifier_or_key_in_prefect_logs_or_the_worker_and_server_output(
+    prefect, nights, data_dir, worker_env
+):
     logs, offset = [], 0
     while page := prefect.api("POST", "/logs/filter", {"offset": offset, "limit": 200}):
         logs += [entry["message"] for entry in page]
         offset += len(page)
     assert any("cohort:" in message for message in logs), "the flow's own log lines reached the API"
     text = "\n".join(logs + [prefect.log(n, tail=10**9) for n in ("server", "worker")])
-    leaks = _leaks(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing, text)
+    leaks = _leaks(Zones.from_env(data_dir).landing, text)
     assert not leaks, f"{len(leaks)} raw values in logs"
+    key_lines = [
+        line
+        for env, path in worker_env.items()
+        if env.endswith("_KEY_FILE")
+        for line in Path(path).read_text().splitlines()
+        if len(line) >= 16 and not line.startswith("-----")  # PEM armour is not secret
+    ]
+    assert len(key_lines) >= 3 and not any(line in text for line in key_lines)
 
 
-def test_documented_automation_notifies_once_for_the_failed_night(prefect, nights, webhook):
+def test_documented_automation_notifies_once_for_the_failed_night(
+    prefect, nights, webhook, data_dir
+):
     _, bad = nights
     _, received = webhook
     deadline = time.monotonic() + NOTIFY_SECONDS
@@ -374,4 +400,4 @@ def test_documented_automation_notifies_once_for_the_failed_night(prefect, night
     [message] = received
     assert bad["name"] in message["text"] and "Failed" in message["text"]
     assert "nightly" in message["text"] and "AgreementNotInForce" in message["text"]
-    assert not _leaks(Zones.from_env(prefect.env["MCN_DATA_DIR"]).landing, message["text"])
+    assert not _leaks(Zones.from_env(data_dir).landing, message["text"])
