@@ -17,6 +17,10 @@ from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+# `mcn run`/`demo` use Prefect's ephemeral mode (a temporary local server) unless
+# PREFECT_API_URL points at a real one. Its default 20 s start timeout fails under CPU load; a
+# fresh PREFECT_HOME with 2 busy cores took 100 s. Set before Prefect is imported, so it counts.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 from flows import report  # noqa: E402
 from flows.config import Zones, restrict_umask  # noqa: E402

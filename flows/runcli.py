@@ -21,15 +21,12 @@ PREFECT_CONSOLES = (
     "PREFECT_LOGGING_HANDLERS_CONSOLE_FLOW_RUNS_LEVEL",
     "PREFECT_LOGGING_HANDLERS_CONSOLE_TASK_RUNS_LEVEL",
 )
-# A night must not hinge on a temporary server starting within Prefect's default 20 s.
-EPHEMERAL_STARTUP = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
 
 
 def quiet_prefect_console() -> None:
     """Before Prefect is imported: its console handlers print nothing (the CLI reports)."""
     for name in PREFECT_CONSOLES:
         os.environ.setdefault(name, "CRITICAL")
-    os.environ.setdefault(EPHEMERAL_STARTUP, "180")
 
 
 def log_to_file(zones: Zones) -> Path:
