@@ -15,8 +15,15 @@ import polars as pl
 
 from flows import checks
 from flows.config import Zones
-from flows.io import read_extract, sha256_file, write_json_atomic, write_parquet_atomic
-from flows.staging import Binding, staged_path, vault_path
+from flows.io import (
+    checked_content,
+    read_rows,
+    sha256_file,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from flows.reader import SOURCE_ROW
+from flows.staging import Binding, staged_files, staged_path, vault_path
 from governance.agreement import Policy
 from governance.audit import AuditLog
 from governance.errors import LeakError
@@ -47,6 +54,8 @@ class ExtractCounts:
     vault_key_id: str = ""
     staged_on: str = ""
     already_staged: bool = False
+    notices: dict[str, int] = field(default_factory=dict)  # notice code -> count (schemas.codes)
+    extract_date: str = ""  # the manifest's extract_date, when it gives one
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,32 +94,46 @@ class IngestContext:
 
 def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractCounts:
     zones = ctx.zones
-    raw, content = read_extract(zones.landing / ex.partner, ex, manifest)
+    folder = zones.landing / ex.partner
+    content = checked_content(folder, ex, manifest)
     target = staged_path(zones, ex, content, ctx.binding)
     if target.exists() and target.with_suffix(".json").exists():
         done = ExtractCounts(**_counts_fields(json.loads(target.with_suffix(".json").read_text())))
         done.already_staged = True
+        done.notices = {**done.notices, "ALREADY_STAGED": 1}
         _audit(ctx, ex, done, {}, event="ingest_already_staged")
         return done
+    read = read_rows(folder, ex, manifest)
     counts = ExtractCounts(
         ex.partner,
         ex.name,
-        rows_in=raw.height,
+        rows_in=read.records,
         content_sha256=content,
         key_id=ctx.key.key_id,
         policy_sha256=ctx.approval.sha256,
         staged_on=dt.date.today().isoformat(),
+        notices=dict(read.notices),
+        extract_date=manifest[ex.file].get("extract_date") or "",
     )
+    if _late(zones, ex, counts.extract_date):
+        counts.notices["LATE_EXTRACT"] = 1
+    if read.records == 0:
+        counts.notices["NO_ROWS"] = 1
+    raw = read.rows
     if ctx.optout is not None and ex.national_data_opt_out:
         result = remove_opted_out(raw, ex, ctx.optout)
         raw, counts.rows_opted_out = result.kept, result.removed
         counts.rows_optout_unchecked = result.unchecked
-    raw_results = checks.validate(raw, checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}")
-    good, bad = split_rows(raw, ex)
+    raw_results = checks.validate(
+        raw.drop(SOURCE_ROW), checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}"
+    )
+    good, bad = split_rows(raw, ex, ctx.run_date)
+    bad = pl.concat([bad, read.rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:
         write_parquet_atomic(bad, zones.quarantine / ex.partner / ctx.run_id / f"{ex.name}.parquet")
+    good = good.drop(SOURCE_ROW)
     staged = apply_policy(good, ex, ctx.policy, ctx.key, ctx.run_date)
     _check_staged(ctx, ex, staged, good, raw_results)
     outputs = {}
@@ -140,6 +163,15 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     outputs[str(target.relative_to(zones.root))] = sha256_file(target)
     _audit(ctx, ex, counts, outputs, event="ingest")
     return counts
+
+
+def _late(zones, ex: Extract, extract_date: str) -> bool:
+    """Is a newer extract than this one already staged (any policy or key)?"""
+    if not extract_date:
+        return False
+    return any(
+        str(f.meta.get("extract_date") or "") > extract_date for f in staged_files(zones, ex)
+    )
 
 
 def _counts_fields(meta: dict) -> dict:
@@ -200,6 +232,8 @@ def _audit(
         rows_opted_out=counts.rows_opted_out,
         rows_optout_unchecked=counts.rows_optout_unchecked,
         quarantine_reasons=counts.reasons,
+        notices=counts.notices,
+        extract_date=counts.extract_date or None,
         key_ids={"linkage": counts.key_id, "vault": counts.vault_key_id or None},
         outputs=outputs,
     )

@@ -69,7 +69,9 @@ def vault_for(zones: Zones, staged: Path) -> Path:
 
 
 def staged_files(zones: Zones, ex: Extract) -> list[StagedFile]:
-    """Staged files of an extract that are complete (parquet and sidecar), oldest first."""
+    """Staged files of an extract that are complete (parquet and sidecar), oldest first: by the
+    manifest's extract_date, then the day staged, so a late file for an old extract date never
+    wins over a newer extract (sidecars without an extract_date sort first)."""
     out = []
     for path in (zones.staged / ex.partner / ex.name).glob("*.parquet"):
         try:
@@ -77,7 +79,14 @@ def staged_files(zones: Zones, ex: Extract) -> list[StagedFile]:
         except (OSError, ValueError):
             continue  # a write interrupted between the two files: ignored, remade by ingest
         out.append(StagedFile(path, meta))
-    return sorted(out, key=lambda f: (str(f.meta.get("staged_on", "")), f.path.name))
+    return sorted(
+        out,
+        key=lambda f: (
+            str(f.meta.get("extract_date") or ""),
+            str(f.meta.get("staged_on", "")),
+            f.path.name,
+        ),
+    )
 
 
 def current_files(zones: Zones, ex: Extract, binding: Binding) -> list[StagedFile]:
