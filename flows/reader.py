@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from schemas.contract import Extract
 from schemas.errors import ExtractError
@@ -202,7 +203,8 @@ def parse_csv(data: bytes, ex: Extract, encoding: str, where: str) -> Read:
     rows = rows.sort(SOURCE_ROW).with_columns(
         pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in ex.column_names
     )
-    _line_notices(lines, head + found.blank, found.joined, notices)
+    endings = [_ending(line) for i, line in enumerate(lines) if i not in found.inside]
+    _line_notices(endings, head + found.blank, found.joined, notices)
     return Read(rows, found.rejected_frame(), notices)
 
 
@@ -218,6 +220,7 @@ class _Lines:
         self.delim, self.width = delim, width
         self.done: dict[int, list[str] | str] = {}  # line index -> fields or a line code
         self.consumed: set[int] = set()  # lines inside a multi-line record
+        self.inside: set[int] = set()  # lines whose line break is inside a quoted field
         self.blank = self.joined = 0
 
     def multi_line_records(self, first: int) -> None:
@@ -232,6 +235,7 @@ class _Lines:
                 if isinstance(got, list) and len(got) == self.width:
                     self.done[i] = got
                     self.consumed.update(range(i + 1, end))
+                    self.inside.update(range(i, end - 1))
                     self.joined += 1
                     k += 2
                     continue
@@ -312,8 +316,8 @@ def _header(line: bytes, encoding: str, ex: Extract, where: str) -> tuple[list[s
     return names, text
 
 
-def _line_notices(lines: list[bytes], blank: int, joined: int, notices: dict) -> None:
-    endings = Counter(e for e in map(_ending, lines) if e is not None)
+def _line_notices(ends: list[str | None], blank: int, joined: int, notices: dict) -> None:
+    endings = Counter(e for e in ends if e is not None)
     if len(endings) > 1:
         notices["MIXED_LINE_ENDINGS"] = sum(endings.values()) - max(endings.values())
     if blank:
@@ -336,8 +340,11 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
     if tail != b"PAR1":
         raise ExtractError("FILE_TRUNCATED", "the file has no Parquet footer", where)
     try:
-        df = pl.read_parquet(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except BaseException as exc:  # noqa: BLE001 - polars' messages may quote data; panics too
+        # pyarrow, not polars: polars 2.1 aborts the whole process (a failed allocation, no
+        # exception) on some damaged files, which the fuzz test found; pyarrow raises.
+        table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+        df = pl.from_arrow(table)
+    except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         raise ExtractError(
