@@ -196,6 +196,7 @@ def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
             "match_weight",
             "match_probability",
         )
+        .sort("record_key_l", "record_key_r", "rule")  # the same pairs, the same file
     )
 
 

@@ -221,7 +221,8 @@ def _em(
     """EM over distinct comparison patterns; m updated for `free` fields when learn_m."""
     fields = list(COMPARISONS)
     cols = [gamma_name(f) for f in fields]
-    patterns = g.filter(~pl.col("id_conflict")).group_by(cols).len()
+    # Sorted: group_by's order varies run to run, and so would the float sums below.
+    patterns = g.filter(~pl.col("id_conflict")).group_by(cols).len().sort(cols)
     gam = patterns.select(cols).to_numpy().astype(float)
     count = patterns["len"].to_numpy().astype(float)
     m = {f: list(v) for f, v in m.items()}
