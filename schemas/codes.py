@@ -78,7 +78,7 @@ _CODES = (
     Code(
         "ROW_COUNT_MISMATCH",
         "file",
-        "The file has more records than its manifest says.",
+        "More rows were read from the file than its manifest says.",
         "ask the partner to resend the file and manifest together",
     ),
     Code(
