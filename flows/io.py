@@ -51,8 +51,10 @@ def read_manifest(folder: Path) -> dict:
 
 
 def _manifest_entry(entry: dict, extract_date: str | None) -> dict:
-    rows, sha256 = int(entry["rows"]), str(entry["sha256"])
-    if rows < 0 or isinstance(entry["rows"], bool):
+    if isinstance(entry["rows"], bool) or not isinstance(entry["rows"], int | str):
+        raise ValueError("rows")
+    rows, sha256 = int(entry["rows"]), entry["sha256"]
+    if rows < 0 or not isinstance(sha256, str):
         raise ValueError("rows")
     encoding = entry.get("encoding")
     if encoding is not None:

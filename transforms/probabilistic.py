@@ -120,7 +120,8 @@ def block(profiles: pl.DataFrame, rule: tuple[str, ...]) -> tuple[pl.DataFrame, 
 def candidate_pairs(profiles: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Distinct (l, r) profile pairs, l < r, sharing every token of at least one blocking rule."""
     found = [block(profiles, rule) for rule in BLOCKING_RULES]
-    return pl.concat([p for p, _ in found]).unique(), sum(n for _, n in found)
+    pairs = pl.concat([p for p, _ in found]).unique().sort("l", "r")  # unique's order varies
+    return pairs, sum(n for _, n in found)
 
 
 def comparison_vectors(pairs: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFrame:

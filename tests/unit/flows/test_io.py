@@ -1,7 +1,11 @@
 import json
+import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.io import read_extract, read_manifest, sha256_file, write_parquet_atomic
 from flows.reader import SOURCE_ROW
@@ -134,3 +138,35 @@ def test_bad_extract_date_is_refused(tmp_path):
 def test_atomic_write_leaves_no_temporary_file(tmp_path):
     write_parquet_atomic(pl.DataFrame({"a": [1]}), tmp_path / "t.parquet")
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.one_of(
+        st.binary(max_size=200).map(lambda b: b),
+        _JSON.map(lambda v: json.dumps(v).encode()),
+        st.dictionaries(st.text(max_size=6), _JSON, max_size=2).map(
+            lambda files: json.dumps({"files": files, "extract_date": "2026-10-31"}).encode()
+        ),
+    )
+)
+def test_any_manifest_is_read_or_refused_with_a_documented_code(data):
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "manifest.json").write_bytes(data)
+        try:
+            manifest = read_manifest(Path(folder))
+        except ExtractError as error:
+            assert error.code == "MANIFEST_INVALID"
+            return
+    for entry in manifest.values():
+        assert isinstance(entry["rows"], int) and entry["rows"] >= 0
+        assert isinstance(entry["sha256"], str)
