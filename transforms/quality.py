@@ -30,14 +30,14 @@ def _date_rules(col: Column, present: pl.Expr, latest: dt.date | None, event: bo
 
 
 def column_reasons(col: Column, latest: dt.date | None = None, event: bool = False) -> list:
-    """One expression per rule that applies to the column: the reason code or null.
+    """One boolean expression per rule that applies to the column, named by its reason code.
 
     `latest`: no event date may be after it (the run date); `event`: this is the event date."""
     present = ~_blank(col.name)
     value = pl.col(col.name)
     rules: list[tuple[str, pl.Expr]] = [
-        ("NUL_BYTE", value.str.contains("\x00", literal=True).fill_null(False)),
-        ("FIELD_TOO_LONG", value.str.len_chars().fill_null(0) > MAX_FIELD_CHARS),
+        ("NUL_BYTE", value.str.contains("\x00", literal=True)),
+        ("FIELD_TOO_LONG", value.str.len_chars() > MAX_FIELD_CHARS),
     ]
     if col.required:
         rules.append(("MISSING", ~present))
@@ -50,34 +50,40 @@ def column_reasons(col: Column, latest: dt.date | None = None, event: bool = Fal
         rules.append(("BAD_NHS_NUMBER", present & ~valid))
     if col.format == "nino":
         rules.append(("BAD_NINO", present & canon.nino_canonical(value).is_null()))
-    return [pl.when(hit).then(pl.lit(reason(code, col.name))) for code, hit in rules]
+    return [hit.fill_null(False).alias(reason(code, col.name)) for code, hit in rules]
 
 
 def duplicate_reasons(ex: Extract) -> list[pl.Expr]:
     """DUPLICATE_ROW for every copy of an earlier identical row; DUPLICATE_REF for every row
     whose record_ref is shared by a different row."""
     row = pl.struct(ex.column_names)
-    copy = pl.when(~row.is_first_distinct()).then(pl.lit(reason("DUPLICATE_ROW")))
     shared = (row.n_unique().over("record_ref") > 1) & ~_blank("record_ref")
-    return [copy, pl.when(shared).then(pl.lit(reason("DUPLICATE_REF", "record_ref")))]
+    return [
+        (~row.is_first_distinct()).alias(reason("DUPLICATE_ROW")),
+        shared.fill_null(False).alias(reason("DUPLICATE_REF", "record_ref")),
+    ]
 
 
-def with_reasons(lf: pl.LazyFrame, ex: Extract, latest: dt.date | None = None) -> pl.LazyFrame:
-    """Add `quarantine_reason`: the row's reason codes joined by ';', or null for a good row."""
+def rule_flags(ex: Extract, latest: dt.date | None = None) -> list[pl.Expr]:
+    """Every rule of the contract as a boolean column named by its reason (`CODE:column`)."""
     checks = [r for c in ex.columns for r in column_reasons(c, latest, c.name == ex.event_date)]
-    reasons = pl.concat_list([*checks, *duplicate_reasons(ex)]).list.drop_nulls()
-    return lf.with_columns(
-        quarantine_reason=pl.when(reasons.list.len() > 0).then(reasons.list.join(";"))
-    )
+    return [*checks, *duplicate_reasons(ex)]
 
 
 def split_rows(
     df: pl.DataFrame, ex: Extract, latest: dt.date | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(rows that pass, rows to quarantine with their `quarantine_reason`)."""
-    checked = with_reasons(df.lazy(), ex, latest).collect()
-    good = checked.filter(pl.col("quarantine_reason").is_null()).drop("quarantine_reason")
-    return good, checked.filter(pl.col("quarantine_reason").is_not_null())
+    """(rows that pass, rows to quarantine with `quarantine_reason`: their codes joined by ';').
+
+    Rules are evaluated as booleans over every row; reason strings are built for failing rows
+    only (most rows pass)."""
+    flags = df.select(rule_flags(ex, latest))
+    failed = flags.select(pl.any_horizontal(pl.all()).alias("failed")).to_series()
+    good = df.filter(~failed)
+    reasons = pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)) for n in flags.columns])
+    bad = pl.concat([df, flags], how="horizontal").filter(failed)
+    bad = bad.with_columns(quarantine_reason=reasons.list.drop_nulls().list.join(";"))
+    return good, bad.select(*df.columns, "quarantine_reason")
 
 
 def reason_counts(quarantined: pl.DataFrame) -> dict[str, int]:
