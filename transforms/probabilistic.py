@@ -93,12 +93,17 @@ def profiles_of(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Tokens become integer codes (one code space for every column, so a forename token can
     # equal a surname token): pairs of profiles then carry 4-byte codes, not 32-byte strings.
     coded = filled.with_columns(
-        pl.col(c).cast(pl.Categorical).to_physical() for c in PROFILE_COLUMNS
+        *[pl.col(c).alias(f"text_{c}") for c in cols],
+        *[pl.col(c).cast(pl.Categorical).to_physical() for c in PROFILE_COLUMNS],
     )
+    # Profiles are numbered in the order of their tokens' text, not of the codes: the codes
+    # depend on what the process met before, and u is estimated from profile numbers.
+    text = [f"text_{c}" for c in cols]
     profiles = (
         coded.group_by(list(PROFILE_COLUMNS))
-        .agg(pl.len().alias("n"))
-        .sort(cols, nulls_last=True)
+        .agg(pl.len().alias("n"), *[pl.col(t).first() for t in text])
+        .sort(text, nulls_last=True)
+        .drop(text)
         .with_row_index("profile")
     )
     mapping = coded.join(profiles, on=list(PROFILE_COLUMNS), how="left", nulls_equal=True)
