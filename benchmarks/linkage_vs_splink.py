@@ -45,7 +45,7 @@ def landing(root: Path) -> dict:
     return {
         ex: read_extract(
             root / "landing" / ex.partner, ex, read_manifest(root / "landing" / ex.partner)
-        )[0]
+        )[0].rows.drop("source_row")
         for ex in all_extracts()
     }
 

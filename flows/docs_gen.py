@@ -8,7 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS
+from schemas.codes import CODES
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
+from schemas.contract import EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
 from schemas.registry import all_partners
 from transforms.needs import NEED_RULES, NEEDS_VERSION
 
@@ -35,14 +37,61 @@ def _column_row(c) -> str:
     return f"| `{c.name}` | {c.dtype} | {c.identity or ''} | {'; '.join(rules)} | {c.description} |"
 
 
+LEVELS = {
+    "file": "the file is not used; that partner stops tonight (the others go on), exit code 3",
+    "line": "the CSV line is quarantined as a line (line number, code, raw bytes); the rest "
+    "is staged",
+    "row": "the row is quarantined with `CODE:column`; the rest is staged",
+    "notice": "nothing is lost; reported in the counts and the audit log",
+}
+
+
+def _codes() -> list[str]:
+    """The extract codes of schemas.codes, and the reading rules they come from."""
+    out = [
+        "## Extract codes",
+        "",
+        "How a partner's file is read (`flows/reader.py`): CSV files are cut into lines at LF, "
+        "CRLF or CR, then decoded in the contract's encoding (UTF-8, a leading byte-order mark "
+        "removed) or the one the manifest declares for the file (`files.<name>.encoding`, one "
+        f"of {', '.join(f'`{e}`' for e in ENCODINGS)}). Bytes that are not valid in that "
+        "encoding make their line `UNDECODABLE_LINE` (in the header: `BAD_ENCODING`, since no "
+        "line can be read without it). A quoted field may hold line breaks. A line that "
+        "cannot be read as a row is quarantined as a line and the rest of the file is staged. "
+        "Parquet files are read with pyarrow; every column as text.",
+        "",
+        "Accounting: rows in = CSV records (lines that are not blank, a multi-line quoted "
+        "record counted once) or Parquet rows = staged + quarantined (rows and lines) + opted "
+        "out, for every extract. The manifest's `rows` is the number of records the partner "
+        "wrote: fewer records in the file is `FILE_TRUNCATED`, more rows read than it says is "
+        "`ROW_COUNT_MISMATCH`; a count in between is accepted, since a broken multi-line "
+        "record is quarantined line by line. An optional top-level `extract_date` "
+        "(YYYY-MM-DD) dates the extract: a file for an older date than one already staged is "
+        "staged (`LATE_EXTRACT`) and the newer extract's rows still win in the build.",
+        "",
+        f"No field may be longer than {MAX_FIELD_CHARS:,} characters or hold a NUL; no date "
+        f"may be before {EARLIEST_DATE}, and no event date after the run date. Of exact "
+        "duplicate rows the first is kept. Messages name the file, line, column and code, "
+        "never a value.",
+        "",
+        *[f"- `{level}`: {what}." for level, what in LEVELS.items()],
+        "",
+        "| code | level | meaning | fix |",
+        "|---|---|---|---|",
+        *[f"| `{c.name}` | {c.level} | {c.meaning} | {c.fix} |" for c in CODES.values()],
+        "",
+    ]
+    return out
+
+
 def render() -> str:
     out = [
         "# Data contracts (generated from schemas/; do not edit by hand)",
         "",
         "Regenerate with `uv run python -m flows.docs_gen`. Every extract is read as text and "
         "checked against these rules; a row breaking a rule is quarantined with the rule's "
-        "reason code (`MISSING`, `BAD_DATE`, `BAD_CODE`, `BAD_NHS_NUMBER`, `BAD_NINO`, "
-        "`DUPLICATE_REF`) and the column name.",
+        "reason code and the column name (`BAD_DATE:event_date`); every code is listed under "
+        "[Extract codes](#extract-codes).",
         "",
     ]
     for partner in all_partners():
@@ -51,13 +100,15 @@ def render() -> str:
             out += [
                 f"### {partner.name}/{ex.name}: `landing/{partner.name}/{ex.file}`",
                 "",
-                f"{ex.description} Event date: `{ex.event_date}`.",
+                f"{ex.description} Event date: `{ex.event_date}`."
+                + (f" Encoding: `{ex.encoding}`." if ex.file.endswith(".csv") else ""),
                 "",
                 "| column | type | identity role | rules | description |",
                 "|---|---|---|---|---|",
                 *[_column_row(c) for c in ex.columns],
                 "",
             ]
+    out += _codes()
     out += [
         "## Cohort table: `published/current/cohort.parquet`",
         "",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import datetime as dt
 import hashlib
 import json
 import os
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.contract import Extract
-from schemas.errors import SchemaError
+from flows.reader import Read, parse_csv, parse_parquet
+from schemas.contract import ENCODINGS, Extract
+from schemas.errors import ExtractError
 
 
 def sha256_file(path: Path) -> str:
@@ -23,83 +26,103 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(folder: Path) -> dict:
+    """{file name: {rows, sha256, encoding, extract_date}} from the drop's manifest.json.
+
+    `files.<name>.encoding` (optional) declares a CSV file's encoding, overriding the contract's;
+    `extract_date` (optional, top level) is the date the partner's extract was taken."""
     path = folder / "manifest.json"
     if not path.is_file():
-        raise SchemaError(
-            "manifest.json is missing",
-            str(folder),
-            "ask the partner to send the manifest with the drop",
-        )
+        raise ExtractError("MANIFEST_MISSING", "manifest.json is missing", str(folder))
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        return {name: (int(e["rows"]), str(e["sha256"])) for name, e in manifest["files"].items()}
-    except (ValueError, KeyError, TypeError):
-        raise SchemaError(
-            "manifest.json is not valid (needs files.<name>.rows and .sha256)",
+        extract_date = manifest.get("extract_date")
+        if extract_date is not None:
+            extract_date = dt.date.fromisoformat(extract_date).isoformat()
+        return {
+            str(name): _manifest_entry(e, extract_date) for name, e in manifest["files"].items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError, LookupError):
+        raise ExtractError(
+            "MANIFEST_INVALID",
+            "manifest.json is not valid (needs files.<name>.rows and .sha256; an optional "
+            f"encoding, one of {', '.join(ENCODINGS)}; an optional extract_date, YYYY-MM-DD)",
             str(path),
-            "ask the partner to resend the manifest",
         ) from None
 
 
-def read_extract(folder: Path, ex: Extract, manifest: dict) -> tuple[pl.DataFrame, str]:
-    """Every column as text, exactly the contract's columns; returns (rows, content sha256)."""
+def _manifest_entry(entry: dict, extract_date: str | None) -> dict:
+    if isinstance(entry["rows"], bool) or not isinstance(entry["rows"], int | str):
+        raise ValueError("rows")
+    rows, sha256 = int(entry["rows"]), entry["sha256"]
+    if rows < 0 or not isinstance(sha256, str):
+        raise ValueError("rows")
+    encoding = entry.get("encoding")
+    if encoding is not None:
+        encoding = codecs.lookup(encoding).name
+        if encoding not in ENCODINGS:
+            raise ValueError("encoding")
+    return {"rows": rows, "sha256": sha256, "encoding": encoding, "extract_date": extract_date}
+
+
+def checked_content(folder: Path, ex: Extract, manifest: dict) -> str:
+    """The file's content sha256, once it is there, listed and matches its manifest."""
     path = folder / ex.file
     if not path.is_file():
-        raise SchemaError(
+        raise ExtractError(
+            "FILE_MISSING",
             f"extract file {ex.file} is missing",
             str(folder),
             f"ask {ex.partner} to resend {ex.file}, or check the landing path",
         )
     if ex.file not in manifest:
-        raise SchemaError(
-            f"{ex.file} is not listed in manifest.json",
-            str(folder),
-            "ask the partner to resend the manifest",
+        raise ExtractError(
+            "NOT_IN_MANIFEST", f"{ex.file} is not listed in manifest.json", str(folder)
         )
     content = sha256_file(path)
-    rows, expected = manifest[ex.file]
-    if content != expected:
-        raise SchemaError(
+    if content != manifest[ex.file]["sha256"]:
+        raise ExtractError(
+            "CHECKSUM_MISMATCH",
             "file content does not match its manifest checksum (incomplete or altered transfer)",
             str(path),
-            "ask the partner to resend the file",
         )
-    df = _read_text(path, ex)
-    missing = [c for c in ex.column_names if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"columns missing from the header: {', '.join(missing)}",
-            str(path),
-            f"compare the file with docs/schemas.md ({ex.partner}/{ex.name})",
-        )
-    if df.height != rows:
-        raise SchemaError(
-            f"file has {df.height} rows but its manifest says {rows}",
-            str(path),
-            "ask the partner to resend the file and manifest",
-        )
-    return df.select(ex.column_names), content
+    return content
 
 
-def _read_text(path: Path, ex: Extract) -> pl.DataFrame:
-    # Polars messages can quote a line of the file, so they are never passed on.
-    try:
-        if path.suffix == ".parquet":
-            df = pl.read_parquet(path)
-            return df.with_columns(pl.all().cast(pl.String))
-        df = pl.read_csv(path, separator=ex.delimiter, infer_schema=False, encoding="utf8")
-    except UnicodeDecodeError:
-        raise SchemaError(
-            "file is not UTF-8 text", str(path), "ask the partner to export as UTF-8"
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one clear message
-        kind = type(exc).__name__
-        raise SchemaError(
-            f"file could not be read as {path.suffix.lstrip('.')} ({kind})",
+def file_encoding(ex: Extract, entry: dict) -> str:
+    """The manifest's declared encoding, else the contract's."""
+    return entry.get("encoding") or codecs.lookup(ex.encoding).name
+
+
+def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
+    """Every record of the file as a text row or a rejected line, checked against the manifest's
+    row count: fewer records than it says is FILE_TRUNCATED; more rows read than it says is
+    ROW_COUNT_MISMATCH. Rejected lines may stand for fewer records than their number (a broken
+    quoted record is rejected line by line), so a count between the two is accepted."""
+    path, entry = folder / ex.file, manifest[ex.file]
+    if path.suffix == ".parquet":
+        read = parse_parquet(path, ex, str(path))
+    else:
+        read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
+    expected = entry["rows"]
+    if read.records < expected:
+        raise ExtractError(
+            "FILE_TRUNCATED",
+            f"the file has {read.records} records but its manifest says {expected}",
             str(path),
-            f"check the delimiter is '{ex.delimiter}' and every line has the same number of fields",
-        ) from None
-    return df.rename({c: c.lstrip("\ufeff").strip() for c in df.columns})
+        )
+    if read.rows.height > expected:
+        raise ExtractError(
+            "ROW_COUNT_MISMATCH",
+            f"the file has {read.rows.height} rows but its manifest says {expected}",
+            str(path),
+        )
+    return read
+
+
+def read_extract(folder: Path, ex: Extract, manifest: dict) -> tuple[Read, str]:
+    """(every record as a row or a rejected line, content sha256)."""
+    content = checked_content(folder, ex, manifest)
+    return read_rows(folder, ex, manifest), content
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = None) -> None:

@@ -14,10 +14,17 @@ import polars as pl
 
 from flows import checks
 from flows.config import Zones
-from flows.io import read_extract, write_json_atomic, write_parquet_atomic
+from flows.io import (
+    checked_content,
+    read_rows,
+    write_json_atomic,
+    write_parquet_atomic,
+)
+from flows.reader import SOURCE_ROW
 from flows.staging import (
     Binding,
     read_staged_meta,
+    staged_files,
     staged_path,
     vault_path,
     write_staged,
@@ -54,6 +61,8 @@ class ExtractCounts:
     staged_on: str = ""
     run_date: str = ""  # the night it was ingested for (freshness of a partner's data)
     already_staged: bool = False
+    notices: dict[str, int] = field(default_factory=dict)  # notice code -> count (schemas.codes)
+    extract_date: str = ""  # the manifest's extract_date, when it gives one
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -92,34 +101,48 @@ class IngestContext:
 
 def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractCounts:
     zones = ctx.zones
-    raw, content = read_extract(zones.landing / ex.partner, ex, manifest)
+    folder = zones.landing / ex.partner
+    content = checked_content(folder, ex, manifest)
     target = staged_path(zones, ex, content, ctx.binding)
     meta = read_staged_meta(target, ctx.key)  # None when missing, or not the pipeline's
     if meta is not None:
         done = ExtractCounts(**_counts_fields(meta))
         done.already_staged = True
+        done.notices = {**done.notices, "ALREADY_STAGED": 1}
         _audit(ctx, ex, done, {}, event="ingest_already_staged")
         return done
+    read = read_rows(folder, ex, manifest)
     counts = ExtractCounts(
         ex.partner,
         ex.name,
-        rows_in=raw.height,
+        rows_in=read.records,
         content_sha256=content,
         key_id=ctx.key.key_id,
         policy_sha256=ctx.approval.sha256,
         staged_on=dt.date.today().isoformat(),
         run_date=ctx.run_date.isoformat(),
+        notices=dict(read.notices),
+        extract_date=manifest[ex.file].get("extract_date") or "",
     )
+    if _late(zones, ex, counts.extract_date, ctx.key):
+        counts.notices["LATE_EXTRACT"] = 1
+    if read.records == 0:
+        counts.notices["NO_ROWS"] = 1
+    raw = read.rows
     if ctx.optout is not None and ex.national_data_opt_out:
         result = remove_opted_out(raw, ex, ctx.optout)
         raw, counts.rows_opted_out = result.kept, result.removed
         counts.rows_optout_unchecked = result.unchecked
-    raw_results = checks.validate(raw, checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}")
-    good, bad = split_rows(raw, ex)
+    raw_results = checks.validate(
+        raw.drop(SOURCE_ROW), checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}"
+    )
+    good, bad = split_rows(raw, ex, ctx.run_date)
+    bad = pl.concat([bad, read.rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:
         write_parquet_atomic(bad, zones.quarantine / ex.partner / ctx.run_id / f"{ex.name}.parquet")
+    good = good.drop(SOURCE_ROW)
     staged = apply_policy(good, ex, ctx.policy, ctx.key, ctx.run_date)
     _check_staged(ctx, ex, staged, good, raw_results)
     outputs = {}
@@ -152,6 +175,16 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     )
     _audit(ctx, ex, counts, outputs, event="ingest")
     return counts
+
+
+def _late(zones, ex: Extract, extract_date: str, key) -> bool:
+    """Is a newer extract than this one already staged (any policy, this key)?"""
+    if not extract_date:
+        return False
+    return any(
+        str(f.meta.get("extract_date") or "") > extract_date
+        for f in staged_files(zones, ex, key)
+    )
 
 
 def _counts_fields(meta: dict) -> dict:
@@ -212,6 +245,8 @@ def _audit(
         rows_opted_out=counts.rows_opted_out,
         rows_optout_unchecked=counts.rows_optout_unchecked,
         quarantine_reasons=counts.reasons,
+        notices=counts.notices,
+        extract_date=counts.extract_date or None,
         key_ids={"linkage": counts.key_id, "vault": counts.vault_key_id or None},
         outputs=outputs,
     )

@@ -112,15 +112,23 @@ def vault_for(zones: Zones, staged: Path) -> Path:
 
 def staged_files(zones: Zones, ex: Extract, key: SecretKey) -> list[StagedFile]:
     """Staged files of an extract whose sidecar is authentic (written by the pipeline under
-    this linkage key, for exactly this file), oldest first. A file whose sidecar is missing (a
-    write interrupted between the two) or fails its MAC (altered, renamed, or made under
-    another key) is not among them: see unverified_files."""
+    this linkage key, for exactly this file), oldest first: by the manifest's extract_date, then
+    the day staged, so a late file for an old extract date never wins over a newer extract. A
+    file whose sidecar is missing (a write interrupted between the two) or fails its MAC
+    (altered, renamed, or made under another key) is not among them: see unverified_files."""
     out = []
     for path in (zones.staged / ex.partner / ex.name).glob("*.parquet"):
         meta = read_staged_meta(path, key)
         if meta is not None:
             out.append(StagedFile(path, meta))
-    return sorted(out, key=lambda f: (str(f.meta.get("staged_on", "")), f.path.name))
+    return sorted(
+        out,
+        key=lambda f: (
+            str(f.meta.get("extract_date") or ""),
+            str(f.meta.get("staged_on", "")),
+            f.path.name,
+        ),
+    )
 
 
 def unverified_files(zones: Zones, ex: Extract, key: SecretKey) -> list[Path]:

@@ -15,6 +15,13 @@ Format = Literal["nhs_number", "nino", "postcode"]
 # UK GDPR Article 9 special category data (here: health) and Article 10 criminal offence data.
 # A policy that lets such a column through must record the condition it relies on.
 Category = Literal["special", "criminal_offence"]
+# Text encodings a CSV extract may be in (declared in the contract or the drop's manifest). All
+# keep ASCII bytes as ASCII, so lines can be found before decoding: UTF-16 and UTF-32 cannot.
+ENCODINGS = ("utf-8", "cp1252", "iso8859-1", "iso8859-15")
+# The longest value any field may hold, in characters; a longer one is quarantined.
+MAX_FIELD_CHARS = 1_000
+# No date in any extract is earlier than this; an earlier one is quarantined (OUT_OF_RANGE).
+EARLIEST_DATE = "1900-01-01"
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class Extract:
     columns: tuple[Column, ...]
     event_date: str  # the column that dates the event, for need lookbacks
     delimiter: str = ","
+    encoding: str = "utf-8"  # one of ENCODINGS; a drop's manifest may declare another
     # Health and adult social care records: the national data opt-out applies to them.
     national_data_opt_out: bool = False
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from schemas.codes import code as declared
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -78,3 +80,17 @@ class OutputExistsError(UserError):
     """A command would overwrite something it must not (a key, a kept head, a data directory)."""
 
     exit_code = ExitCode.OUTPUT_EXISTS
+
+
+class ExtractError(SchemaError):
+    """A partner's file cannot be used at all: one of the `file` codes of schemas.codes.
+
+    Stops that partner for the night; the message starts with the code, names the file (and
+    the line or column where one is at fault) and the fix, never a value from the file."""
+
+    def __init__(self, code: str, what: str, where: str, fix: str | None = None) -> None:
+        c = declared(code)
+        if c.level != "file":
+            raise ValueError(f"{code} is a {c.level} code, not a file-level error")
+        self.code = code
+        super().__init__(f"{code}: {what}", where, fix or c.fix)

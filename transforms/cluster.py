@@ -50,7 +50,9 @@ def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.nda
             x = parent[x]
         return x
 
-    sub = edges.filter(pl.Series(in_bad[a])).sort("strength", descending=True)
+    # Ties broken by the edge, so the same edges always give the same persons.
+    order = (["strength", "a", "b"], [True, False, False])
+    sub = edges.filter(pl.Series(in_bad[a])).sort(order[0], descending=order[1])
     for x, y in zip(sub["a"].to_list(), sub["b"].to_list(), strict=True):
         rx, ry = root(x), root(y)
         if rx == ry:

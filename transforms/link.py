@@ -172,7 +172,7 @@ def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) ->
     )
     best = ends.group_by("idx").agg(
         pl.col("rank").min().cast(pl.Int8).alias("link_rank"),
-        pl.col("rule").sort_by(pl.col("rank").fill_null(99)).first().alias("link_rule"),
+        pl.col("rule").sort_by(pl.col("rank").fill_null(99), "rule").first().alias("link_rule"),
         pl.col("match_weight").max(),
     )
     linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(labels))
@@ -196,6 +196,7 @@ def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
             "match_weight",
             "match_probability",
         )
+        .sort("record_key_l", "record_key_r", "rule")  # the same pairs, the same file
     )
 
 

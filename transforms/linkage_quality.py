@@ -32,6 +32,11 @@ def _rates(frame: pl.DataFrame, by: str) -> dict[str, dict]:
     }
 
 
+def _rate(mean) -> float | None:
+    """A rate to four places; None when there is nothing to rate (no records tonight)."""
+    return None if mean is None else round(float(mean), 4)
+
+
 def linkage_quality(records: pl.DataFrame, links: pl.DataFrame, pairs: pl.DataFrame) -> dict:
     """records: record_key, partner, age_band, postcode_district, sex (raw codes, optional)."""
     sizes = links.group_by("person_id").len()
@@ -52,7 +57,7 @@ def linkage_quality(records: pl.DataFrame, links: pl.DataFrame, pairs: pl.DataFr
     return {
         "records": records.height,
         "persons": sizes.height,
-        "link_rate": round(float(frame["linked"].mean()), 4),
+        "link_rate": _rate(frame["linked"].mean()),
         "pairs_by_rule": dict(pairs.group_by("rule").len().sort("rule").iter_rows()),
         "persons_by_cluster_size": dict(clusters.iter_rows()),
         "by_partner": _rates(frame, "partner"),

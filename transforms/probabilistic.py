@@ -93,12 +93,17 @@ def profiles_of(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # Tokens become integer codes (one code space for every column, so a forename token can
     # equal a surname token): pairs of profiles then carry 4-byte codes, not 32-byte strings.
     coded = filled.with_columns(
-        pl.col(c).cast(pl.Categorical).to_physical() for c in PROFILE_COLUMNS
+        *[pl.col(c).alias(f"text_{c}") for c in cols],
+        *[pl.col(c).cast(pl.Categorical).to_physical() for c in PROFILE_COLUMNS],
     )
+    # Profiles are numbered in the order of their tokens' text, not of the codes: the codes
+    # depend on what the process met before, and u is estimated from profile numbers.
+    text = [f"text_{c}" for c in cols]
     profiles = (
         coded.group_by(list(PROFILE_COLUMNS))
-        .agg(pl.len().alias("n"))
-        .sort(cols, nulls_last=True)
+        .agg(pl.len().alias("n"), *[pl.col(t).first() for t in text])
+        .sort(text, nulls_last=True)
+        .drop(text)
         .with_row_index("profile")
     )
     mapping = coded.join(profiles, on=list(PROFILE_COLUMNS), how="left", nulls_equal=True)
@@ -120,7 +125,8 @@ def block(profiles: pl.DataFrame, rule: tuple[str, ...]) -> tuple[pl.DataFrame, 
 def candidate_pairs(profiles: pl.DataFrame) -> tuple[pl.DataFrame, int]:
     """Distinct (l, r) profile pairs, l < r, sharing every token of at least one blocking rule."""
     found = [block(profiles, rule) for rule in BLOCKING_RULES]
-    return pl.concat([p for p, _ in found]).unique(), sum(n for _, n in found)
+    pairs = pl.concat([p for p, _ in found]).unique().sort("l", "r")  # unique's order varies
+    return pairs, sum(n for _, n in found)
 
 
 def comparison_vectors(pairs: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFrame:
@@ -221,7 +227,8 @@ def _em(
     """EM over distinct comparison patterns; m updated for `free` fields when learn_m."""
     fields = list(COMPARISONS)
     cols = [gamma_name(f) for f in fields]
-    patterns = g.filter(~pl.col("id_conflict")).group_by(cols).len()
+    # Sorted: group_by's order varies run to run, and so would the float sums below.
+    patterns = g.filter(~pl.col("id_conflict")).group_by(cols).len().sort(cols)
     gam = patterns.select(cols).to_numpy().astype(float)
     count = patterns["len"].to_numpy().astype(float)
     m = {f: list(v) for f, v in m.items()}

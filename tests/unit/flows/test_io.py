@@ -1,75 +1,172 @@
 import json
+import tempfile
+from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.io import read_extract, read_manifest, sha256_file, write_parquet_atomic
+from flows.reader import SOURCE_ROW
 from schemas import council, dwp
-from schemas.errors import SchemaError
+from schemas.errors import ExtractError
 
 SECRET = "Zebedee"  # a value that must never appear in an error
 
 
-def _drop(folder, ex, text: str, rows: int | None = None):
+def _drop(folder, ex, text: str | bytes, rows: int | None = None, **extra):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ex.file
-    path.write_bytes(text.encode("utf-8"))
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    path.write_bytes(data)
     entry = {
-        "rows": rows if rows is not None else text.count("\n") - 1,
+        "rows": rows if rows is not None else data.count(b"\n") - 1,
         "sha256": sha256_file(path),
+        **extra,
     }
     (folder / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
     return read_manifest(folder)
 
 
-def _csv(ex, sep=",", bom=False, extra_line=""):
+def _csv(ex, sep=None, bom=False, extra_line=""):
+    sep = sep or ex.delimiter
     header = sep.join(ex.column_names)
     row = sep.join(SECRET if c == "surname" else "x" for c in ex.column_names)
     return ("\ufeff" if bom else "") + f"{header}\n{row}\n{extra_line}"
 
 
+def _code(info) -> str:
+    assert SECRET not in str(info.value)
+    return info.value.code
+
+
 def test_reads_csv_with_bom_as_text(tmp_path):
     manifest = _drop(tmp_path, council.SOCIAL_CARE, _csv(council.SOCIAL_CARE, bom=True))
-    df, content = read_extract(tmp_path, council.SOCIAL_CARE, manifest)
-    assert df.columns == council.SOCIAL_CARE.column_names and df.height == 1
-    assert all(t == pl.String for t in df.schema.values()) and len(content) == 64
+    read, content = read_extract(tmp_path, council.SOCIAL_CARE, manifest)
+    assert read.rows.columns == [*council.SOCIAL_CARE.column_names, SOURCE_ROW]
+    assert read.rows.height == 1 and read.rejected.height == 0
+    assert read.notices == {"BOM_REMOVED": 1}
+    assert read.rows.drop(SOURCE_ROW).schema == {
+        c: pl.String for c in council.SOCIAL_CARE.column_names
+    }
+    assert len(content) == 64
 
 
 def test_wrong_delimiter_names_the_file_and_the_fix_but_no_value(tmp_path):
     manifest = _drop(tmp_path, dwp.UC_CLAIMS, _csv(dwp.UC_CLAIMS, sep=","))
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(ExtractError) as info:
         read_extract(tmp_path, dwp.UC_CLAIMS, manifest)
     message = str(info.value)
-    assert "uc_claims.csv" in message and "Fix:" in message and SECRET not in message
+    assert _code(info) == "WRONG_DELIMITER"
+    assert "uc_claims.csv" in message and "Fix:" in message and "'|'" in message
 
 
-def test_ragged_line_is_one_clear_error_without_the_line(tmp_path):
+def test_ragged_line_is_quarantined_as_a_line_and_the_rest_is_read(tmp_path):
     ex = council.SOCIAL_CARE
     too_many = ",".join([SECRET] * (len(ex.column_names) + 3))
     manifest = _drop(tmp_path, ex, _csv(ex, extra_line=too_many + "\n"), rows=2)
-    with pytest.raises(SchemaError) as info:
-        read_extract(tmp_path, ex, manifest)
-    assert SECRET not in str(info.value)
+    read, _ = read_extract(tmp_path, ex, manifest)
+    assert read.rows.height == 1 and read.records == 2
+    assert read.rejected.select(SOURCE_ROW, "quarantine_reason").rows() == [(3, "EXTRA_FIELDS")]
+    assert read.rejected["raw_line"][0] == too_many.encode()
 
 
-def test_row_count_must_match_manifest(tmp_path):
+def test_fewer_records_than_the_manifest_is_a_truncated_file(tmp_path):
     manifest = _drop(tmp_path, council.SOCIAL_CARE, _csv(council.SOCIAL_CARE), rows=5)
-    with pytest.raises(SchemaError, match="manifest says 5"):
+    with pytest.raises(ExtractError, match="says 5") as info:
         read_extract(tmp_path, council.SOCIAL_CARE, manifest)
+    assert _code(info) == "FILE_TRUNCATED"
+
+
+def test_more_rows_than_the_manifest_is_a_count_mismatch(tmp_path):
+    manifest = _drop(tmp_path, council.SOCIAL_CARE, _csv(council.SOCIAL_CARE), rows=0)
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, council.SOCIAL_CARE, manifest)
+    assert _code(info) == "ROW_COUNT_MISMATCH"
 
 
 def test_altered_file_fails_its_checksum(tmp_path):
     manifest = _drop(tmp_path, council.SOCIAL_CARE, _csv(council.SOCIAL_CARE))
     (tmp_path / council.SOCIAL_CARE.file).write_text(_csv(council.SOCIAL_CARE) + "\n")
-    with pytest.raises(SchemaError, match="checksum"):
+    with pytest.raises(ExtractError, match="checksum") as info:
         read_extract(tmp_path, council.SOCIAL_CARE, manifest)
+    assert _code(info) == "CHECKSUM_MISMATCH"
 
 
 def test_missing_manifest_is_named(tmp_path):
-    with pytest.raises(SchemaError, match="manifest.json is missing"):
+    with pytest.raises(ExtractError, match="manifest.json is missing") as info:
+        read_manifest(tmp_path)
+    assert info.value.code == "MANIFEST_MISSING"
+
+
+def test_manifest_may_declare_an_allowed_encoding_and_an_extract_date(tmp_path):
+    ex = council.SOCIAL_CARE
+    text = _csv(ex).replace(SECRET, "Zoë").encode("cp1252")
+    manifest = _drop(tmp_path, ex, text, encoding="windows-1252")
+    assert manifest[ex.file]["encoding"] == "cp1252"
+    read, _ = read_extract(tmp_path, ex, manifest)
+    assert read.rows["surname"].to_list() == ["Zoë"]
+    assert read.notices == {"DECLARED_ENCODING": 1}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"rows": 1, "sha256": "0" * 64, "encoding": "utf-16"},
+        {"rows": 1, "sha256": "0" * 64, "encoding": "no-such-codec"},
+        {"rows": -1, "sha256": "0" * 64},
+        {"rows": "many", "sha256": "0" * 64},
+        {"sha256": "0" * 64},
+    ],
+)
+def test_bad_manifest_entries_are_refused(tmp_path, entry):
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {"a.csv": entry}}))
+    with pytest.raises(ExtractError) as info:
+        read_manifest(tmp_path)
+    assert info.value.code == "MANIFEST_INVALID"
+
+
+def test_bad_extract_date_is_refused(tmp_path):
+    entry = {"rows": 1, "sha256": "0" * 64}
+    text = json.dumps({"extract_date": "31/10/2026", "files": {"a.csv": entry}})
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(ExtractError, match="extract_date"):
         read_manifest(tmp_path)
 
 
 def test_atomic_write_leaves_no_temporary_file(tmp_path):
     write_parquet_atomic(pl.DataFrame({"a": [1]}), tmp_path / "t.parquet")
     assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    st.one_of(
+        st.binary(max_size=200).map(lambda b: b),
+        _JSON.map(lambda v: json.dumps(v).encode()),
+        st.dictionaries(st.text(max_size=6), _JSON, max_size=2).map(
+            lambda files: json.dumps({"files": files, "extract_date": "2026-10-31"}).encode()
+        ),
+    )
+)
+def test_any_manifest_is_read_or_refused_with_a_documented_code(data):
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "manifest.json").write_bytes(data)
+        try:
+            manifest = read_manifest(Path(folder))
+        except ExtractError as error:
+            assert error.code == "MANIFEST_INVALID"
+            return
+    for entry in manifest.values():
+        assert isinstance(entry["rows"], int) and entry["rows"] >= 0
+        assert isinstance(entry["sha256"], str)

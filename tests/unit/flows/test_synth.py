@@ -10,11 +10,13 @@ def test_nhs_numbers_are_valid_and_from_the_test_range_only(synthetic_dir):
     for ex in all_extracts():
         if "nhs_number" not in ex.column_names:
             continue
-        df, _ = read_extract(
+        read, _ = read_extract(
             synthetic_dir / "landing" / ex.partner,
             ex,
             read_manifest(synthetic_dir / "landing" / ex.partner),
         )
+        assert read.rejected.is_empty()
+        df = read.rows
         digits = df.select(canon.nhs_number_digits(pl.col("nhs_number"))).to_series().drop_nulls()
         truth_nhs.append(digits.filter(digits.str.len_chars() > 0))
     numbers = pl.concat(truth_nhs)
@@ -38,9 +40,9 @@ def test_same_seed_same_files(tmp_path, synthetic_dir):
 def test_ground_truth_covers_every_record(synthetic_dir):
     truth = pl.read_parquet(synthetic_dir / "ground_truth" / "records.parquet")
     total = sum(
-        rows
+        entry["rows"]
         for p in ("police", "nhs", "council", "dwp")
-        for rows, _ in read_manifest(synthetic_dir / "landing" / p).values()
+        for entry in read_manifest(synthetic_dir / "landing" / p).values()
     )
     assert truth.height == total
     assert truth.select("partner", "extract", "record_ref").is_duplicated().sum() == 0

@@ -1,0 +1,375 @@
+"""Tolerant reading of a partner's file: every record becomes a row or a quarantined line.
+
+A CSV file is read as bytes and cut into physical lines at LF, CRLF or CR (so mixed line endings
+are fine), before decoding, which the ASCII-compatible encodings of `schemas.contract.ENCODINGS`
+allow. The first non-blank line is the header; every later non-blank line starts a record. A
+record whose quotes do not balance on its line is joined with the following lines up to the one
+that balances them (at most MAX_RECORD_LINES), and kept whole if it then splits into exactly the
+header's number of fields; otherwise its first line is judged alone and parsing goes on at the
+next line, so one stray quote costs one line, never the rest of the file. A line that cannot be
+decoded, split, or has too many or too few fields is quarantined as a line: its line number, its
+code and its raw bytes (the raw bytes only ever go to the quarantine Parquet, the raw zone).
+
+Problems with the file as a whole (empty, a header that cannot be read or lacks contract
+columns, a damaged Parquet file) raise `ExtractError` with a `file` code of schemas.codes.
+Nothing here puts a value from the file into a message: codes, counts, line numbers and the
+contract's own column names only. Only `ExtractError` leaves these functions (a hypothesis
+test fuzzes them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from schemas.contract import Extract
+from schemas.errors import ExtractError
+
+SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
+RAW_LINE = "raw_line"  # the bytes of a line that could not be read as a row (quarantine only)
+REASON = "quarantine_reason"
+MAX_RECORD_LINES = 100  # a quoted field may hold at most this many line breaks
+DELIMITERS = (",", "|", ";", "\t")
+BOM = b"\xef\xbb\xbf"
+WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 and UTF-32 files start with one of these
+CHUNK_ROWS = 100_000  # rows held as Python lists before they become a polars frame
+
+csv.field_size_limit(1 << 30)  # long fields are judged by the contract (FIELD_TOO_LONG), not here
+
+
+@dataclass
+class Read:
+    """What a file holds: rows (contract columns as text, plus SOURCE_ROW) and rejected lines
+    (SOURCE_ROW, REASON, RAW_LINE). rows + rejected lines = records in the file."""
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    notices: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return self.rows.height + self.rejected.height
+
+
+def rejected_frame(rows: list[int], reasons: list[str], raw: list[bytes]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {SOURCE_ROW: rows, REASON: reasons, RAW_LINE: raw},
+        schema={SOURCE_ROW: pl.Int64, REASON: pl.String, RAW_LINE: pl.Binary},
+    )
+
+
+def check_header(
+    names: list[str], ex: Extract, where: str, notices: dict[str, int], text: str | None = None
+) -> list[int]:
+    """Where each contract column is in the header, in contract order. Names the contract's
+    columns only: a header may be a data line sent without one, so its own names are values."""
+    wanted = ex.column_names
+    doubled = [c for c in wanted if names.count(c) > 1]
+    if doubled:
+        raise ExtractError("DUPLICATE_COLUMNS", f"columns more than once: {_list(doubled)}", where)
+    missing = [c for c in wanted if c not in names]
+    unknown = [i + 1 for i, n in enumerate(names) if n not in wanted]
+    if missing:
+        other = _other_delimiter(text, ex) if text is not None else None
+        if other is not None:
+            raise ExtractError(
+                "WRONG_DELIMITER",
+                f"the header splits into the contract's columns on {other!r}, "
+                f"not on {ex.delimiter!r}",
+                where,
+                f"ask {ex.partner} to export with {ex.delimiter!r} as the delimiter "
+                f"(docs/schemas.md, {ex.partner}/{ex.name})",
+            )
+        if unknown:
+            raise ExtractError(
+                "HEADER_MISMATCH",
+                f"columns missing from the header: {_list(missing)}; the header has "
+                f"{len(unknown)} column(s) the contract does not know, at position(s) "
+                f"{_list(map(str, unknown))} (renamed?)",
+                where,
+                f"compare the header with docs/schemas.md ({ex.partner}/{ex.name})",
+            )
+        raise ExtractError(
+            "MISSING_COLUMNS",
+            f"columns missing from the header: {_list(missing)}",
+            where,
+            f"compare the file with docs/schemas.md ({ex.partner}/{ex.name})",
+        )
+    if unknown:
+        notices["EXTRA_COLUMNS"] = len(unknown)
+    positions = [names.index(c) for c in wanted]
+    if positions != sorted(positions):
+        notices["COLUMNS_REORDERED"] = 1
+    return positions
+
+
+def _list(items) -> str:
+    return ", ".join(items)
+
+
+def _other_delimiter(text: str, ex: Extract) -> str | None:
+    for delim in DELIMITERS:
+        if delim == ex.delimiter or delim not in text:
+            continue
+        try:
+            names = {n.strip() for n in _split(text, delim)}
+        except csv.Error:
+            continue
+        if set(ex.column_names) <= names:
+            return delim
+    return None
+
+
+def _split(text: str, delim: str) -> list[str]:
+    if '"' not in text:
+        return text.split(delim)
+    for fields in csv.reader([text], delimiter=delim, strict=True):
+        return fields
+    return [""]
+
+
+def _body(line: bytes) -> bytes:
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    if line.endswith((b"\n", b"\r")):
+        return line[:-1]
+    return line
+
+
+def _ending(line: bytes) -> str | None:
+    if line.endswith(b"\r\n"):
+        return "crlf"
+    if line.endswith(b"\n"):
+        return "lf"
+    if line.endswith(b"\r"):
+        return "cr"
+    return None
+
+
+def _fields(chunk: bytes, encoding: str, delim: str) -> list[str] | str:
+    """The record's fields, or the line code saying why there are none."""
+    try:
+        text = _body(chunk).decode(encoding)
+    except UnicodeDecodeError:
+        return "UNDECODABLE_LINE"
+    try:
+        return _split(text, delim)
+    except csv.Error:
+        return "LINE_UNPARSEABLE"
+
+
+def _strip_bom(data: bytes, encoding: str, where: str, notices: dict[str, int]) -> bytes:
+    if data.startswith(BOM):
+        if encoding != "utf-8":
+            raise ExtractError(
+                "BAD_ENCODING",
+                f"the file starts with a UTF-8 byte-order mark but is declared {encoding}",
+                where,
+                "remove the declared encoding from the manifest, or ask the partner to "
+                f"export in {encoding} without a byte-order mark",
+            )
+        notices["BOM_REMOVED"] = 1
+        return data[len(BOM) :]
+    if data.startswith(WIDE_BOMS):
+        raise ExtractError("BAD_ENCODING", "the file is UTF-16 or UTF-32 text", where)
+    return data
+
+
+def parse_csv(data: bytes, ex: Extract, encoding: str, where: str) -> Read:
+    """Every record of a CSV file as a row or a rejected line (see the module docstring)."""
+    notices: dict[str, int] = {}
+    if not data.strip():
+        raise ExtractError("FILE_EMPTY", "the file has no header and no rows", where)
+    data = _strip_bom(data, encoding, where, notices)
+    if encoding != "utf-8":
+        notices["DECLARED_ENCODING"] = 1
+    lines = data.splitlines(keepends=True)
+    bodies = data.splitlines()
+    head = next((i for i, body in enumerate(bodies) if body), None)
+    if head is None:
+        raise ExtractError("FILE_EMPTY", "the file has only blank lines", where)
+    names, text = _header(bodies[head], encoding, ex, f"{where}, line {head + 1}")
+    positions = check_header(names, ex, f"{where}, line {head + 1}", notices, text)
+    found = _Lines(lines, bodies, encoding, ex.delimiter, len(names))
+    found.multi_line_records(head + 1)
+    plain = found.classify(head + 1)
+    rows = pl.concat([_split_plain(plain, ex, positions, found), found.rows_frame(ex, positions)])
+    rows = rows.sort(SOURCE_ROW).with_columns(
+        pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in ex.column_names
+    )
+    endings = [_ending(line) for i, line in enumerate(lines) if i not in found.inside]
+    _line_notices(endings, head + found.blank, found.joined, notices)
+    return Read(rows, found.rejected_frame(), notices)
+
+
+class _Lines:
+    """The records of a CSV file after its header: judged here, line by line, where they need
+    Python (quotes, bad bytes, multi-line records); split in one polars pass where they do not
+    (most lines, see _split_plain)."""
+
+    def __init__(
+        self, lines: list[bytes], bodies: list[bytes], encoding: str, delim: str, width: int
+    ) -> None:
+        self.lines, self.bodies, self.encoding = lines, bodies, encoding
+        self.delim, self.width = delim, width
+        self.done: dict[int, list[str] | str] = {}  # line index -> fields or a line code
+        self.consumed: set[int] = set()  # lines inside a multi-line record
+        self.inside: set[int] = set()  # lines whose line break is inside a quoted field
+        self.blank = self.joined = 0
+
+    def multi_line_records(self, first: int) -> None:
+        """A line with an odd number of quotes opens a record the next such line may close."""
+        odd = [i for i in range(first, len(self.bodies)) if self.bodies[i].count(b'"') % 2]
+        k = 0
+        while k < len(odd):
+            i = odd[k]
+            if k + 1 < len(odd) and odd[k + 1] - i < MAX_RECORD_LINES:
+                end = odd[k + 1] + 1
+                got = _fields(b"".join(self.lines[i:end]), self.encoding, self.delim)
+                if isinstance(got, list) and len(got) == self.width:
+                    self.done[i] = got
+                    self.consumed.update(range(i + 1, end))
+                    self.inside.update(range(i, end - 1))
+                    self.joined += 1
+                    k += 2
+                    continue
+            self.done[i] = self.judge(self.bodies[i])
+            k += 1
+
+    def judge(self, body: bytes) -> list[str] | str:
+        got = _fields(body, self.encoding, self.delim)
+        if isinstance(got, list) and len(got) != self.width:
+            return "EXTRA_FIELDS" if len(got) > self.width else "SHORT_ROW"
+        return got
+
+    def classify(self, first: int) -> tuple[list[int], list[str]]:
+        """Lines for polars to split (decoded, without quotes); the others are judged here."""
+        index, texts = [], []
+        for i in range(first, len(self.bodies)):
+            body = self.bodies[i]
+            if i in self.done or i in self.consumed:
+                continue
+            if not body:
+                self.blank += 1
+            elif b'"' in body:
+                self.done[i] = self.judge(body)
+            else:
+                try:
+                    texts.append(body.decode(self.encoding))
+                    index.append(i)
+                except UnicodeDecodeError:
+                    self.done[i] = "UNDECODABLE_LINE"
+        return index, texts
+
+    def rows_frame(self, ex: Extract, positions: list[int]) -> pl.DataFrame:
+        found = [(i, f) for i, f in sorted(self.done.items()) if isinstance(f, list)]
+        names = ex.column_names
+        data = {n: [f[p] for _, f in found] for n, p in zip(names, positions, strict=True)}
+        frame = pl.DataFrame(data, schema={n: pl.String for n in names})
+        return frame.with_columns(pl.Series(SOURCE_ROW, [i + 1 for i, _ in found], pl.Int64))
+
+    def rejected_frame(self) -> pl.DataFrame:
+        bad = [(i, code) for i, code in sorted(self.done.items()) if isinstance(code, str)]
+        return rejected_frame(
+            [i + 1 for i, _ in bad], [c for _, c in bad], [self.bodies[i] for i, _ in bad]
+        )
+
+
+def _split_plain(
+    plain: tuple[list[int], list[str]], ex: Extract, positions: list[int], found: _Lines
+) -> pl.DataFrame:
+    """Split quote-free lines in one polars pass; lines with the wrong field count are rejected."""
+    index, texts = plain
+    parts = pl.DataFrame({"i": index, "t": texts}, schema={"i": pl.Int64, "t": pl.String})
+    parts = parts.with_columns(f=pl.col("t").str.split(ex.delimiter))
+    parts = parts.with_columns(n=pl.col("f").list.len())
+    for i, n in parts.filter(pl.col("n") != found.width).select("i", "n").iter_rows():
+        found.done[i] = "EXTRA_FIELDS" if n > found.width else "SHORT_ROW"
+    return parts.filter(pl.col("n") == found.width).select(
+        *[
+            pl.col("f").list.get(p).alias(n)
+            for n, p in zip(ex.column_names, positions, strict=True)
+        ],
+        (pl.col("i") + 1).alias(SOURCE_ROW),
+    )
+
+
+def _header(line: bytes, encoding: str, ex: Extract, where: str) -> tuple[list[str], str]:
+    if b"\x00" in line:
+        raise ExtractError("HEADER_NUL_BYTES", "the header line holds NUL bytes", where)
+    try:
+        text = _body(line).decode(encoding)
+    except UnicodeDecodeError:
+        raise ExtractError(
+            "BAD_ENCODING", f"the header line is not valid {encoding}", where
+        ) from None
+    try:
+        names = [n.strip() for n in _split(text, ex.delimiter)]
+    except csv.Error:
+        raise ExtractError("BAD_HEADER", "the header line cannot be split", where) from None
+    return names, text
+
+
+def _line_notices(ends: list[str | None], blank: int, joined: int, notices: dict) -> None:
+    endings = Counter(e for e in ends if e is not None)
+    if len(endings) > 1:
+        notices["MIXED_LINE_ENDINGS"] = sum(endings.values()) - max(endings.values())
+    if blank:
+        notices["BLANK_LINES"] = blank
+    if joined:
+        notices["QUOTED_NEWLINES"] = joined
+
+
+# Parquet types read as text: anything with one obvious text form.
+_TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean, pl.Date, pl.Datetime, pl.Null)
+
+
+def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
+    """Every row of a Parquet file, contract columns as text."""
+    head, tail, size = _ends(source)
+    if size == 0:
+        raise ExtractError("FILE_EMPTY", "the file has no bytes", where)
+    if head != b"PAR1":
+        raise ExtractError("FILE_UNREADABLE", "the file is not Parquet (no PAR1 mark)", where)
+    if tail != b"PAR1":
+        raise ExtractError("FILE_TRUNCATED", "the file has no Parquet footer", where)
+    try:
+        # pyarrow, not polars: polars 2.1 aborts the whole process (a failed allocation, no
+        # exception) on some damaged files, which the fuzz test found; pyarrow raises.
+        table = pq.read_table(io.BytesIO(source) if isinstance(source, bytes) else source)
+        df = pl.from_arrow(table)
+    except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        raise ExtractError(
+            "FILE_UNREADABLE", f"the Parquet file cannot be read ({type(exc).__name__})", where
+        ) from None
+    notices: dict[str, int] = {}
+    check_header(list(df.columns), ex, where, notices)
+    text = []
+    for name in ex.column_names:
+        dtype = df.schema[name]
+        if not (dtype.is_numeric() or isinstance(dtype, _TEXT_TYPES)):
+            raise ExtractError(
+                "WRONG_TYPE", f"column {name} is of type {dtype.base_type()}, not text", where
+            )
+        text.append(pl.col(name).cast(pl.String))
+    rows = df.select(text).with_row_index(SOURCE_ROW, offset=1)
+    rows = rows.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(*ex.column_names, SOURCE_ROW)
+    return Read(rows, rejected_frame([], [], []), notices)
+
+
+def _ends(source: Path | bytes) -> tuple[bytes, bytes, int]:
+    if isinstance(source, bytes):
+        return source[:4], source[-4:], len(source)
+    size = source.stat().st_size
+    with source.open("rb") as handle:
+        head = handle.read(4)
+        handle.seek(max(size - 4, 0))
+        return head, handle.read(4), size
