@@ -21,6 +21,7 @@ from flows.io import read_extract, read_manifest, sha256_file
 from flows.reader import RAW_LINE, SOURCE_ROW
 from flows.stages import process_extract
 from flows.staging import staged_files
+from governance.keys import load_linkage_key
 from governance.optout import load_optout, remove_opted_out
 from schemas.codes import CODES
 from schemas.errors import ExtractError
@@ -141,7 +142,8 @@ def test_every_kind_gets_its_code_and_exact_row_accounting(
     _assert_outputs(world, ex, first)
     _assert_no_values(_texts(world, counts) + [caplog.text], secrets)
     if kind.name == "late_file":
-        assert [f.meta["extract_date"] for f in staged_files(Zones(world), ex)] == [
+        key = load_linkage_key()
+        assert [f.meta["extract_date"] for f in staged_files(Zones(world), ex, key)] == [
             sample.extract_date,
             RUN_DATE.isoformat(),
         ], "the newer extract must sort last, so its rows win in the build"
