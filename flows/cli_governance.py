@@ -339,12 +339,12 @@ def cmd_policy_map(args: argparse.Namespace) -> int:
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
-    from flows import retention
+    from flows import retention, runs
     from flows.staging import Keys
     from governance.audit import service_log
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
-    from governance.vault import load_vault_key, runs
+    from governance.vault import load_vault_key
     from schemas.registry import PARTNER_NAMES
 
     zones = Zones.from_env(args.data_dir)

@@ -162,21 +162,27 @@ def _night(
         "cohort": cohort,
         "failed": {p: describe_failure(e) for p, e in sorted(failed.items())},
     }
-    _artifacts(result)
+    _artifacts(zones, result)
     if failed:
         raise NightFailed(result, failed)
     return result
 
 
-def _artifacts(result: dict) -> None:
-    """The night in the Prefect UI: per extract counts, and the linkage and cohort summary."""
+def _artifacts(zones: Zones, result: dict) -> None:
+    """The night in the Prefect UI: per extract counts, and the linkage and cohort summary (the
+    summary also beside the run's record, runs/<run_id>/night.md)."""
+    summary = runs.night_markdown(result)
+    path = zones.runs / result["run_id"] / "night.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(summary + "\n")
+    result["night_summary_path"] = str(path)
     create_table_artifact(
         runs.ingest_rows(result["ingest"], result["failed"]),
         key="mcn-night-ingest",
         description="Rows in, staged, quarantined by reason, opted out, per extract (counts only)",
     )
     create_markdown_artifact(
-        runs.night_markdown(result),
+        summary,
         key="mcn-night-summary",
         description="Cohort and linkage summary, failed and stale partners (counts only)",
     )

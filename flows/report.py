@@ -67,6 +67,9 @@ def run_summary(result: dict) -> str:
             table(["needs", "persons"], by_need),
             f"\nCohort table: {cohort['cohort_path']}",
             f"Run record:   {Path(cohort['published_set']).parents[1] / 'runs' / result['run_id']}",
+            "Artifacts:    Prefect artifacts mcn-night-ingest and mcn-night-summary (in the UI "
+            "of the server that ran the night); the summary also at "
+            f"{result.get('night_summary_path')}",
         ]
     )
 
