@@ -235,6 +235,12 @@ def data_docs_index(run_dir: Path) -> Path:
     return gx_dir(run_dir) / "data_docs" / "index.html"
 
 
+def latest_data_docs(runs: Path) -> Path | None:
+    """The Data Docs index of the newest run that checked anything (run ids sort by time)."""
+    found = sorted(runs.glob("*/gx/data_docs/index.html"))
+    return found[-1] if found else None
+
+
 def project_root(name: str, expectations: list, run_dir: Path) -> Path:
     """The committed project when it holds exactly this suite, else one generated in the run's
     folder (an agreement in force other than the shipped one stages other columns)."""

@@ -16,19 +16,24 @@ MIN_LENGTH = 5
 
 @cache
 def markup_words() -> frozenset[str]:
-    """Every word of GX's own page templates and styles (`white` in `white-space`, `field`):
-    a surname that is also one of these cannot be told apart from the markup, so it is skipped."""
+    """Every word the pages show by design: GX's own templates and styles (`white` in
+    `white-space`) and the committed suites (column names, allowed codes such as `carer_support`,
+    patterns). A name that is also one of these cannot be told apart, so it is skipped."""
     import great_expectations
 
+    from flows.gx_project import REPO_GX
+
     view = Path(great_expectations.__file__).parent / "render" / "view"
+    sources = [p for p in view.rglob("*") if p.suffix in {".j2", ".css", ".js", ".html"}]
+    sources += list((REPO_GX / "expectations").rglob("*.json"))
     words: set[str] = set()
-    for path in view.rglob("*"):
-        if path.is_file() and path.suffix in {".j2", ".css", ".js", ".html"}:
+    for path in sources:
+        if path.is_file():
             words |= set(re.findall(r"[A-Za-z0-9]+", path.read_text(errors="replace")))
     return frozenset(words)
 
 
-def landing_identifiers(landing: Path) -> set[str]:
+def landing_identifiers(landing: Path, skip_markup: bool = True) -> set[str]:
     """Every raw identifier value in the landing files: names, dates of birth, postcodes, NHS
     numbers, NINOs, other ids and record references, as sent and stripped (less the few that
     are words of GX's page markup)."""
@@ -47,7 +52,8 @@ def landing_identifiers(landing: Path) -> set[str]:
             for col in columns:
                 for v in df[col].cast(pl.String).drop_nulls().to_list():
                     values |= {v, v.strip()}
-    return {v for v in values if len(v) >= MIN_LENGTH and v.strip() not in markup_words()}
+    skip = markup_words() if skip_markup else frozenset()
+    return {v for v in values if len(v) >= MIN_LENGTH and v.strip() not in skip}
 
 
 def scanned_files(*folders: Path) -> list[Path]:
@@ -59,9 +65,9 @@ def scanned_files(*folders: Path) -> list[Path]:
 def hits(files: list[Path], values: set[str]) -> dict[str, int]:
     """file -> how many of the values it contains (as a whole token). Empty when clean."""
     pattern = re.compile(
-        r"(?<![A-Za-z0-9])(?:"
+        r"(?<![A-Za-z0-9_])(?:"
         + "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True))
-        + r")(?![A-Za-z0-9])"
+        + r")(?![A-Za-z0-9_])"
     )
     found = {}
     for path in files:
