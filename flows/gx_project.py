@@ -247,7 +247,7 @@ def project_root(name: str, expectations: list, run_dir: Path) -> Path:
     files = {"great_expectations.yml": config_yml(all_names()), **suite_files(name, expectations)}
     if not stale_files(REPO_GX, files):
         return REPO_GX
-    root = gx_dir(run_dir) / "project"
+    root = (gx_dir(run_dir) / "project").resolve()  # absolute, like the output folders
     write_project(root, files)
     return root
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import types
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -110,12 +111,15 @@ def test_leak_gate_still_raises_and_names_no_value(frames, identifiers, tmp_path
     assert hits(scanned_files(tmp_path / "runs"), identifiers) == {}
 
 
-def test_an_agreement_other_than_the_shipped_one_gets_its_own_project_in_the_run(frames, tmp_path):
+def test_an_agreement_other_than_the_shipped_one_gets_its_own_project_in_the_run(
+    frames, tmp_path, monkeypatch
+):
     """Dropping a staged column changes the staged suite: the run generates a project for the
     agreement in force in its own folder and leaves the committed one alone."""
     _, staged, _ = frames
     before = {p: p.read_bytes() for p in gx_project.REPO_GX.rglob("*") if p.is_file()}
-    run_dir = tmp_path / "runs" / "r3"
+    monkeypatch.chdir(tmp_path)
+    run_dir = Path("runs") / "r3"  # a relative data directory, as `mcn demo` uses
     results = checks.validate(staged.drop("sex"), COUNCIL, "staged", run_dir)
     assert not any(s["column"] == "sex" for s in results)
     name = gx_project.suite_name("council", COUNCIL.name, "staged")
