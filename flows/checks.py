@@ -1,31 +1,30 @@
-"""great-expectations suites generated from the contracts, and a safe summary of their results.
+"""great-expectations checks of every extract: suites from the contracts, run as checkpoints.
 
-Results are asked for with partial_unexpected_count 0 and no unexpected rows, so no value from
-a row is ever copied into a result; the summary keeps expectation, column, success and counts.
+The suites are generated here from the contracts (and, for the pseudonymised suite, from the
+columns the agreement stages); flows.gx_project writes them into the committed GX project
+(`gx/`) and runs its checkpoints. Results and Data Docs carry expectation, column, success and
+counts only: the checkpoints ask for partial_unexpected_count 0 and no unexpected rows, and
+the suites use no expectation whose result shows an observed value (no min, max, mean or
+value counts), so no value from a row is ever copied into a result or a page.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-import threading
-from functools import cache
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
 
 import polars as pl
 
-from governance.pseudonymise import AGE_BANDS
+from governance.pseudonymise import AGE_BANDS, apply_policy
 from schemas.contract import Extract
 from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import great_expectations as gx  # noqa: E402 - analytics must be off before import
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
-SAFE_RESULT = {
-    "result_format": "SUMMARY",
-    "partial_unexpected_count": 0,
-    "include_unexpected_rows": False,
-    "return_unique_unexpected": False,
-}
 # Shapes of raw identifiers; no staged text cell may have one.
 LEAK_SHAPES = {
     "nhs_number_shape": r"^[0-9]{3} ?[0-9]{3} ?[0-9]{4}$",
@@ -38,15 +37,7 @@ RAW_SHAPES = {
     "nino": r"^[A-Za-z0-9 ]{9,11}$",
     "postcode": r"^[A-Za-z0-9 ]{5,9}$",
 }
-_lock = threading.Lock()
 E = gx.expectations
-
-
-@cache
-def _context():
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return ctx
 
 
 def raw_suite(ex: Extract) -> list:
@@ -64,13 +55,17 @@ def raw_suite(ex: Extract) -> list:
     return out
 
 
-def staged_suite(staged: pl.DataFrame, ex: Extract) -> list:
-    """What a pseudonymised extract must look like: a gate, every expectation must pass."""
+def staged_suite(staged: pl.DataFrame | Mapping[str, pl.DataType], ex: Extract) -> list:
+    """What a pseudonymised extract must look like: a gate, every expectation must pass.
+
+    Takes the staged frame or its schema (see staged_schema): the suite depends on the columns
+    the agreement stages, never on the rows."""
+    schema = staged.schema if isinstance(staged, pl.DataFrame) else staged
     out = [
         E.ExpectColumnValuesToNotBeNull(column="record_key"),
         E.ExpectColumnValuesToBeUnique(column="record_key"),
     ]
-    for name, dtype in staged.schema.items():
+    for name, dtype in schema.items():
         if name.startswith("tok_"):
             out.append(E.ExpectColumnValuesToMatchRegex(column=name, regex=r"^[0-9a-f]{32}$"))
         elif name in ex.column_names and ex.column(name).identity is None:
@@ -84,30 +79,45 @@ def staged_suite(staged: pl.DataFrame, ex: Extract) -> list:
                 E.ExpectColumnValuesToNotMatchRegex(column=name, regex=rx, meta={"rule": rule})
                 for rule, rx in LEAK_SHAPES.items()
             ]
-    if "age_band" in staged.columns:
+    if "age_band" in schema:
         out.append(
             E.ExpectColumnValuesToBeInSet(column="age_band", value_set=[b for _, b in AGE_BANDS])
         )
     return out
 
 
-def validate(df: pl.DataFrame, expectations: list, name: str) -> list[dict]:
-    """Run expectations on a frame; one safe summary row per expectation."""
-    with _lock:
-        ctx = _context()
-        suite = gx.ExpectationSuite(name=f"{name}-{id(df)}")
-        for exp in expectations:
-            suite.add_expectation(exp)
-        source = ctx.data_sources.add_or_update_pandas(f"src-{name}")
-        asset = source.add_dataframe_asset(f"asset-{id(df)}")
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": df.to_pandas()}
-        )
-        result = batch.validate(suite, result_format=SAFE_RESULT)
-    return [_summary(r) for r in result.results]
+def suite_for(df: pl.DataFrame, ex: Extract, stage: str) -> list:
+    return raw_suite(ex) if stage == "raw" else staged_suite(df, ex)
 
 
-def _summary(r) -> dict:
+def staged_schema(ex: Extract, policy) -> pl.Schema:
+    """The columns and types the agreement stages: the policy applied to no rows (the key is a
+    throwaway one: no row is hashed)."""
+    from governance.keys import SecretKey
+
+    empty = pl.DataFrame(schema={c: pl.String for c in ex.column_names})
+    key = SecretKey.from_hex(secrets.token_hex(32), "schema-only")
+    return apply_policy(empty, ex, policy, key, dt.date(2000, 1, 1)).schema
+
+
+def shipped_suites() -> dict[str, list]:
+    """Every suite of the committed project: the contracts, and the shipped agreements."""
+    from flows.gx_project import suite_name
+    from governance.policy import POLICY_DIR, load_policy
+    from schemas.registry import all_partners
+
+    suites = {}
+    for p in all_partners():
+        policy = load_policy(p.name, POLICY_DIR, verify=False)
+        for ex in p.extracts:
+            suites[suite_name(p.name, ex.name, "raw")] = raw_suite(ex)
+            schema = staged_schema(ex, policy)
+            suites[suite_name(p.name, ex.name, "staged")] = staged_suite(schema, ex)
+    return suites
+
+
+def summary(r) -> dict:
+    """One safe row per expectation result: names and counts, never a value."""
     cfg = r.expectation_config
     return {
         "expectation": cfg.type,
@@ -120,3 +130,38 @@ def _summary(r) -> dict:
 
 def failures(summaries: list[dict]) -> list[dict]:
     return [s for s in summaries if not s["success"]]
+
+
+def gx_frame(df: pl.DataFrame, expectations: list):
+    """Only the columns the suite names, as pandas: GX filters the whole frame for every metric
+    it computes, so every column it does not need costs time (benchmarks/gx_checks.py)."""
+    return df.select(list(dict.fromkeys(e.column for e in expectations))).to_pandas()
+
+
+def validate(df: pl.DataFrame, ex: Extract, stage: str, run_dir: Path) -> list[dict]:
+    """Run the extract's checkpoint for this stage ("raw" or "staged") on the frame; the GX
+    result and Data Docs go to run_dir/gx/. One safe summary row per expectation."""
+    from flows.gx_project import run_checkpoint, suite_name
+
+    expectations = suite_for(df, ex, stage)
+    name = suite_name(ex.partner, ex.name, stage)
+    result = run_checkpoint(name, expectations, gx_frame(df, expectations), run_dir)
+    return [summary(r) for r in result.results]
+
+
+def gx_record(run_dir: Path, ex: Extract) -> dict:
+    """Where this extract's checkpoints, GX results and Data Docs are, relative to run_dir."""
+    from flows.gx_project import data_docs_index, gx_dir, suite_name
+
+    out = gx_dir(run_dir)
+    names = [suite_name(ex.partner, ex.name, s) for s in ("raw", "staged")]
+    generated = [n for n in names if (out / "project" / "checkpoints" / f"{n}.json").is_file()]
+    results = sorted((out / "validations" / ex.partner / ex.name).rglob("*.json"))
+    return {
+        "checkpoints": names,
+        # The committed gx/ project, unless the agreement in force stages other columns than
+        # the shipped one: then the suites were generated for it into the run's gx/project/.
+        "project": "gx/project" if generated else "repository gx/",
+        "results": [str(p.relative_to(run_dir)) for p in results],
+        "data_docs": str(data_docs_index(run_dir).relative_to(run_dir)),
+    }

@@ -232,6 +232,7 @@ def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows import demo
     from flows.cli_governance import cmd_audit_verify
+    from flows.gx_project import latest_data_docs
     from governance.audit import service_log
 
     demo.dev_keys()
@@ -243,6 +244,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = cmd_run(args)
     if code:
         return code
+    print(f"Data Docs (great-expectations checks, counts only): {latest_data_docs(zones.runs)}")
     demo.dev_analyst(zones)
     env = demo.write_dev_env()
     args.truth = None

@@ -133,9 +133,7 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         result = remove_opted_out(raw, ex, ctx.optout)
         raw, counts.rows_opted_out = result.kept, result.removed
         counts.rows_optout_unchecked = result.unchecked
-    raw_results = checks.validate(
-        raw.drop(SOURCE_ROW), checks.raw_suite(ex), f"raw-{ex.partner}-{ex.name}"
-    )
+    raw_results = checks.validate(raw.drop(SOURCE_ROW), ex, "raw", zones.runs / ctx.run_id)
     good, bad = split_rows(raw, ex, ctx.run_date)
     bad = pl.concat([bad, read.rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
@@ -201,11 +199,15 @@ def _check_staged(
     raw_results: list[dict],
 ) -> None:
     """Checks on the pseudonymised frame and the leak scan: a gate, nothing staged on failure."""
-    staged_results = checks.validate(
-        staged, checks.staged_suite(staged, ex), f"staged-{ex.partner}-{ex.name}"
-    )
+    run_dir = ctx.zones.runs / ctx.run_id
+    staged_results = checks.validate(staged, ex, "staged", run_dir)
     leaks = {c: n for c, n in leak_counts(staged, good, ex).items() if n}
-    report = {"raw": raw_results, "staged": staged_results, "leak_scan": leaks}
+    report = {
+        "raw": raw_results,
+        "staged": staged_results,
+        "leak_scan": leaks,
+        "gx": checks.gx_record(run_dir, ex),
+    }
     write_json_atomic(report, ctx.zones.runs / ctx.run_id / f"checks.{ex.partner}.{ex.name}.json")
     failed = checks.failures(staged_results)
     if failed or leaks:
