@@ -66,9 +66,10 @@ def test_committed_staged_suite_is_the_one_the_staged_rows_get(ex, synthetic_dir
     """The suite made from the agreement's columns equals the suite made from a real staged
     frame, so a night under the shipped agreements runs the committed checkpoints."""
     from flows.io import read_extract, read_manifest
+    from flows.reader import SOURCE_ROW
 
     landing = synthetic_dir / "landing" / ex.partner
-    raw, _ = read_extract(landing, ex, read_manifest(landing))
+    raw = read_extract(landing, ex, read_manifest(landing))[0].rows.drop(SOURCE_ROW)
     key = SecretKey.from_hex(secrets.token_hex(32), "test")
     policy = load_policy(ex.partner, POLICY_DIR)
     staged = apply_policy(raw.head(50), ex, policy, key, dt.date(2026, 11, 1))
