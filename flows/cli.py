@@ -65,7 +65,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from flows.synth import synthesise
 
     start = time.monotonic()
-    written = synthesise(args.people, args.seed, args.out, args.as_of, _progress(start))
+    written = synthesise(
+        args.people, args.seed, args.out, args.as_of, _progress(start), noise=args.noise
+    )
     _say(f"[{time.monotonic() - start:6.1f}s] done")
     print(report.synth_table(written, args.out))
     return 0
@@ -272,6 +274,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1, help="random seed (same seed, same files)")
     p.add_argument("--out", type=Path, default=Path("data"), help="data directory to write")
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="extract date")
+    p.add_argument(
+        "--noise",
+        choices=("default", "realistic"),
+        default="default",
+        help="noise model: default, or realistic (no fixed abode, missing DOBs, aliases, "
+        "titles, typos anywhere, twins and namesakes; flows/synth_realistic.py)",
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(

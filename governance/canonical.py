@@ -188,6 +188,18 @@ def nickname_table() -> dict[str, str]:
     return {k: table.get(v, v) if table.get(v, v) != k else v for k, v in table.items()}
 
 
+def per_distinct(raw: pl.Expr, fn) -> pl.Expr:
+    """fn(raw) computed once per distinct raw value (names repeat: a few thousand distinct
+    values stand for a million rows), then mapped back to every row."""
+
+    def run(s: pl.Series) -> pl.Series:
+        distinct = s.drop_nulls().unique()
+        out = distinct.to_frame("v").select(fn(pl.col("v")).cast(pl.String)).to_series()
+        return s.replace_strict(distinct, out, default=None, return_dtype=pl.String)
+
+    return raw.cast(pl.String).map_batches(run, return_dtype=pl.String)
+
+
 def _nysiis_values(s: pl.Series) -> pl.Series:
     distinct = s.drop_nulls().unique()
     codes = [jellyfish.nysiis(v) or None for v in distinct.to_list()]

@@ -78,45 +78,43 @@ def neighbourhood(text: pl.Expr, count: int, prefix: str) -> list[pl.Expr]:
     return masked + sorted_pairs
 
 
-def name_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
-    cols = ex.identity_columns
-    out: list[pl.Expr] = []
-    if "forename" in roles:
-        own = canon.forename_own(pl.col(cols["forename"]))
-        fn = canon.forename_canonical(pl.col(cols["forename"]))
-        out += [
-            fn.alias("w_fn"),
-            own.alias("w_fn_own"),
-            fn.str.head(1).alias("w_fi"),
-            fn.str.head(3).alias("w_fn3"),
-            canon.soundex(own).alias("w_fn_ph"),
-            canon.nysiis(own).alias("w_fn_ny"),
+V = pl.col("__v")  # a distinct raw value, in the per-distinct tables below
+
+
+def name_fields(role: str) -> list[list[pl.Expr]]:
+    """Working columns from one distinct raw forename or surname, in two stages (the canonical
+    forms first, then what is made from them)."""
+    if role == "forename":
+        fn, own = pl.col("w_fn"), pl.col("w_fn_own")
+        return [
+            [canon.forename_own(V).alias("w_fn_own")],
+            [own.replace(canon.nickname_table()).alias("w_fn")],
+            [
+                fn.str.head(1).alias("w_fi"),
+                fn.str.head(3).alias("w_fn3"),
+                canon.soundex(own).alias("w_fn_ph"),
+                canon.nysiis(own).alias("w_fn_ny"),
+            ],
         ]
-    if "surname" in roles:
-        first, last = canon.surname_parts(pl.col(cols["surname"]))
-        sn = canon.surname_canonical(pl.col(cols["surname"]))
-        out += [
-            sn.alias("w_sn"),
+    sn = pl.col("w_sn")
+    first, last = canon.surname_parts(V)
+    return [
+        [
+            canon.surname_canonical(V).alias("w_sn"),
+            first.alias("w_sn_first"),
+            last.alias("w_sn_last"),
+        ],
+        [
             sn.str.head(3).alias("w_sn3"),
             canon.soundex(sn).alias("w_sn_ph"),
             canon.nysiis(sn).alias("w_sn_ny"),
-            first.alias("w_sn_first"),
-            last.alias("w_sn_last"),
-        ]
-    if {"forename", "surname"} <= roles:
-        fn = canon.forename_canonical(pl.col(cols["forename"]))
-        sn = canon.surname_canonical(pl.col(cols["surname"]))
-        both = fn.is_not_null() & sn.is_not_null()  # min/max_horizontal skip nulls
-        out += [
-            pl.when(both).then(pl.min_horizontal(fn, sn)).alias("w_name_lo"),
-            pl.when(both).then(pl.max_horizontal(fn, sn)).alias("w_name_hi"),
-        ]
-    return out
+        ],
+    ]
 
 
-def dob_fields(ex: Extract) -> list[pl.Expr]:
-    col = ex.identity_columns["dob"]
-    dob = canon.dob_canonical(pl.col(col), ex.column(col).date_format)
+def dob_fields(date_format: str) -> list[pl.Expr]:
+    """Working columns from one distinct raw date of birth."""
+    dob = canon.dob_canonical(V, date_format)
     day, month = dob.dt.day(), dob.dt.month()
     iso = dob.cast(pl.String)
     return [
@@ -134,9 +132,9 @@ def dob_fields(ex: Extract) -> list[pl.Expr]:
     ]
 
 
-def postcode_fields(ex: Extract) -> list[pl.Expr]:
-    raw = pl.col(ex.identity_columns["postcode"])
-    pc, key = canon.postcode_canonical(raw), canon.postcode_key(raw)
+def postcode_fields() -> list[pl.Expr]:
+    """Working columns from one distinct raw postcode (UK or any other country's)."""
+    pc, key = canon.postcode_canonical(V), canon.postcode_key(V)
     compact = key.str.replace_all(" ", "")
     return [
         key.alias("w_pc"),
@@ -156,25 +154,48 @@ def postcode_fields(ex: Extract) -> list[pl.Expr]:
     ]
 
 
-def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
+SIMPLE_FIELDS = {
+    "sex": ("w_sex", canon.sex_canonical),
+    "address": ("w_addr", canon.address_canonical),
+    "nhs_number": ("w_nhs", canon.nhs_number_canonical),
+    "other_id": ("w_oid", canon.other_id_canonical),
+    "nino": ("w_nino", canon.nino_canonical),
+}
+
+
+def per_distinct(
+    df: pl.DataFrame, column: str, fields: list[pl.Expr] | list[list[pl.Expr]]
+) -> pl.DataFrame:
+    """Add `fields` (expressions on V; or stages of them) computed once per distinct value of
+    `column`: names, dates and postcodes repeat, so a few thousand values stand for a million
+    rows."""
+    table = df.select(pl.col(column).alias("__v")).unique()
+    stages = fields if fields and isinstance(fields[0], list) else [fields]
+    for stage in stages:
+        table = table.with_columns(stage)
+    return df.join(table, left_on=column, right_on="__v", how="left", nulls_equal=True)
+
+
+def with_working_fields(df: pl.DataFrame, ex: Extract, roles: set[str]) -> pl.DataFrame:
     """Canonical identity fields named as match keys expect them (see governance.match_keys)."""
     cols = ex.identity_columns
-    out = name_fields(ex, roles)
+    for role in ("forename", "surname"):
+        if role in roles:
+            df = per_distinct(df, cols[role], name_fields(role))
+    if {"forename", "surname"} <= roles:
+        both = pl.col("w_fn").is_not_null() & pl.col("w_sn").is_not_null()  # min/max skip nulls
+        df = df.with_columns(
+            pl.when(both).then(pl.min_horizontal("w_fn", "w_sn")).alias("w_name_lo"),
+            pl.when(both).then(pl.max_horizontal("w_fn", "w_sn")).alias("w_name_hi"),
+        )
     if "dob" in roles:
-        out += dob_fields(ex)
-    if "sex" in roles:
-        out.append(canon.sex_canonical(pl.col(cols["sex"])).alias("w_sex"))
+        df = per_distinct(df, cols["dob"], dob_fields(ex.column(cols["dob"]).date_format))
     if "postcode" in roles:
-        out += postcode_fields(ex)
-    if "address" in roles:
-        out.append(canon.address_canonical(pl.col(cols["address"])).alias("w_addr"))
-    if "nhs_number" in roles:
-        out.append(canon.nhs_number_canonical(pl.col(cols["nhs_number"])).alias("w_nhs"))
-    if "other_id" in roles:
-        out.append(canon.other_id_canonical(pl.col(cols["other_id"])).alias("w_oid"))
-    if "nino" in roles:
-        out.append(canon.nino_canonical(pl.col(cols["nino"])).alias("w_nino"))
-    return out
+        df = per_distinct(df, cols["postcode"], postcode_fields())
+    for role, (name, fn) in SIMPLE_FIELDS.items():
+        if role in roles:
+            df = df.with_columns(fn(pl.col(cols[role])).alias(name))
+    return df
 
 
 def kept_column(ex: Extract, name: str) -> pl.Expr:
@@ -228,21 +249,18 @@ def apply_policy(
     keys = applicable(roles)
     kept = [kept_column(ex, c) for c in policy.kept(ex.name, "keep")]
     general = [generalised_column(ex, c, how, on) for c, how in policy.generalised(ex.name)]
-    staged = (
-        df.with_row_index("__row")
-        .select(
-            pl.col("__row"),
-            record_key(ex.partner, ex.name),
-            pl.lit(ex.partner).alias("partner"),
-            pl.lit(ex.name).alias("extract"),
-            *kept,
-            *general,
-            *working_fields(ex, roles),
-        )
-        .with_columns(
-            (pl.col(f"w_{k.fields[0]}") if k.bloom_bits else plaintext(k)).alias(token_column(k))
-            for k in keys
-        )
+    working = with_working_fields(df.with_row_index("__row"), ex, roles)
+    staged = working.select(
+        pl.col("__row"),
+        record_key(ex.partner, ex.name),
+        pl.lit(ex.partner).alias("partner"),
+        pl.lit(ex.name).alias("extract"),
+        *kept,
+        *general,
+        pl.col("^w_.*$"),
+    ).with_columns(
+        (pl.col(f"w_{k.fields[0]}") if k.bloom_bits else plaintext(k)).alias(token_column(k))
+        for k in keys
     )
     token_cols = [token_column(k) for k in keys]
     staged = hmac_tokens(staged, [token_column(k) for k in keys if not k.bloom_bits], key)

@@ -191,6 +191,7 @@ def _names_only_pair(forename: str, surname: str, crowd: int) -> list[dict]:
             "forename": forename if i < crowd else _letters(i),
             "surname": surname if i < crowd else _letters(i) + "son",
             "sex": "M",
+            "date_of_birth": f"19{50 + i % 50}-01-{1 + i // 50:02d}",  # distinct people
         }
         for i in range(400)
     ]
