@@ -20,7 +20,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 IDS = ("tok_nhs", "tok_nino")
-COHESION = 0.5  # mean match probability at which two groups of a cluster stay together
+COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 
 
