@@ -100,6 +100,8 @@ class Field:
     name: str
     base: str  # the token whose absence on either side makes the gamma null
     levels: tuple[Level, ...]
+    # levels that hold evidence counted in another field: their gamma is null (no evidence)
+    neutral: tuple[str, ...] = ()
 
 
 FIELDS: tuple[Field, ...] = (
@@ -127,6 +129,8 @@ FIELDS: tuple[Field, ...] = (
             ("dice_low", lambda: dice("tok_f_sn_bf", "tok_f_sn_bf") >= NAME_LOW),
             ("prefix3", lambda: eq("tok_f_sn3")),
         ),
+        # a crossed pair of names is one event, weighed once (on the forename)
+        neutral=("crossed",),
     ),
     Field(
         "dob",
@@ -176,8 +180,9 @@ def gamma(field: Field) -> pl.Expr:
     """The field's comparison level for a joined pair frame (columns suffixed _l and _r)."""
     missing = pl.col(f"{field.base}_l").is_null() | pl.col(f"{field.base}_r").is_null()
     expr = pl.when(missing).then(None)
-    for k, (_, level) in enumerate(field.levels, start=1):
-        expr = expr.when(level().fill_null(False)).then(pl.lit(k))
+    for k, (name, level) in enumerate(field.levels, start=1):
+        value = None if name in field.neutral else pl.lit(k)
+        expr = expr.when(level().fill_null(False)).then(value)
     return expr.otherwise(0).cast(pl.Int8).alias(gamma_name(field.name))
 
 

@@ -294,7 +294,7 @@ def self_pairs(profiles: pl.DataFrame) -> pl.DataFrame:
     return comparison_vectors(multi, profiles)
 
 
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
+THRESHOLDS = (0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
 
 
 def expected_quality(probability: pl.Series, threshold: float) -> dict[str, float]:
