@@ -66,7 +66,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     start = time.monotonic()
     written = synthesise(
-        args.people, args.seed, args.out, args.as_of, _progress(start), noise=args.noise
+        args.people,
+        args.seed,
+        args.out,
+        args.as_of,
+        _progress(start),
+        noise=getattr(args, "noise", "default"),
     )
     _say(f"[{time.monotonic() - start:6.1f}s] done")
     print(report.synth_table(written, args.out))

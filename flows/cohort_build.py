@@ -14,7 +14,8 @@ from governance.audit import AuditLog
 from schemas.registry import all_extracts
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
-from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, link_records
+from flows.linkage_chart import write_model_chart
+from transforms.link import TOKEN_COLUMNS, link_records
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
 
@@ -85,7 +86,7 @@ def build(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
         )
     records = records_frame(staged)
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), DEFAULT_THRESHOLD)
+    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS))
     links = linkage.links
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
@@ -119,6 +120,9 @@ def build(
         "linkage": linkage_summary(linkage),
         "linkage_quality_path": str(zones.runs / run_id / "linkage_quality.json"),
     }
+    if linkage.model is not None:
+        chart = write_model_chart(linkage.model.summary(), zones.runs / run_id / "linkage_model.svg")
+        summary["linkage_chart_path"] = str(chart)
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
     write_json_atomic(
         linkage_quality(records, links, linkage.pairs), zones.runs / run_id / "linkage_quality.json"
@@ -131,16 +135,10 @@ def build(
 def linkage_summary(linkage) -> dict:
     """How records were linked: counts per rule and the fitted model (no values)."""
     rules = linkage.pairs.group_by("rule").len().sort("rule")
-    out = {"threshold": DEFAULT_THRESHOLD, "pairs_by_rule": dict(rules.iter_rows())}
+    out = {"pairs_by_rule": dict(rules.iter_rows())}
     if linkage.model is not None:
-        m = linkage.model
-        out["model"] = {
-            "prior": m.prior,
-            "iterations": m.iterations,
-            "blocks_skipped": m.blocks_skipped,
-            "m": m.m,
-            "u": m.u,
-        }
+        out["threshold"] = linkage.model.threshold
+        out["model"] = linkage.model.summary()
     return out
 
 

@@ -58,21 +58,32 @@ def block(
     big = sizes.filter(pl.col("len") > cap).select(keys)
     a = a.join(big, on=keys, how="anti")
     b = b.join(big, on=keys, how="anti")
-    pairs = a.join(b, on=keys, suffix="_r").select(
-        pl.min_horizontal("profile", "profile_r").alias("l"),
-        pl.max_horizontal("profile", "profile_r").alias("r"),
+    # the relation is symmetric (a crossed rule too), so each pair appears both ways: keep l < r
+    pairs = (
+        a.join(b, on=keys, suffix="_r")
+        .filter(pl.col("profile") < pl.col("profile_r"))
+        .select(pl.col("profile").alias("l"), pl.col("profile_r").alias("r"))
     )
-    return pairs.filter(pl.col("l") != pl.col("r")).unique(), big.height
+    return pairs, big.height
 
 
 def candidate_pairs(profiles: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int], int]:
-    """Distinct (l, r) candidate pairs; new pairs each rule added (in order); blocks skipped."""
-    found = pl.DataFrame(schema={"l": pl.UInt32, "r": pl.UInt32})
-    added, skipped = {}, 0
+    """Distinct (l, r) candidate pairs; pairs each rule made; blocks skipped.
+
+    Each pair is packed into one 64-bit key (l * 2^32 + r) so that making them distinct is one
+    pass over integers."""
+    parts, made, skipped = [], {}, 0
     for name, rule in BLOCKING_RULES.items():
         pairs, big = block(profiles, rule)
-        before = found.height
-        found = pl.concat([found, pairs.cast({"l": pl.UInt32, "r": pl.UInt32})]).unique()
-        added[name] = found.height - before
+        parts.append(
+            pairs.select((pl.col("l").cast(pl.UInt64) * (1 << 32) + pl.col("r")).alias("k"))
+        )
+        made[name] = pairs.height
         skipped += big
-    return found.sort("l", "r"), added, skipped
+    keys = pl.concat(parts).unique().sort("k")
+    found = keys.select(
+        (pl.col("k") // (1 << 32)).cast(pl.UInt32).alias("l"),
+        (pl.col("k") % (1 << 32)).cast(pl.UInt32).alias("r"),
+    )
+    made["distinct"] = found.height
+    return found, made, skipped

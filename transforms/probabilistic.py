@@ -40,6 +40,18 @@ from transforms.compare import (
 ID_COLUMNS = ("tok_nhs", "tok_nino", "tok_oid")
 PROFILE_COLUMNS = tuple(sorted({token_column(k) for k in FIELD_TOKENS} | set(ID_COLUMNS)))
 CODED_COLUMNS = tuple(c for c in PROFILE_COLUMNS if c not in BLOOM_COLUMNS)
+# Every field token is made from one of these (the same canonical value under the same key gives
+# the same tokens), so records agreeing on these agree on all: a profile is keyed on them alone.
+BASE_COLUMNS = (
+    "tok_f_fn",
+    "tok_f_fn_nick",
+    "tok_f_sn",
+    "tok_f_dob",
+    "tok_f_sex",
+    "tok_f_pc",
+    "tok_f_addr",
+    *ID_COLUMNS,
+)
 
 
 @dataclass
@@ -87,14 +99,15 @@ def profiles_of(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     # equal a surname token): pairs of profiles then carry 4-byte codes, not 32-byte strings.
     coded = filled.with_columns(pl.col(c).cast(pl.Categorical).to_physical() for c in CODED_COLUMNS)
     blooms = [c for c in BLOOM_COLUMNS]
+    rest = [c for c in PROFILE_COLUMNS if c not in BASE_COLUMNS]
     profiles = (
-        coded.group_by(list(CODED_COLUMNS))
-        .agg(pl.len().alias("n"), *[pl.col(c).first() for c in blooms])
-        .sort(list(CODED_COLUMNS), nulls_last=True)
+        coded.group_by(list(BASE_COLUMNS))
+        .agg(pl.len().alias("n"), *[pl.col(c).first() for c in rest])
+        .sort(list(BASE_COLUMNS), nulls_last=True)
         .with_row_index("profile")
     )
     mapping = coded.join(
-        profiles.select("profile", *CODED_COLUMNS), on=list(CODED_COLUMNS), nulls_equal=True
+        profiles.select("profile", *BASE_COLUMNS), on=list(BASE_COLUMNS), nulls_equal=True
     )
     profiles = bloom_lanes(profiles).drop(blooms)
     return profiles, mapping.select("record_key", "profile")
