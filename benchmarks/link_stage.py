@@ -54,9 +54,7 @@ def link_only(folder: Path) -> dict:
     start = time.perf_counter()
     linkage = link_records(records.select("record_key", *TOKEN_COLUMNS))
     seconds = time.perf_counter() - start
-    truth = pl.read_parquet(folder / "ground_truth" / "records.parquet").rename(
-        {"person": "truth"}
-    )
+    truth = pl.read_parquet(folder / "ground_truth" / "records.parquet").rename({"person": "truth"})
     assigned = (
         records.select("partner", "extract", "record_ref", "record_key")
         .join(linkage.links, on="record_key")

@@ -75,10 +75,7 @@ def splink_febrl(frame: pl.DataFrame, threshold: float = 0.99) -> tuple[dict, fl
         "entity",
         pl.col("given_name").alias("forename"),
         "surname",
-        pl.col("date_of_birth")
-        .str.to_date("%Y%m%d", strict=False)
-        .cast(pl.String)
-        .alias("dob"),
+        pl.col("date_of_birth").str.to_date("%Y%m%d", strict=False).cast(pl.String).alias("dob"),
         "postcode",
         pl.concat_str([pl.col(c) for c in FEBRL_ADDRESS], separator=" ", ignore_nulls=True).alias(
             "address"

@@ -10,11 +10,11 @@ import polars as pl
 
 from flows.config import Zones
 from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
+from flows.linkage_chart import write_model_chart
 from governance.audit import AuditLog
 from schemas.registry import all_extracts
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
-from flows.linkage_chart import write_model_chart
 from transforms.link import TOKEN_COLUMNS, link_records
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
@@ -121,7 +121,9 @@ def build(
         "linkage_quality_path": str(zones.runs / run_id / "linkage_quality.json"),
     }
     if linkage.model is not None:
-        chart = write_model_chart(linkage.model.summary(), zones.runs / run_id / "linkage_model.svg")
+        chart = write_model_chart(
+            linkage.model.summary(), zones.runs / run_id / "linkage_model.svg"
+        )
         summary["linkage_chart_path"] = str(chart)
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
     write_json_atomic(

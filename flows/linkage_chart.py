@@ -42,7 +42,9 @@ def model_chart(summary: dict) -> alt.Chart:
         .encode(
             x=alt.X("match weight:Q"),
             y=alt.Y("level:N", sort=None, title=None),
-            color=alt.condition("datum['match weight'] > 0", alt.value("#1b7837"), alt.value("#b2182b")),
+            color=alt.condition(
+                "datum['match weight'] > 0", alt.value("#1b7837"), alt.value("#b2182b")
+            ),
             row=alt.Row("field:N", sort=list(summary["levels"]), header=alt.Header(labelAngle=0)),
             tooltip=["field:N", "level:N", "match weight:Q", "m:Q", "u:Q"],
         )

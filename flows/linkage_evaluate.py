@@ -163,7 +163,9 @@ def standard_rows(source: Source, label: str) -> pl.DataFrame:
     ):
         out[role] = pl.col(col) if col else None
     if m.address:
-        out["address"] = pl.concat_str([pl.col(c) for c in m.address], separator=" ", ignore_nulls=True)
+        out["address"] = pl.concat_str(
+            [pl.col(c) for c in m.address], separator=" ", ignore_nulls=True
+        )
     out["postcode"] = pl.col(m.postcode) if m.postcode else None
     return df.select(expr.alias(name) for name, expr in out.items() if expr is not None)
 

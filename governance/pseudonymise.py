@@ -13,9 +13,9 @@ import polars as pl
 import polars_hash as plh
 
 from governance import canonical as canon
+from governance.bloom import bloom_column
 from governance.errors import PseudonymisationError
 from governance.keys import SecretKey
-from governance.bloom import bloom_column
 from governance.match_keys import (
     DOB_EDITS,
     POSTCODE_EDITS,

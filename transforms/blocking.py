@@ -40,6 +40,10 @@ BLOCKING_RULES: dict[str, Rule] = {
     "other_id": same("tok_oid"),
 }
 MAX_BLOCK = 500  # profiles sharing one blocking value beyond this are not paired (reported)
+# Rules on names alone stop much earlier: when this many profiles share both names, the names are
+# too common for their agreement alone to outweigh the prior (term frequencies), so such pairs
+# can only link with other evidence, which the DOB, postcode and name-with-year/area rules bring.
+NAME_ONLY_RULES = {"names": 50, "names_crossed": 50, "nysiis": 50}
 
 
 def block(
@@ -74,7 +78,7 @@ def candidate_pairs(profiles: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int
     pass over integers."""
     parts, made, skipped = [], {}, 0
     for name, rule in BLOCKING_RULES.items():
-        pairs, big = block(profiles, rule)
+        pairs, big = block(profiles, rule, NAME_ONLY_RULES.get(name))
         parts.append(
             pairs.select((pl.col("l").cast(pl.UInt64) * (1 << 32) + pl.col("r")).alias("k"))
         )

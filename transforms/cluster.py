@@ -77,9 +77,13 @@ def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.nda
 
 def incomplete_clusters(labels: np.ndarray, unit: np.ndarray, edges: pl.DataFrame) -> pl.DataFrame:
     """(cluster, unit) for clusters of 3+ units missing at least one accepted unit pair."""
-    frame = pl.DataFrame({"idx": np.arange(len(labels)), "cluster": labels, "unit": unit})
-    units = frame.select("cluster", "unit").unique()
+    sizes = np.bincount(labels)
+    many = sizes[labels] >= 3  # only clusters of 3+ records can hold 3+ profiles
+    frame = pl.DataFrame({"cluster": labels[many], "unit": unit[many]})
+    units = frame.unique()
     k = units.group_by("cluster").len().filter(pl.col("len") >= 3)
+    units = units.join(k.select("cluster"), on="cluster")
+    edges = edges.filter(pl.Series(many[edges["a"].to_numpy()]))
     ends = edges.select(
         pl.Series("ua", unit[edges["a"].to_numpy()]), pl.Series("ub", unit[edges["b"].to_numpy()])
     ).with_columns(cluster=pl.Series(labels[edges["a"].to_numpy()]))

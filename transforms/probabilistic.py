@@ -90,36 +90,50 @@ class Model:
         }
 
 
+def _code(col: str) -> pl.Expr:
+    """A token as a 64-bit integer code. One code space for every column, so a forename token
+    can equal a surname token; pairs then carry 8-byte codes, not 32-character strings. The
+    hash is only an in-memory code for equality within this process, never stored or used as a
+    pseudonym (Expr.hash is not stable across polars versions); 64 bits make a collision among
+    a few million distinct tokens about a one-in-a-million chance."""
+    return (
+        pl.col(col)
+        .hash(seed=0)
+        .alias(col)
+        .pipe(lambda h: pl.when(pl.col(col).is_not_null()).then(h))
+    )
+
+
 def profiles_of(records: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(profiles with a `profile` id and `n` records, record_key -> profile)."""
     filled = records.with_columns(
         pl.lit(None, pl.String).alias(c) for c in PROFILE_COLUMNS if c not in records.columns
     )
-    # Tokens become integer codes (one code space for every column, so a forename token can
-    # equal a surname token): pairs of profiles then carry 4-byte codes, not 32-byte strings.
-    coded = filled.with_columns(pl.col(c).cast(pl.Categorical).to_physical() for c in CODED_COLUMNS)
-    blooms = [c for c in BLOOM_COLUMNS]
+    coded = filled.select("record_key", *[_code(c) for c in BASE_COLUMNS])
     rest = [c for c in PROFILE_COLUMNS if c not in BASE_COLUMNS]
+    # one row per profile first; only then are its other tokens coded (fewer rows to hash)
+    firsts = filled.select(rest).with_columns(coded.select(BASE_COLUMNS))
     profiles = (
-        coded.group_by(list(BASE_COLUMNS))
+        firsts.group_by(list(BASE_COLUMNS))
         .agg(pl.len().alias("n"), *[pl.col(c).first() for c in rest])
         .sort(list(BASE_COLUMNS), nulls_last=True)
         .with_row_index("profile")
+        .with_columns(_code(c) for c in CODED_COLUMNS if c not in BASE_COLUMNS)
     )
     mapping = coded.join(
         profiles.select("profile", *BASE_COLUMNS), on=list(BASE_COLUMNS), nulls_equal=True
     )
-    profiles = bloom_lanes(profiles).drop(blooms)
+    profiles = bloom_lanes(profiles).drop(list(BLOOM_COLUMNS))
     return profiles, mapping.select("record_key", "profile")
 
 
 def comparison_vectors(pairs: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFrame:
     """One gamma column per field, the NHS/NINO conflict flag, and the name tokens for tf."""
-    left = profiles.rename({c: f"{c}_l" for c in profiles.columns if c != "profile"})
-    right = profiles.rename({c: f"{c}_r" for c in profiles.columns if c != "profile"})
-    joined = pairs.join(left, left_on="l", right_on="profile").join(
-        right, left_on="r", right_on="profile"
-    )
+    # profile ids are row numbers: gather rows directly instead of joining on the id
+    body = profiles.drop("profile")
+    left = body[pairs["l"].cast(pl.Int64)].rename({c: f"{c}_l" for c in body.columns})
+    right = body[pairs["r"].cast(pl.Int64)].rename({c: f"{c}_r" for c in body.columns})
+    joined = pl.concat([pairs, left, right], how="horizontal")
     return joined.select(
         "l",
         "r",
@@ -129,7 +143,7 @@ def comparison_vectors(pairs: pl.DataFrame, profiles: pl.DataFrame) -> pl.DataFr
     )
 
 
-CHUNK_PAIRS = 1_000_000
+CHUNK_PAIRS = 500_000
 
 
 def comparison_vectors_chunked(

@@ -240,7 +240,7 @@ def test_em_with_m_fixed_finds_the_prior_not_a_cap():
     m = {f: [0.05, 0.95] + [1e-6] * (len(v) - 1) for f, v in COMPARISONS.items()}
     u = {f: [0.95, 0.05] + [1e-6] * (len(v) - 1) for f, v in COMPARISONS.items()}
     rows = {}
-    for f, v in COMPARISONS.items():
+    for f in COMPARISONS:
         rows[gamma_name(f)] = np.concatenate(
             [rng.choice(2, 500, p=[0.05, 0.95]), rng.choice(2, 9_500, p=[0.95, 0.05])]
         ).astype(np.int8)
