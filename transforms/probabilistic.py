@@ -69,7 +69,13 @@ class Model:
     clusters_split: int = 0
 
     def weight(self, f: str, level: int) -> float:
-        return math.log2(self.m[f][level] / self.u[f][level])
+        """log2(m/u); a partial agreement never counts against a pair more than disagreeing
+        (a level EM never saw among matches gets a tiny m, which would otherwise make, say, a
+        one-digit DOB typo worse evidence than a different DOB)."""
+        raw = math.log2(self.m[f][level] / self.u[f][level])
+        if level == 0:
+            return raw
+        return max(raw, math.log2(self.m[f][0] / self.u[f][0]))
 
     def summary(self) -> dict:
         """The fitted model as plain data (no values): for reports and the chart."""
