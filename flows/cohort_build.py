@@ -126,9 +126,11 @@ def build(
         )
         summary["linkage_chart_path"] = str(chart)
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
-    write_json_atomic(
-        linkage_quality(records, links, linkage.pairs), zones.runs / run_id / "linkage_quality.json"
-    )
+    quality = linkage_quality(records, links, linkage.pairs)
+    if linkage.model is not None:
+        quality["model"] = linkage.model.summary()
+        quality["model_chart"] = summary["linkage_chart_path"]
+    write_json_atomic(quality, zones.runs / run_id / "linkage_quality.json")
     if audit is not None:
         audit.append("cohort", run_id=run_id, flow="build_cohort", **_audit_details(zones, summary))
     return summary
