@@ -70,6 +70,7 @@ def link_only(folder: Path) -> dict:
         "candidate_pairs": sum((model.get("candidate_pairs_by_rule") or {}).values()),
         "candidate_pairs_by_rule": model.get("candidate_pairs_by_rule"),
         "blocks_skipped": model.get("blocks_skipped"),
+        "stage_seconds": model.get("seconds"),
     }
 
 

@@ -10,6 +10,7 @@ Every accepted link is kept with the rule or score that made it (pair table), ne
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -87,20 +88,33 @@ def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Score
     empty = Scored(pl.DataFrame(schema=EMPTY_EDGES), None)
     if not any(c in records.columns for c in FIELD_COLUMNS):
         return empty
+    clock, seconds = time.perf_counter(), {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        seconds[name] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+
     profiles, mapping = fs.profiles_of(
         records.select("record_key", *[c for c in fs.PROFILE_COLUMNS if c in records.columns])
     )
+    lap("profiles")
     pairs, added, skipped = candidate_pairs(profiles)
+    lap("blocking")
     if pairs.is_empty():
         return empty
     g = fs.comparison_vectors_chunked(pairs, profiles)
+    lap("comparing")
     model = fs.fit(profiles, g, fs.estimate_u(profiles))
     model.blocks_skipped, model.candidates = skipped, added
+    lap("fitting")
     tf = fs.term_frequencies(profiles)
     scored = pl.concat(
         [fs.score(g, model, tf), fs.score(fs.self_pairs(profiles), model, tf)],
         how="diagonal_relaxed",
     )
+    lap("scoring")
+    model.seconds = seconds
     chosen, expected = fs.choose_threshold(scored["match_probability"])
     model.threshold = chosen if threshold is None else threshold
     model.expected = fs.expected_quality(scored["match_probability"], model.threshold)
@@ -186,10 +200,14 @@ def link_records(records: pl.DataFrame, threshold: float | None = None) -> Linka
         ]
     )
     ids = records.select([c for c in ID_COLUMNS if c in records.columns])
+    start = time.perf_counter()
     labels = constrained_labels(records.height, edges, ids)
     if prob.similarity is not None and prob.unit is not None:
+        constrained = time.perf_counter()
         labels, split = cohesive_labels(labels, prob.unit, edges, _with_keys(prob, det))
         prob.model.clusters_split = split
+        prob.model.seconds["clustering"] = round(constrained - start, 2)
+        prob.model.seconds["cohesion"] = round(time.perf_counter() - constrained, 2)
     kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
     return Linkage(_links(records, labels, kept), _pairs(records, kept), prob.model)
 

@@ -67,6 +67,7 @@ class Model:
     expected: dict[str, float] = field(default_factory=dict)
     candidates: dict[str, int] = field(default_factory=dict)
     clusters_split: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per linkage stage
 
     def weight(self, f: str, level: int) -> float:
         """log2(m/u); a partial agreement never counts against a pair more than disagreeing
@@ -87,6 +88,7 @@ class Model:
             "expected": self.expected,
             "candidate_pairs_by_rule": self.candidates,
             "clusters_split": self.clusters_split,
+            "seconds": self.seconds,
             "levels": {f: ["disagree", *COMPARISONS[f]] for f in self.m},
             "m": self.m,
             "u": self.u,
