@@ -33,7 +33,6 @@ BLOCKING_RULES: dict[str, Rule] = {
     "soundex_year": same("tok_f_fn_ph", "tok_f_sn_ph", "tok_f_yob"),
     "soundex_district": same("tok_f_fn_ph", "tok_f_sn_ph", "tok_f_district"),
     "surname_month_day": same("tok_f_sn", "tok_f_dob_md"),
-    "forename_year_month": same("tok_f_fn_nick", "tok_f_dob_ym"),
     "prefixes_sector": same("tok_f_fn3", "tok_f_sn3", "tok_f_sector"),
     "surname_address": same("tok_f_sn", "tok_f_addr"),
     "address_dob_year": same("tok_f_addr", "tok_f_yob"),

@@ -273,14 +273,43 @@ def learn_m(profiles: pl.DataFrame, u: dict) -> tuple[dict, int]:
     return m, iterations
 
 
+# The prior from a deterministic rule, as Splink does: pairs agreeing exactly on these fields are
+# nearly all matches; divided by the share of matches that would agree so (the rule's recall,
+# from m and from how often the fields are present), they give the number of matching pairs.
+PRIOR_RULE = {"forename": "tok_f_fn", "surname": "tok_f_sn", "dob": "tok_f_dob"}
+MIN_RULE_PAIRS = 50  # fewer: the rule says too little, EM over the candidates decides
+
+
+def deterministic_matches(profiles: pl.DataFrame, m: dict) -> float | None:
+    """Expected matching profile pairs: pairs agreeing on PRIOR_RULE over the rule's recall."""
+    cols = list(PRIOR_RULE.values())
+    if not set(cols) <= set(profiles.columns):
+        return None
+    sizes = profiles.select(cols).drop_nulls().group_by(cols).len()["len"].cast(pl.Float64)
+    agreeing = float((sizes * (sizes - 1) / 2).sum())
+    if agreeing < MIN_RULE_PAIRS:
+        return None
+    recall = 1.0
+    for f, col in PRIOR_RULE.items():
+        present = float(profiles[col].is_not_null().mean())
+        recall *= m[f][1] * present**2
+    return agreeing / max(recall, 1e-9)
+
+
 def fit(profiles: pl.DataFrame, g_all: pl.DataFrame, u: dict) -> Model:
-    """m by EM in training sessions, then the prior by EM over all candidates (m, u fixed)."""
+    """m by EM in training sessions, then the prior: from the deterministic rule where it has
+    enough pairs, else by EM over all candidates with m and u fixed (lambda free)."""
     m, iterations = learn_m(profiles, u)
-    _, rate, its = _em(g_all, m, u, 0.01, set(COMPARISONS), False)
-    # expected matching candidate pairs, over all pairs: the chance two random profiles match
-    # (as in Splink), so blocking only chooses which pairs to score, the weights earn the match
     n = profiles.height
-    prior = min(max(rate * g_all.height / max(n * (n - 1) / 2, 1), 1e-12), 0.5)
+    all_pairs = max(n * (n - 1) / 2, 1)
+    matches = deterministic_matches(profiles, m)
+    its = 0
+    if matches is None:
+        _, rate, its = _em(g_all, m, u, 0.01, set(COMPARISONS), False)
+        matches = rate * g_all.height
+    # the chance two random profiles match (as in Splink), so blocking only chooses which
+    # pairs to score, and the weights must earn the match
+    prior = min(max(matches / all_pairs, 1e-12), 0.5)
     return Model(m, u, prior, iterations + its)
 
 
@@ -329,7 +358,7 @@ def self_pairs(profiles: pl.DataFrame) -> pl.DataFrame:
     return comparison_vectors(multi, profiles)
 
 
-THRESHOLDS = (0.8, 0.85, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99, 0.995, 0.999)
 
 
 def expected_quality(probability: pl.Series, threshold: float) -> dict[str, float]:
