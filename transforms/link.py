@@ -3,8 +3,9 @@
 Deterministic edges join each record to the first record holding the same match-key token (a
 star per token: n edges, not n^2). Probabilistic edges join profiles whose match probability
 reaches the threshold (chosen by the fitted model unless given). Clustering keeps two different
-NHS numbers or NINOs apart and splits weakly joined clusters (transforms.cluster). person_id is a hash of the smallest record_key in the person's cluster,
-so it stays the same from night to night while the cluster's membership is unchanged.
+NHS numbers or NINOs apart and splits weakly joined clusters (transforms.cluster). person_id
+is a hash of the smallest record_key in the person's cluster, so it stays the same from night
+to night while the cluster's membership is unchanged.
 Every accepted link is kept with the rule or score that made it (pair table), never a value.
 """
 
