@@ -26,15 +26,17 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.io import read_extract, read_manifest
-from flows.synth import synthesise
-from governance import canonical as canon
-from governance.keys import SecretKey
-from governance.policy import load_policy
-from governance.pseudonymise import apply_policy
-from schemas.registry import all_extracts
-from transforms.evaluate import pairwise_quality
-from transforms.link import TOKEN_COLUMNS, link_records
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flows.io import read_extract, read_manifest  # noqa: E402
+from flows.synth import synthesise  # noqa: E402
+from governance import canonical as canon  # noqa: E402
+from governance.keys import SecretKey  # noqa: E402
+from governance.policy import load_policy  # noqa: E402
+from governance.pseudonymise import apply_policy  # noqa: E402
+from schemas.registry import all_extracts  # noqa: E402
+from transforms.evaluate import pairwise_quality  # noqa: E402
+from transforms.link import TOKEN_COLUMNS, link_records  # noqa: E402
 
 RUN_DATE = dt.date(2026, 11, 1)
 THRESHOLD = 0.99
@@ -50,7 +52,7 @@ def landing(root: Path) -> dict:
     }
 
 
-def ours(raw: dict) -> tuple[pl.DataFrame, float]:
+def ours(raw: dict) -> tuple[pl.DataFrame, float, float]:
     start = time.perf_counter()
     key = SecretKey.from_hex(secrets.token_hex(32), "throwaway")
     staged = [
@@ -60,11 +62,14 @@ def ours(raw: dict) -> tuple[pl.DataFrame, float]:
     records = records.with_columns(
         pl.lit(None, pl.String).alias(c) for c in TOKEN_COLUMNS if c not in records.columns
     )
-    links = link_records(records.select("record_key", *TOKEN_COLUMNS), THRESHOLD, key=key).links
+    linked = time.perf_counter()
+    links = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key).links
+    t_link = time.perf_counter() - linked
     out = records.select("partner", "extract", "record_ref", "record_key").join(
         links, on="record_key"
     )
-    return out.select("partner", "extract", "record_ref", "person_id"), time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    return out.select("partner", "extract", "record_ref", "person_id"), elapsed, t_link
 
 
 def clean(raw: dict) -> pl.DataFrame:
@@ -162,37 +167,40 @@ def score(assigned: pl.DataFrame, truth: pl.DataFrame) -> dict:
     return {k: round(q[k], 4) for k in ("precision", "recall", "f1")}
 
 
+def compare(n: int, noise: str = "default", with_splink: bool = True) -> dict:
+    """Synthesise n people with the noise model, link with ours (and Splink), score both."""
+    with tempfile.TemporaryDirectory(prefix="mcn-vs-splink-") as tmp:
+        root = Path(tmp)
+        synthesise(n, 7, root, RUN_DATE, noise=noise)
+        raw = landing(root)
+        truth = pl.read_parquet(root / "ground_truth" / "records.parquet").rename(
+            {"person": "truth"}
+        )
+        mine, t_mine, t_link = ours(raw)
+        row = {
+            "data": f"synthetic {noise}",
+            "people": n,
+            "records": sum(df.height for df in raw.values()),
+            "ours": {**score(mine, truth), "seconds": round(t_mine, 1), "link": round(t_link, 1)},
+        }
+        if with_splink:
+            theirs, t_theirs = splink(clean(raw))
+            row["splink"] = {**score(theirs, truth), "seconds": round(t_theirs, 1)}
+        return row
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--people", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--noise", default="default", choices=("default", "realistic"))
+    ap.add_argument("--no-splink", action="store_true", help="ours only")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     results = []
     for n in args.people:
-        with tempfile.TemporaryDirectory(prefix="mcn-vs-splink-") as tmp:
-            root = Path(tmp)
-            synthesise(n, 7, root, RUN_DATE)
-            raw = landing(root)
-            truth = pl.read_parquet(root / "ground_truth" / "records.parquet").rename(
-                {"person": "truth"}
-            )
-            mine, t_mine = ours(raw)
-            theirs, t_theirs = splink(clean(raw))
-            row = {
-                "people": n,
-                "records": sum(df.height for df in raw.values()),
-                "ours": {**score(mine, truth), "seconds": round(t_mine, 1)},
-                "splink": {**score(theirs, truth), "seconds": round(t_theirs, 1)},
-            }
-            results.append(row)
-            print(
-                f"{n:>9,} people {row['records']:>9,} records | ours F1 {row['ours']['f1']:.4f}"
-                f" (P {row['ours']['precision']:.4f} R {row['ours']['recall']:.4f}) "
-                f"{row['ours']['seconds']:>6.1f}s | Splink F1 {row['splink']['f1']:.4f} "
-                f"(P {row['splink']['precision']:.4f} R {row['splink']['recall']:.4f}) "
-                f"{row['splink']['seconds']:>6.1f}s",
-                flush=True,
-            )
+        row = compare(n, args.noise, not args.no_splink)
+        results.append(row)
+        print(json.dumps(row), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -73,7 +73,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
             "replace them with new synthetic ones, or choose another --out"
         )
     start = time.monotonic()
-    written = synthesise(args.people, args.seed, args.out, args.as_of, _progress(start))
+    written = synthesise(
+        args.people,
+        args.seed,
+        args.out,
+        args.as_of,
+        _progress(start),
+        noise=getattr(args, "noise", "default"),
+    )
     _say(f"[{time.monotonic() - start:6.1f}s] done")
     print(report.synth_table(written, args.out))
     return 0
@@ -307,6 +314,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("data"), help="data directory to write")
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="extract date")
     p.add_argument("--force", action="store_true", help="replace extracts already in <out>/landing")
+    p.add_argument(
+        "--noise",
+        choices=("default", "realistic"),
+        default="default",
+        help="noise model: default, or realistic (no fixed abode, missing DOBs, aliases, "
+        "titles, typos anywhere, twins and namesakes; flows/synth_realistic.py)",
+    )
     p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser(

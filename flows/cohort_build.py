@@ -13,6 +13,7 @@ from flows import publish
 from flows.config import Zones
 from flows.errors import StalePartnerError
 from flows.io import sha256_file, write_json_atomic
+from flows.linkage_chart import write_model_chart
 from flows.runs import DEFAULT_MAX_STALE_DAYS
 from flows.staging import Binding, Keys, current_files, rebind, require_current
 from governance.agreement import Policy
@@ -28,7 +29,7 @@ from schemas.registry import PARTNER_NAMES, all_extracts, partner
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.exclusions import Excluded, exclude_persons, listed_records
-from transforms.link import DEFAULT_THRESHOLD, TOKEN_COLUMNS, Linkage, link_records
+from transforms.link import TOKEN_COLUMNS, Linkage, link_records
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
 
@@ -192,9 +193,7 @@ def build(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
         )
     records = records_frame(staged)
-    linkage = link_records(
-        records.select("record_key", *TOKEN_COLUMNS), DEFAULT_THRESHOLD, key=ctx.key
-    )
+    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=ctx.key)
     optout = apply_optout(records, linkage, ctx)
     links = optout.links
     linkage.pairs = optout.pairs
@@ -237,10 +236,17 @@ def build(
         "linkage": linkage_summary(linkage),
         "linkage_quality_path": str(zones.runs / run_id / "linkage_quality.json"),
     }
+    if linkage.model is not None:
+        chart = write_model_chart(
+            linkage.model.summary(), zones.runs / run_id / "linkage_model.svg"
+        )
+        summary["linkage_chart_path"] = str(chart)
     write_json_atomic(summary, zones.runs / run_id / "cohort.json")
-    write_json_atomic(
-        linkage_quality(records, links, linkage.pairs), zones.runs / run_id / "linkage_quality.json"
-    )
+    quality = linkage_quality(records, links, linkage.pairs)
+    if linkage.model is not None:
+        quality["model"] = linkage.model.summary()
+        quality["model_chart"] = summary["linkage_chart_path"]
+    write_json_atomic(quality, zones.runs / run_id / "linkage_quality.json")
     if audit is not None:
         audit.append(
             "cohort",
@@ -261,16 +267,10 @@ def build(
 def linkage_summary(linkage) -> dict:
     """How records were linked: counts per rule and the fitted model (no values)."""
     rules = linkage.pairs.group_by("rule").len().sort("rule")
-    out = {"threshold": DEFAULT_THRESHOLD, "pairs_by_rule": dict(rules.iter_rows())}
+    out = {"pairs_by_rule": dict(rules.iter_rows())}
     if linkage.model is not None:
-        m = linkage.model
-        out["model"] = {
-            "prior": m.prior,
-            "iterations": m.iterations,
-            "blocks_skipped": m.blocks_skipped,
-            "m": m.m,
-            "u": m.u,
-        }
+        out["threshold"] = linkage.model.threshold
+        out["model"] = linkage.model.summary()
     return out
 
 

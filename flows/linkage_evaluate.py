@@ -13,12 +13,12 @@ Config (YAML or JSON):
         columns:                  # identity field -> column(s) in this file; all optional
           forename: first_name
           surname: last_name
-          full_name: name         # first word forename, last word surname
+          full_name: name         # first word forename, last word surname (titles dropped)
           dob: birth_date
           dob_format: "%m/%d/%Y"  # strftime format of dob (default %Y-%m-%d)
           sex: gender
           postcode: zip           # UK or any other postal code
-          address: [line1, line2] # compared as one exact token where there is no postcode
+          address: [line1, line2] # address lines: exact and Bloom-filter (Dice) evidence
           nhs_number: nhs
           nino: ni
           other_id: member_id
@@ -37,6 +37,7 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from governance import canonical as canon
 from governance.agreement import Agreement, Policy
 from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy
@@ -146,7 +147,7 @@ def standard_rows(source: Source, label: str) -> pl.DataFrame:
         "record_ref": pl.format("{}-{}", pl.lit(label), pl.int_range(pl.len())),
         "truth": pl.col(source.truth),
     }
-    words = pl.col(m.full_name).str.strip_chars().str.split(" ") if m.full_name else None
+    words = canon.name_words(pl.col(m.full_name)) if m.full_name else None
     out["forename"] = (
         pl.col(m.forename) if m.forename else (words.list.first() if words is not None else None)
     )
@@ -161,8 +162,11 @@ def standard_rows(source: Source, label: str) -> pl.DataFrame:
         ("other_id", m.other_id),
     ):
         out[role] = pl.col(col) if col else None
-    address = pl.concat_str([pl.col(c) for c in m.address], separator=" ") if m.address else None
-    out["postcode"] = pl.col(m.postcode) if m.postcode else address
+    if m.address:
+        out["address"] = pl.concat_str(
+            [pl.col(c) for c in m.address], separator=" ", ignore_nulls=True
+        )
+    out["postcode"] = pl.col(m.postcode) if m.postcode else None
     return df.select(expr.alias(name) for name, expr in out.items() if expr is not None)
 
 
@@ -173,6 +177,7 @@ def _extract(rows: pl.DataFrame, label: str, dob_format: str) -> tuple[Extract, 
         "date_of_birth": "dob",
         "sex": "sex",
         "postcode": "postcode",
+        "address": "address",
         "nhs_number": "nhs_number",
         "nino": "nino",
         "other_id": "other_id",
@@ -226,11 +231,7 @@ def evaluate(config: EvaluationConfig) -> dict:
         linkage.pairs.group_by("rule").len().sort("rule").iter_rows()
     )
     model = linkage.model
-    quality["model"] = (
-        None
-        if model is None
-        else {"prior": model.prior, "em_iterations": model.iterations, "m": model.m, "u": model.u}
-    )
+    quality["model"] = None if model is None else model.summary()
     quality["seconds"] = {k: round(v, 3) for k, v in timings.items()}
     quality["seconds"]["total"] = round(time.perf_counter() - start, 3)
     return quality

@@ -66,6 +66,11 @@ def run_summary(result: dict) -> str:
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
             table(["needs", "persons"], by_need),
             f"\nCohort table: {cohort['cohort_path']}",
+            *(
+                [f"Linkage model chart: {cohort['linkage_chart_path']}"]
+                if cohort.get("linkage_chart_path")
+                else []
+            ),
             f"Run record:   {Path(cohort['published_set']).parents[1] / 'runs' / result['run_id']}",
             "Artifacts:    Prefect artifacts mcn-night-ingest and mcn-night-summary (in the UI "
             "of the server that ran the night); the summary also at "

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from flows.synth_noise import broken_rows, duplicates, partner_version, row_slips
+from flows import synth_noise, synth_realistic
+from flows.synth_noise import broken_rows, duplicates
 from flows.synth_people import nhs_numbers, population
 from governance.optout import write_optout
 from schemas import council, nhs, police
@@ -24,6 +25,11 @@ from schemas.contract import Extract
 from schemas.registry import all_extracts
 
 Progress = Callable[[str], None]
+# Noise models: how each partner records a person, and the slips made typing each record.
+NOISE = {
+    "default": (synth_noise.partner_version, synth_noise.row_slips),
+    "realistic": (synth_realistic.partner_version, synth_realistic.row_slips),
+}
 LOOKBACK_DAYS = 365
 NHS_SEX = {"M": "1", "F": "2"}
 
@@ -244,12 +250,20 @@ def write_manifest(folder: Path, partner: str, files: dict[str, int], as_of: dt.
 
 
 def synthesise(
-    people: int, seed: int, out: Path, as_of: dt.date, progress: Progress = lambda _m: None
+    people: int,
+    seed: int,
+    out: Path,
+    as_of: dt.date,
+    progress: Progress = lambda _m: None,
+    noise: str = "default",
 ) -> dict[str, int]:
     """Generate every partner's extract; returns rows written per partner/extract."""
+    version_of, slips = NOISE[noise]
     rng = np.random.default_rng(seed)
-    progress(f"drawing {people:,} synthetic people")
+    progress(f"drawing {people:,} synthetic people ({noise} noise)")
     pop = population(rng, people, as_of)
+    if noise == "realistic":
+        pop = synth_realistic.lookalikes(pop, rng)
     draw = Draw(pop, rng, as_of)
     events = {key: build(draw) for key, build in BUILDERS.items()}
     with_nhs = np.unique(
@@ -266,10 +280,10 @@ def synthesise(
         progress(f"writing {partner} extracts")
         folder = out / "landing" / partner
         folder.mkdir(parents=True, exist_ok=True)
-        version = partner_version(pop, rng)
+        version = version_of(pop, rng)
         files = {}
         for ex in (e for e in all_extracts() if e.partner == partner):
-            rows, refs = _records(events[(partner, ex.name)], version, ex, rng)
+            rows, refs = _records(events[(partner, ex.name)], version, ex, rng, slips)
             truth.append(refs)
             formatted = format_extract(rows, ex)
             write_extract(formatted, ex, folder)
@@ -289,7 +303,11 @@ def _opted_out(pop: pl.DataFrame, rng: np.random.Generator, rate: float = 0.03) 
 
 
 def _records(
-    events: pl.DataFrame, version: pl.DataFrame, ex: Extract, rng: np.random.Generator
+    events: pl.DataFrame,
+    version: pl.DataFrame,
+    ex: Extract,
+    rng: np.random.Generator,
+    slips=synth_noise.row_slips,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = events.join(version, on="person_idx", how="left")
     rows = rows.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
@@ -305,7 +323,7 @@ def _records(
             .then(None)
             .otherwise("nhs_number")
         )
-    rows = duplicates(row_slips(rows, rng), rng)
+    rows = duplicates(slips(rows, rng), rng)
     rows = format_extract_dates(rows, ex)
     rows = broken_rows(rows, rng, ex.event_date)
     refs = rows.select(

@@ -6,6 +6,11 @@ that cannot be made canonical becomes null (and is never hashed).
 
 from __future__ import annotations
 
+import csv
+from functools import cache
+
+import jellyfish
+import nicknames
 import polars as pl
 
 from schemas.formats import NINO_NEVER_ALLOCATED, NINO_PATTERN, POSTCODE_PATTERN
@@ -97,22 +102,118 @@ NICKNAMES = {
 }
 
 
+# Titles and honorifics, removed from names before anything is hashed (a title says nothing
+# about who someone is, and "Mrs" is no forename). Post-nominal suffixes likewise, at the end.
+TITLES = (
+    "MR", "MRS", "MS", "MISS", "MX", "MSTR", "MASTER", "DR", "DOCTOR", "PROF", "PROFESSOR",
+    "REV", "REVD", "REVEREND", "FR", "FATHER", "SIR", "DAME", "LADY", "LORD", "CAPT", "CPT",
+    "MAJ", "COL", "LT", "SGT", "CLLR", "HON", "RT",
+)  # fmt: skip
+SUFFIXES = ("JR", "JNR", "SR", "SNR", "II", "III", "IV", "PHD", "ESQ", "MBE", "OBE", "CBE")
+
+
+def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
+    """A name's words (upper case, letters and apostrophes), titles and suffixes removed.
+
+    With lone_title a name that is nothing but a title word is kept ("Lord" is a surname too).
+    """
+    words = (
+        raw.str.normalize("NFKD")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z' -]", " ")
+        .str.replace_all("-", " ")
+        .str.strip_chars()
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
+    )
+    plain = pl.element().str.replace_all("'", "")
+    kept = words.list.eval(
+        pl.element().filter(~plain.is_in(TITLES) | pl.lit(lone_title) & (pl.len() == 1))
+    )
+    return kept.list.eval(
+        pl.element().filter(
+            ~(plain.is_in(SUFFIXES) & (pl.int_range(pl.len()) == pl.len() - 1) & (pl.len() > 1))
+        )
+    )
+
+
 def name_canonical(raw: pl.Expr) -> pl.Expr:
     """Upper case, accents stripped, letters only (hyphens, apostrophes, spaces removed)."""
     text = raw.str.normalize("NFKD").str.replace_all(r"[^A-Za-z]", "").str.to_uppercase()
     return pl.when(text.str.len_chars() > 0).then(text)
 
 
+def surname_canonical(raw: pl.Expr) -> pl.Expr:
+    """The whole surname, canonical, titles and suffixes removed ("Smith Jr" -> SMITH)."""
+    return name_canonical(name_words(raw, lone_title=True).list.join(""))
+
+
+def forename_own(raw: pl.Expr) -> pl.Expr:
+    """First given name as spelt, canonical, titles removed ("Mrs Ann" -> ANN)."""
+    return name_canonical(name_words(raw).list.first())
+
+
 def forename_canonical(raw: pl.Expr) -> pl.Expr:
-    """First given name only, canonical, with nicknames mapped to the formal name."""
-    first = raw.str.strip_chars().str.split(" ").list.first()
-    name = name_canonical(first)
-    return name.replace(NICKNAMES)
+    """First given name only, canonical, with nicknames mapped to one formal name."""
+    return forename_own(raw).replace(nickname_table())
+
+
+@cache
+def nickname_table() -> dict[str, str]:
+    """Forename -> one canonical formal name: the `nicknames` package's table, then ours.
+
+    The package's relation is many-to-many (MOLLY is short for MARY and MARIETTA, AL for
+    ALBERT, ALFRED, ALAN...), so a short form goes to the shortest of its formal names (the
+    everyday one: MARY, HENRY), ties to the one with more nicknames, then alphabetical; both
+    spellings then share one canonical token. A name the package lists with nicknames of its own is
+    kept as it is (ANN, JOHN, JEAN are names, not short forms). Our UK short forms (NICKNAMES)
+    take precedence.
+    """
+    formal_of: dict[str, set[str]] = {}
+    count: dict[str, int] = {}
+    with nicknames.with_names_csv_path() as path, path.open() as fh:
+        for row in csv.DictReader(fh):
+            formal, nick = row["name1"].upper(), row["name2"].upper()
+            if not (formal.isalpha() and nick.isalpha()):
+                continue
+            formal_of.setdefault(nick, set()).add(formal)
+            count[formal] = count.get(formal, 0) + 1
+    table = {}
+    for nick, formals in formal_of.items():
+        best = min(formals, key=lambda f: (len(f), -count.get(f, 0), f))
+        if nick not in count:
+            table[nick] = best
+    table.update(NICKNAMES)
+    # one step only: a formal name is never itself mapped on
+    return {k: table.get(v, v) if table.get(v, v) != k else v for k, v in table.items()}
+
+
+def per_distinct(raw: pl.Expr, fn) -> pl.Expr:
+    """fn(raw) computed once per distinct raw value (names repeat: a few thousand distinct
+    values stand for a million rows), then mapped back to every row."""
+
+    def run(s: pl.Series) -> pl.Series:
+        distinct = s.drop_nulls().unique()
+        out = distinct.to_frame("v").select(fn(pl.col("v")).cast(pl.String)).to_series()
+        return s.replace_strict(distinct, out, default=None, return_dtype=pl.String)
+
+    return raw.cast(pl.String).map_batches(run, return_dtype=pl.String)
+
+
+def _nysiis_values(s: pl.Series) -> pl.Series:
+    distinct = s.drop_nulls().unique()
+    codes = [jellyfish.nysiis(v) or None for v in distinct.to_list()]
+    return s.replace_strict(distinct, pl.Series(codes, dtype=pl.String), default=None)
+
+
+def nysiis(name: pl.Expr) -> pl.Expr:
+    """NYSIIS phonetic code of a canonical name (each distinct name coded once)."""
+    return name.map_batches(_nysiis_values, return_dtype=pl.String)
 
 
 def surname_parts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """First and last part of a hyphenated or double-barrelled surname."""
-    words = raw.str.replace_all("-", " ").str.strip_chars().str.split(" ")
+    words = name_words(raw, lone_title=True)
     return name_canonical(words.list.first()), name_canonical(words.list.last())
 
 
@@ -144,6 +245,17 @@ def postcode_key(raw: pl.Expr) -> pl.Expr:
     compact = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     uk = postcode_canonical(raw)
     return pl.when(uk.is_not_null()).then(uk).when(compact.str.len_chars() >= 3).then(compact)
+
+
+def address_canonical(raw: pl.Expr) -> pl.Expr:
+    """Address lines: upper case, letters and digits, single spaces; empty -> null."""
+    text = (
+        raw.str.normalize("NFKD")
+        .str.to_uppercase()
+        .str.replace_all(r"[^A-Z0-9]+", " ")
+        .str.strip_chars()
+    )
+    return pl.when(text.str.len_chars() > 0).then(text)
 
 
 def other_id_canonical(raw: pl.Expr) -> pl.Expr:

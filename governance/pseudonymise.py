@@ -13,9 +13,16 @@ import polars as pl
 import polars_hash as plh
 
 from governance import canonical as canon
+from governance.bloom import bloom_column
 from governance.errors import PseudonymisationError
 from governance.keys import SecretKey
-from governance.match_keys import applicable, plaintext, token_column
+from governance.match_keys import (
+    DOB_EDITS,
+    POSTCODE_EDITS,
+    applicable,
+    plaintext,
+    token_column,
+)
 from governance.policy import Policy
 from schemas.contract import Extract
 
@@ -48,70 +55,147 @@ def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.Data
     return df
 
 
-def working_fields(ex: Extract, roles: set[str]) -> list[pl.Expr]:
-    """Canonical identity fields named as match keys expect them (see governance.match_keys)."""
-    cols = ex.identity_columns
-    out: list[pl.Expr] = []
-    if "forename" in roles:
-        fn = canon.forename_canonical(pl.col(cols["forename"]))
-        out += [
-            fn.alias("w_fn"),
-            fn.str.head(1).alias("w_fi"),
-            fn.str.head(3).alias("w_fn3"),
-            canon.soundex(fn).alias("w_fn_ph"),
+def neighbourhood(text: pl.Expr, count: int, prefix: str) -> list[pl.Expr]:
+    """One-edit neighbourhood tokens of text (null past its end): `{prefix}e{i}` is the text with
+    character i masked (equal for a substitution there); `{prefix}t{i}` the text with characters
+    i and i+1 in sorted order (equal for a transposition of those two)."""
+    length = text.str.len_chars()
+    masked = [
+        pl.when(length > i)
+        .then(text.str.head(i) + pl.lit("_") + text.str.slice(i + 1))
+        .alias(f"{prefix}e{i}")
+        for i in range(count)
+    ]
+    sorted_pairs = []
+    for i in range(count - 1):
+        a, b = text.str.slice(i, 1), text.str.slice(i + 1, 1)
+        pair = pl.when(a <= b).then(a + b).otherwise(b + a)
+        sorted_pairs.append(
+            pl.when(length > i + 1)
+            .then(text.str.head(i) + pair + text.str.slice(i + 2))
+            .alias(f"{prefix}t{i}")
+        )
+    return masked + sorted_pairs
+
+
+V = pl.col("__v")  # a distinct raw value, in the per-distinct tables below
+
+
+def name_fields(role: str) -> list[list[pl.Expr]]:
+    """Working columns from one distinct raw forename or surname, in two stages (the canonical
+    forms first, then what is made from them)."""
+    if role == "forename":
+        fn, own = pl.col("w_fn"), pl.col("w_fn_own")
+        return [
+            [canon.forename_own(V).alias("w_fn_own")],
+            [own.replace(canon.nickname_table()).alias("w_fn")],
+            [
+                fn.str.head(1).alias("w_fi"),
+                fn.str.head(3).alias("w_fn3"),
+                canon.soundex(own).alias("w_fn_ph"),
+                canon.nysiis(own).alias("w_fn_ny"),
+            ],
         ]
-    if "surname" in roles:
-        first, last = canon.surname_parts(pl.col(cols["surname"]))
-        sn = canon.name_canonical(pl.col(cols["surname"]))
-        out += [
-            sn.alias("w_sn"),
-            sn.str.head(3).alias("w_sn3"),
-            canon.soundex(sn).alias("w_sn_ph"),
+    sn = pl.col("w_sn")
+    first, last = canon.surname_parts(V)
+    return [
+        [
+            canon.surname_canonical(V).alias("w_sn"),
             first.alias("w_sn_first"),
             last.alias("w_sn_last"),
-        ]
+        ],
+        [
+            sn.str.head(3).alias("w_sn3"),
+            canon.soundex(sn).alias("w_sn_ph"),
+            canon.nysiis(sn).alias("w_sn_ny"),
+        ],
+    ]
+
+
+def dob_fields(date_format: str) -> list[pl.Expr]:
+    """Working columns from one distinct raw date of birth."""
+    dob = canon.dob_canonical(V, date_format)
+    day, month = dob.dt.day(), dob.dt.month()
+    iso = dob.cast(pl.String)
+    return [
+        iso.alias("w_dob"),
+        dob.dt.year().cast(pl.String).alias("w_yob"),
+        iso.str.head(7).alias("w_dob_ym"),
+        iso.str.tail(5).alias("w_dob_md"),
+        *neighbourhood(iso.str.replace_all("-", ""), DOB_EDITS, "w_dob_"),
+        pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
+        pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
+        pl.when(day <= 12)
+        .then(pl.date(dob.dt.year(), day, month))
+        .cast(pl.String)
+        .alias("w_dob_swap"),
+    ]
+
+
+def postcode_fields() -> list[pl.Expr]:
+    """Working columns from one distinct raw postcode (UK or any other country's)."""
+    pc, key = canon.postcode_canonical(V), canon.postcode_key(V)
+    compact = key.str.replace_all(" ", "")
+    return [
+        key.alias("w_pc"),
+        *neighbourhood(compact, POSTCODE_EDITS, "w_pc_"),
+        # UK: sector and district; any other country's code: the code less its last 1 or 2
+        # characters (US ZIP 90210 -> 9021, 902; Australian 2000 -> 200, 20)
+        pl.when(pc.is_not_null())
+        .then(canon.postcode_sector(pc))
+        .when(compact.str.len_chars() >= 4)
+        .then(compact.str.head(-1))
+        .alias("w_sector"),
+        pl.when(pc.is_not_null())
+        .then(canon.postcode_district(pc))
+        .when(compact.str.len_chars() >= 4)
+        .then(compact.str.head(-2))
+        .alias("w_district"),
+    ]
+
+
+SIMPLE_FIELDS = {
+    "sex": ("w_sex", canon.sex_canonical),
+    "address": ("w_addr", canon.address_canonical),
+    "nhs_number": ("w_nhs", canon.nhs_number_canonical),
+    "other_id": ("w_oid", canon.other_id_canonical),
+    "nino": ("w_nino", canon.nino_canonical),
+}
+
+
+def per_distinct(
+    df: pl.DataFrame, column: str, fields: list[pl.Expr] | list[list[pl.Expr]]
+) -> pl.DataFrame:
+    """Add `fields` (expressions on V; or stages of them) computed once per distinct value of
+    `column`: names, dates and postcodes repeat, so a few thousand values stand for a million
+    rows."""
+    table = df.select(pl.col(column).alias("__v")).unique()
+    stages = fields if fields and isinstance(fields[0], list) else [fields]
+    for stage in stages:
+        table = table.with_columns(stage)
+    return df.join(table, left_on=column, right_on="__v", how="left", nulls_equal=True)
+
+
+def with_working_fields(df: pl.DataFrame, ex: Extract, roles: set[str]) -> pl.DataFrame:
+    """Canonical identity fields named as match keys expect them (see governance.match_keys)."""
+    cols = ex.identity_columns
+    for role in ("forename", "surname"):
+        if role in roles:
+            df = per_distinct(df, cols[role], name_fields(role))
     if {"forename", "surname"} <= roles:
-        fn = canon.forename_canonical(pl.col(cols["forename"]))
-        sn = canon.name_canonical(pl.col(cols["surname"]))
-        out += [
-            pl.min_horizontal(fn, sn).alias("w_name_lo"),
-            pl.max_horizontal(fn, sn).alias("w_name_hi"),
-        ]
+        both = pl.col("w_fn").is_not_null() & pl.col("w_sn").is_not_null()  # min/max skip nulls
+        df = df.with_columns(
+            pl.when(both).then(pl.min_horizontal("w_fn", "w_sn")).alias("w_name_lo"),
+            pl.when(both).then(pl.max_horizontal("w_fn", "w_sn")).alias("w_name_hi"),
+        )
     if "dob" in roles:
-        dob = canon.dob_canonical(pl.col(cols["dob"]), ex.column(cols["dob"]).date_format)
-        day, month = dob.dt.day(), dob.dt.month()
-        out += [
-            dob.cast(pl.String).alias("w_dob"),
-            dob.dt.year().cast(pl.String).alias("w_yob"),
-            pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
-            pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
-            pl.when(day <= 12)
-            .then(
-                pl.date(
-                    dob.dt.year(),
-                    day,
-                    month,
-                )
-            )
-            .cast(pl.String)
-            .alias("w_dob_swap"),
-        ]
-    if "sex" in roles:
-        out.append(canon.sex_canonical(pl.col(cols["sex"])).alias("w_sex"))
+        df = per_distinct(df, cols["dob"], dob_fields(ex.column(cols["dob"]).date_format))
     if "postcode" in roles:
-        pc = canon.postcode_canonical(pl.col(cols["postcode"]))
-        out += [
-            canon.postcode_key(pl.col(cols["postcode"])).alias("w_pc"),
-            canon.postcode_sector(pc).alias("w_sector"),
-            canon.postcode_district(pc).alias("w_district"),
-        ]
-    if "nhs_number" in roles:
-        out.append(canon.nhs_number_canonical(pl.col(cols["nhs_number"])).alias("w_nhs"))
-    if "other_id" in roles:
-        out.append(canon.other_id_canonical(pl.col(cols["other_id"])).alias("w_oid"))
-    if "nino" in roles:
-        out.append(canon.nino_canonical(pl.col(cols["nino"])).alias("w_nino"))
-    return out
+        df = per_distinct(df, cols["postcode"], postcode_fields())
+    for role, (name, fn) in SIMPLE_FIELDS.items():
+        if role in roles:
+            df = df.with_columns(fn(pl.col(cols[role])).alias(name))
+    return df
 
 
 def kept_column(ex: Extract, name: str) -> pl.Expr:
@@ -208,25 +292,28 @@ def apply_policy(
     kept = [kept_column(ex, c) for c in policy.kept(ex.name, "keep")]
     general = [generalised_column(ex, c, how, on) for c, how in policy.generalised(ex.name)]
     try:
-        staged = (
-            df.with_row_index("__row")
-            .select(
-                pl.col("__row"),
-                record_key(ex.partner, ex.name, key),
-                pl.lit(ex.partner).alias("partner"),
-                pl.lit(ex.name).alias("extract"),
-                *kept,
-                *general,
-                *working_fields(ex, roles),
-            )
-            .with_columns(plaintext(k).alias(token_column(k)) for k in keys)
+        working = with_working_fields(df.with_row_index("__row"), ex, roles)
+        staged = working.select(
+            pl.col("__row"),
+            record_key(ex.partner, ex.name, key),
+            pl.lit(ex.partner).alias("partner"),
+            pl.lit(ex.name).alias("extract"),
+            *kept,
+            *general,
+            pl.col("^w_.*$"),
+        ).with_columns(
+            (pl.col(f"w_{k.fields[0]}") if k.bloom_bits else plaintext(k)).alias(token_column(k))
+            for k in keys
         )
     except Exception as exc:  # the engine's message may quote the plan, which holds the key
         raise PseudonymisationError(
             f"pseudonymising {ex.partner}/{ex.name} failed ({type(exc).__name__})"
         ) from None
     token_cols = [token_column(k) for k in keys]
-    staged = hmac_tokens(staged, token_cols, key).sort("__row")
+    staged = hmac_tokens(staged, [token_column(k) for k in keys if not k.bloom_bits], key)
+    for k in (k for k in keys if k.bloom_bits):
+        staged = bloom_column(staged, token_column(k), k.tag or k.name, k.bloom_bits, key)
+    staged = staged.sort("__row")
     keep = [
         "record_key",
         "partner",

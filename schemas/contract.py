@@ -9,7 +9,7 @@ DType = Literal["str", "date", "int", "bool"]
 # The identity role a column plays in linkage. The pseudonymiser builds tokens from these roles,
 # so partners may call their columns anything.
 Identity = Literal[
-    "forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino", "other_id"
+    "forename", "surname", "dob", "sex", "postcode", "address", "nhs_number", "nino", "other_id"
 ]
 Format = Literal["nhs_number", "nino", "postcode"]
 # UK GDPR Article 9 special category data (here: health) and Article 10 criminal offence data.

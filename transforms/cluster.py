@@ -4,6 +4,12 @@ Connected components first (scipy, C speed). Only components that would hold two
 number or NINO tokens are rebuilt, edge by edge in order of strength (strongest first), refusing
 any union that would join two different identifiers: the weakest links that cause a conflict
 are the ones dropped.
+
+Then a cohesion check, so that clusters do not chain (A links B, B links C, but A is plainly not
+C): a cluster of three or more profiles whose accepted links are not all there is scored pair by
+pair (every pair of its profiles) and re-clustered by average linkage, so a group joins only when
+its members match the group on average (mean match probability of the cross pairs at least
+COHESION). Splitting never joins anything, so it cannot put two identifiers together.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-IDS = ("tok_nhs", "tok_nino", "tok_oid")
+IDS = ("tok_nhs", "tok_nino")
+COHESION = 0.1  # mean match probability below which two groups of a cluster are split
+MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -67,3 +75,99 @@ def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.nda
     for i in parent:
         out[i] = offset + root(i)
     return out
+
+
+def incomplete_clusters(labels: np.ndarray, unit: np.ndarray, edges: pl.DataFrame) -> pl.DataFrame:
+    """(cluster, unit) for clusters of 3+ units missing at least one accepted unit pair."""
+    sizes = np.bincount(labels)
+    many = sizes[labels] >= 3  # only clusters of 3+ records can hold 3+ profiles
+    frame = pl.DataFrame({"cluster": labels[many], "unit": unit[many]})
+    units = frame.unique()
+    k = units.group_by("cluster").len().filter(pl.col("len") >= 3)
+    units = units.join(k.select("cluster"), on="cluster")
+    edges = edges.filter(pl.Series(many[edges["a"].to_numpy()]))
+    ends = edges.select(
+        pl.Series("ua", unit[edges["a"].to_numpy()]), pl.Series("ub", unit[edges["b"].to_numpy()])
+    ).with_columns(cluster=pl.Series(labels[edges["a"].to_numpy()]))
+    linked = (
+        ends.filter(pl.col("ua") != pl.col("ub"))
+        .select(
+            "cluster",
+            pl.min_horizontal("ua", "ub").alias("ua"),
+            pl.max_horizontal("ua", "ub").alias("ub"),
+        )
+        .unique()
+        .group_by("cluster")
+        .len("links")
+    )
+    short = k.join(linked, on="cluster", how="left").filter(
+        pl.col("links").fill_null(0) < pl.col("len") * (pl.col("len") - 1) // 2
+    )
+    return units.join(short.select("cluster"), on="cluster")
+
+
+def average_linkage(n: int, pairs: list[tuple[int, int, float]], cut: float) -> np.ndarray:
+    """Sub-cluster labels of n items from pairwise similarities (missing pairs: 0)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    sim = np.zeros((n, n))
+    for i, j, p in pairs:
+        sim[i, j] = sim[j, i] = p
+    dist = 1.0 - sim
+    np.fill_diagonal(dist, 0.0)
+    tree = linkage(squareform(dist, checks=False), method="average")
+    return fcluster(tree, t=1.0 - cut, criterion="distance")
+
+
+def cohesive_labels(
+    labels: np.ndarray,
+    unit: np.ndarray,
+    edges: pl.DataFrame,
+    similarity,
+    cut: float = COHESION,
+) -> tuple[np.ndarray, int]:
+    """Split weakly joined clusters by average linkage; returns labels and clusters split.
+
+    `unit` maps each record to its profile (records of one profile always stay together);
+    `similarity(pairs)` takes (l, r) unit pairs and returns them with a `p` column.
+    """
+    members = incomplete_clusters(labels, unit, edges)
+    if members.is_empty():
+        return labels, 0
+    pairs = (
+        members.join(members, on="cluster", suffix="_r")
+        .filter(pl.col("unit") < pl.col("unit_r"))
+        .select("cluster", pl.col("unit").alias("l"), pl.col("unit_r").alias("r"))
+    )
+    sizes = members.group_by("cluster").len()
+    big = sizes.filter(pl.col("len") > MAX_COHESION_PROFILES)["cluster"]
+    pairs = pairs.filter(~pl.col("cluster").is_in(big.implode()))
+    scored = similarity(pairs.select("l", "r")).join(pairs, on=["l", "r"])
+    out, split = labels.copy(), 0
+    offset = int(labels.max()) + 1
+    sub_of: dict[tuple[int, int], int] = {}
+    for (cluster,), group in scored.group_by(["cluster"]):
+        ids = np.unique(np.concatenate([group["l"].to_numpy(), group["r"].to_numpy()]))
+        pos = {int(u): i for i, u in enumerate(ids)}
+        rows = zip(group["l"].to_list(), group["r"].to_list(), group["p"].to_list(), strict=True)
+        sub = average_linkage(len(ids), [(pos[a], pos[b], p) for a, b, p in rows], cut)
+        if sub.max() > 1:
+            split += 1
+            for u, s in zip(ids, sub, strict=True):
+                sub_of[(int(cluster), int(u))] = offset + int(s)
+            offset += int(sub.max()) + 1
+    if sub_of:
+        table = pl.DataFrame(
+            {
+                "cluster": [c for c, _ in sub_of],
+                "unit": [u for _, u in sub_of],
+                "new": list(sub_of.values()),
+            },
+            schema={"cluster": pl.Int64, "unit": pl.Int64, "new": pl.Int64},
+        )
+        frame = pl.DataFrame(
+            {"cluster": labels.astype(np.int64), "unit": unit.astype(np.int64)}
+        ).join(table, on=["cluster", "unit"], how="left", maintain_order="left")
+        out = frame["new"].fill_null(frame["cluster"]).to_numpy()
+    return out, split

@@ -2,17 +2,21 @@
 
 Deterministic edges join each record to the first record holding the same match-key token (a
 star per token: n edges, not n^2). Probabilistic edges join profiles whose match probability
-reaches the threshold. Clustering keeps two different NHS numbers or NINOs apart
-(transforms.cluster). person_id is an HMAC under the linkage key of the smallest record_key in
-the person's cluster: the same from night to night while the cluster's membership is unchanged,
-new when the key is rotated, and not computable from a partner's record reference.
+reaches the threshold (chosen by the fitted model unless given). Clustering keeps two different
+NHS numbers or NINOs apart and splits weakly joined clusters (transforms.cluster). person_id is
+an HMAC under the linkage key of the smallest record_key in the person's cluster: the same from
+night to night while the cluster's membership is unchanged, new when the key is rotated, and not
+computable from a partner's record reference.
 Every accepted link is kept with the rule or score that made it (pair table), never a value.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 
@@ -20,12 +24,14 @@ from governance.keys import SecretKey
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS, token_column
 from governance.pseudonymise import person_id
 from transforms import probabilistic as fs
-from transforms.cluster import constrained_labels
+from transforms.blocking import candidate_pairs
+from transforms.cluster import cohesive_labels, constrained_labels
+from transforms.compare import ID_COLUMNS
 
 KEY_COLUMNS = tuple(token_column(k) for k in MATCH_KEYS)
 FIELD_COLUMNS = tuple(token_column(k) for k in FIELD_TOKENS)
 TOKEN_COLUMNS = KEY_COLUMNS + FIELD_COLUMNS
-DEFAULT_THRESHOLD = 0.99  # match probability at which a probabilistic pair is accepted
+DEFAULT_THRESHOLD = 0.99  # a fixed threshold callers may pass; None lets the model choose
 DETERMINISTIC_STRENGTH = 1_000.0  # above any match weight: keys are applied before scores
 
 
@@ -62,38 +68,78 @@ def token_edges(records: pl.DataFrame) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def probabilistic_edges(
-    records: pl.DataFrame, threshold: float
-) -> tuple[pl.DataFrame, fs.Model | None]:
-    """(a, b, weight, probability) record edges from accepted profile pairs."""
-    empty = pl.DataFrame(
-        schema={
-            "a": pl.UInt32,
-            "b": pl.UInt32,
-            "match_weight": pl.Float64,
-            "match_probability": pl.Float64,
-        }
-    )
+@dataclass
+class Scored:
+    """What the probabilistic stage leaves for clustering: accepted edges, the model, the
+    profile of each record, and a way to score any profile pairs under the fitted model."""
+
+    edges: pl.DataFrame  # a, b (record idx), match_weight, match_probability
+    model: fs.Model | None
+    unit: np.ndarray | None = None  # profile per record idx
+    similarity: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+
+
+EMPTY_EDGES = {
+    "a": pl.UInt32,
+    "b": pl.UInt32,
+    "match_weight": pl.Float64,
+    "match_probability": pl.Float64,
+}
+
+
+def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Scored:
+    """Record edges from accepted profile pairs; threshold None: chosen from the model."""
+    empty = Scored(pl.DataFrame(schema=EMPTY_EDGES), None)
     if not any(c in records.columns for c in FIELD_COLUMNS):
-        return empty, None
+        return empty
+    clock, seconds = time.perf_counter(), {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        seconds[name] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
+
     profiles, mapping = fs.profiles_of(
         records.select("record_key", *[c for c in fs.PROFILE_COLUMNS if c in records.columns])
     )
-    pairs, skipped = fs.candidate_pairs(profiles)
+    lap("profiles")
+    pairs, added, skipped = candidate_pairs(profiles)
+    lap("blocking")
     if pairs.is_empty():
-        return empty, None
+        return empty
     g = fs.comparison_vectors_chunked(pairs, profiles)
+    lap("comparing")
     model = fs.fit(profiles, g, fs.estimate_u(profiles))
-    model.blocks_skipped = skipped
+    model.blocks_skipped, model.candidates = skipped, added
+    lap("fitting")
     tf = fs.term_frequencies(profiles)
     scored = pl.concat(
         [fs.score(g, model, tf), fs.score(fs.self_pairs(profiles), model, tf)],
         how="diagonal_relaxed",
     )
-    accepted = scored.filter(pl.col("match_probability") >= threshold).select(
+    lap("scoring")
+    model.seconds = seconds
+    chosen, expected = fs.choose_threshold(scored["match_probability"])
+    model.threshold = chosen if threshold is None else threshold
+    model.expected = fs.expected_quality(scored["match_probability"], model.threshold)
+    model.expected["best_f1_threshold"] = chosen
+    accepted = scored.filter(pl.col("match_probability") >= model.threshold).select(
         "l", "r", "match_weight", "match_probability"
     )
     members = mapping.join(records.select("record_key", "idx"), on="record_key")
+    unit = members.sort("idx")["profile"].to_numpy()
+
+    def similarity(unit_pairs: pl.DataFrame) -> pl.DataFrame:
+        g_ = fs.comparison_vectors_chunked(unit_pairs.cast(pl.UInt32), profiles)
+        out = fs.score(g_, model, tf).select("l", "r", pl.col("match_probability").alias("p"))
+        return out.with_columns(pl.col("p").fill_nan(0.0)).cast({"l": pl.Int64, "r": pl.Int64})
+
+    return Scored(_record_edges(accepted, members), model, unit, similarity)
+
+
+def _record_edges(accepted: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Profile pairs -> record edges: representative to representative, and each profile's
+    other records to its representative (at the profile's best score)."""
     rep = members.group_by("profile").agg(pl.col("idx").min().alias("rep"))
     between = (
         accepted.join(rep, left_on="l", right_on="profile")
@@ -123,18 +169,21 @@ def probabilistic_edges(
             pl.col("rep").alias("a"), pl.col("idx").alias("b"), "match_weight", "match_probability"
         )
     )
-    return pl.concat([between.filter(pl.col("a") != pl.col("b")), within]), model
+    return pl.concat([between.filter(pl.col("a") != pl.col("b")), within])
 
 
 def link_records(
-    records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD, *, key: SecretKey
+    records: pl.DataFrame, threshold: float | None = None, *, key: SecretKey
 ) -> Linkage:
     """Link records (record_key and tok_* columns, each record_key once) into persons.
 
-    `key` is the linkage key: person_id is keyed with it (governance.pseudonymise.person_id)."""
+    threshold: match probability at which a scored pair is accepted; None (the default) takes
+    the one the fitted model expects to give the best F1 (model.threshold says which).
+    key: the linkage key: person_id is keyed with it (governance.pseudonymise.person_id).
+    """
     records = records.with_row_index("idx")
     det = token_edges(records)
-    prob, model = probabilistic_edges(records, threshold)
+    prob = probabilistic_edges(records, threshold)
     edges = pl.concat(
         [
             det.select(
@@ -146,7 +195,7 @@ def link_records(
                 pl.lit(None, pl.Float64).alias("match_weight"),
                 pl.lit(None, pl.Float64).alias("match_probability"),
             ),
-            prob.select(
+            prob.edges.select(
                 "a",
                 "b",
                 pl.col("match_weight").alias("strength"),
@@ -157,10 +206,37 @@ def link_records(
             ),
         ]
     )
-    ids = records.select([c for c in fs.ID_COLUMNS if c in records.columns])
+    ids = records.select([c for c in ID_COLUMNS if c in records.columns])
+    start = time.perf_counter()
     labels = constrained_labels(records.height, edges, ids)
+    if prob.similarity is not None and prob.unit is not None:
+        constrained = time.perf_counter()
+        labels, split = cohesive_labels(labels, prob.unit, edges, _with_keys(prob, det))
+        prob.model.clusters_split = split
+        prob.model.seconds["clustering"] = round(constrained - start, 2)
+        prob.model.seconds["cohesion"] = round(time.perf_counter() - constrained, 2)
     kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
-    return Linkage(_links(records, labels, kept, key), _pairs(records, kept), model)
+    return Linkage(_links(records, labels, kept, key), _pairs(records, kept), prob.model)
+
+
+def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """Profile-pair similarity where a shared match key counts as certain."""
+    unit = prob.unit
+    keyed = (
+        pl.DataFrame({"ka": unit[det["a"].to_numpy()], "kb": unit[det["b"].to_numpy()]})
+        .select(
+            pl.min_horizontal("ka", "kb").cast(pl.Int64).alias("l"),
+            pl.max_horizontal("ka", "kb").cast(pl.Int64).alias("r"),
+            pl.lit(1.0).alias("key"),
+        )
+        .unique()
+    )
+
+    def similarity(pairs: pl.DataFrame) -> pl.DataFrame:
+        out = prob.similarity(pairs).join(keyed, on=["l", "r"], how="left")
+        return out.select("l", "r", pl.max_horizontal("p", pl.col("key").fill_null(0.0)).alias("p"))
+
+    return similarity
 
 
 def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) -> pl.DataFrame:
@@ -201,7 +277,7 @@ def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
 
 
 def link_table(
-    records: pl.DataFrame, threshold: float = DEFAULT_THRESHOLD, *, key: SecretKey
+    records: pl.DataFrame, threshold: float | None = None, *, key: SecretKey
 ) -> pl.DataFrame:
     """record_key -> person_id (and how it was linked)."""
     return link_records(records, threshold, key=key).links

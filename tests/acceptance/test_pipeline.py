@@ -39,10 +39,39 @@ def zones(tmp_path_factory):
 USERS: dict = {}
 
 
+@pytest.fixture(scope="module")
+def realistic_zones(tmp_path_factory):
+    """The same pipeline on the realistic noise model (no fixed abode, missing DOBs, aliases,
+    titles, typos anywhere, twins and namesakes)."""
+    root = tmp_path_factory.mktemp("acceptance-realistic")
+    synthesise(8000, 5, root, RUN_DATE, noise="realistic")
+    sign_optout(root)
+    mp = pytest.MonkeyPatch()
+    set_dev_keys(root.parent / f"{root.name}-keys", mp)
+    try:
+        nightly(data_dir=str(root), run_date=RUN_DATE)
+    finally:
+        mp.undo()  # the other fixture's keys are back for the tests that use them
+    return Zones(root)
+
+
 def test_linkage_against_ground_truth(zones):
     q = evaluate_links(zones.links, zones.ground_truth)
-    assert q["precision"] >= 0.995 and q["recall"] >= 0.985 and q["f1"] >= 0.99
+    assert q["precision"] >= 0.995 and q["recall"] >= 0.99 and q["f1"] >= 0.995
     assert q["cluster_precision"] >= 0.98
+
+
+def test_linkage_on_realistic_noise_against_ground_truth(realistic_zones):
+    q = evaluate_links(realistic_zones.links, realistic_zones.ground_truth)
+    assert q["precision"] >= 0.97 and q["recall"] >= 0.93 and q["f1"] >= 0.95
+
+
+def test_run_reports_the_fitted_model_and_its_chart(zones):
+    summary = json.loads(next(zones.runs.glob("*/cohort.json")).read_text())
+    model = summary["linkage"]["model"]
+    assert 0.5 <= model["threshold"] < 1 and 0 < model["expected"]["precision"] <= 1
+    chart = summary["linkage_chart_path"]
+    assert chart.endswith(".svg") and "<svg" in open(chart).read()
 
 
 def test_every_link_explains_itself_without_values(zones):
@@ -55,7 +84,9 @@ def test_every_link_explains_itself_without_values(zones):
         "match_probability",
     }
     scored = pairs.filter(pl.col("rule") == "fs")
-    assert scored.height > 0 and (scored["match_probability"] >= 0.99).all()
+    summary = json.loads(next(zones.runs.glob("*/cohort.json")).read_text())
+    threshold = summary["linkage"]["model"]["threshold"]
+    assert scored.height > 0 and (scored["match_probability"] >= threshold).all()
     assert pairs.filter(pl.col("rule") != "fs")["match_weight"].is_null().all()
     links = pl.read_parquet(zones.links)
     assert links["link_rule"].drop_nulls().is_in(pairs["rule"].unique().implode()).all()

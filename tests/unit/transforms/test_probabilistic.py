@@ -1,5 +1,5 @@
-"""Spec tests for the Fellegi-Sunter linker: tokens are stand-in strings here (the linker only
-ever compares tokens for equality, so any distinct strings behave like keyed tokens)."""
+"""Spec tests for the Fellegi-Sunter linker: hand-made pairs of identities go through the
+pipeline's own pseudonymisation (a random key), and the linker sees only their tokens."""
 
 import math
 
@@ -7,153 +7,251 @@ import numpy as np
 import polars as pl
 import pytest
 
+from flows.linkage_evaluate import _extract
+from governance.keys import SecretKey
+from governance.pseudonymise import apply_policy
+from tests.conftest import RUN_DATE
+from transforms import blocking
 from transforms import probabilistic as fs
+from transforms.compare import COMPARISONS, gamma_name
 
-
-def _profiles(rows: list[dict]) -> pl.DataFrame:
-    frame = pl.DataFrame(rows)
-    frame = frame.with_columns(
-        pl.lit(None, pl.String).alias(c) for c in fs.PROFILE_COLUMNS if c not in frame.columns
-    )
-    return (
-        frame.select(fs.PROFILE_COLUMNS)
-        .with_columns(n=pl.lit(1, pl.UInt32))
-        .with_row_index("profile")
-    )
-
-
+FIELDS = ("forename", "surname", "date_of_birth", "sex", "postcode", "address", "nhs_number")
 ANN = {
-    "tok_f_fn": "ANN",
-    "tok_f_fn_ph": "A500",
-    "tok_f_fn3": "ANN",
-    "tok_f_sn": "LEE",
-    "tok_f_sn_ph": "L000",
-    "tok_f_sn3": "LEE",
-    "tok_f_dob": "1980-01-02",
-    "tok_f_dob_swap": "1980-02-01",
-    "tok_f_yob": "1980",
-    "tok_f_sex": "F",
-    "tok_f_pc": "LS1 1AA",
-    "tok_f_sector": "LS1 1",
-    "tok_f_district": "LS1",
+    "forename": "Ann",
+    "surname": "Featherstone",
+    "date_of_birth": "1980-01-02",
+    "sex": "F",
+    "postcode": "LS6 2AB",
+    "address": "12 Hyde Park Road",
 }
 
 
-def test_blocking_pairs_only_profiles_sharing_every_token_of_the_rule():
-    profiles = _profiles(
-        [
-            {"tok_f_dob": "d1", "tok_f_sn": "s1"},
-            {"tok_f_dob": "d1"},
-            {"tok_f_dob": "d2"},
-            {"tok_f_dob": None},
-        ]
+@pytest.fixture
+def key():
+    """One fixed key: Bloom-filter Dice values depend on the key (folding), so levels near a
+    Dice boundary would otherwise differ from run to run."""
+    return SecretKey.from_hex("5a" * 32, "spec-test")
+
+
+def staged(rows: list[dict], key) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        [{"record_ref": f"R{i}", **{c: r.get(c) for c in FIELDS}} for i, r in enumerate(rows)],
+        schema={"record_ref": pl.String, **dict.fromkeys(FIELDS, pl.String)},
     )
-    pairs, skipped = fs.block(profiles, ("tok_f_dob",))
-    assert pairs.rows() == [(0, 1)] and skipped == 0
-    assert fs.block(profiles, ("tok_f_dob", "tok_f_sn"))[0].is_empty()
+    ex, policy = _extract(frame, "t", "%Y-%m-%d")
+    return apply_policy(frame, ex, policy, key, RUN_DATE)
 
 
-def test_oversized_blocks_are_skipped_and_counted(monkeypatch):
-    monkeypatch.setattr(fs, "MAX_BLOCK", 2)
-    profiles = _profiles([{"tok_f_dob": "d"}] * 3 + [{"tok_f_dob": "e"}] * 2)
-    pairs, skipped = fs.block(profiles, ("tok_f_dob",))
-    assert pairs.rows() == [(3, 4)] and skipped == 1
+def profiles(rows: list[dict], key) -> pl.DataFrame:
+    return fs.profiles_of(staged(rows, key))[0]
+
+
+def first_pair(rows: list[dict], key) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(profiles, the (l, r) pair of the first two rows' profiles)."""
+    records = staged(rows, key)
+    prof, mapping = fs.profiles_of(records)
+    order = records.select("record_key").join(mapping, on="record_key", maintain_order="left")
+    p = order["profile"]
+    pair = pl.DataFrame({"l": [p[0]], "r": [p[1]]}, schema={"l": pl.UInt32, "r": pl.UInt32})
+    return prof, pair
+
+
+def level(left: dict, right: dict, key, field: str) -> str | None:
+    """The named comparison level a pair of raw identities reaches on one field."""
+    prof, pair = first_pair([left, right], key)
+    g = fs.comparison_vectors(pair, prof)[gamma_name(field)][0]
+    return None if g is None else ["disagree", *COMPARISONS[field]][g]
 
 
 @pytest.mark.parametrize(
-    "change, field, level",
+    "change, field, expected",
     [
-        ({}, "forename", 1),
-        ({"tok_f_fn": "ANNIKA", "tok_f_fn_ph": "A520"}, "forename", 4),  # prefix only
-        ({"tok_f_fn": "AN", "tok_f_fn3": "AN"}, "forename", 3),  # Soundex only
-        ({"tok_f_fn": "XAVIER", "tok_f_fn_ph": "X160", "tok_f_fn3": "XAV"}, "forename", 0),
-        ({"tok_f_fn": None}, "forename", None),  # missing: no evidence
-        ({"tok_f_dob": "1980-02-01", "tok_f_dob_swap": "1980-01-02"}, "dob", 2),  # day/month swap
-        ({"tok_f_dob": "1980-05-05", "tok_f_dob_swap": None}, "dob", 3),  # same year only
-        ({"tok_f_pc": "LS1 1ZZ"}, "postcode", 2),  # same sector
-        ({"tok_f_pc": "LS1 9ZZ", "tok_f_sector": "LS1 9"}, "postcode", 3),  # same district
+        ({}, "forename", "exact"),
+        ({"forename": "Mrs Ann"}, "forename", "exact"),  # titles are removed
+        ({"forename": "Dr. ANN"}, "forename", "exact"),
+        ({"forename": "Elizabeth"}, "forename", "disagree"),
+        ({"forename": None}, "forename", None),  # missing: no evidence
+        ({"surname": "Featherstone Jr"}, "surname", "exact"),  # suffixes too
+        ({"surname": "Featherstome"}, "surname", "dice_high"),  # a typo
+        ({"surname": "Geatherstone"}, "surname", "dice_high"),  # first letter wrong
+        ({"surname": "Smith"}, "surname", "disagree"),
+        ({"date_of_birth": "1980-02-01"}, "dob", "swapped"),  # day and month swapped
+        ({"date_of_birth": "1980-01-03"}, "dob", "one_edit"),  # one digit wrong
+        ({"date_of_birth": "1908-01-02"}, "dob", "one_edit"),  # two digits transposed
+        ({"date_of_birth": "1980-01-29"}, "dob", "year_month"),
+        ({"date_of_birth": "1975-01-02"}, "dob", "month_day"),
+        ({"date_of_birth": "1980-07-19"}, "dob", "year"),
+        ({"date_of_birth": None}, "dob", None),
+        ({"postcode": "LS6 2AD"}, "postcode", "one_edit"),  # one character wrong
+        ({"postcode": "LS6 2BA"}, "postcode", "one_edit"),  # two transposed
+        ({"postcode": "LS6 2ZZ"}, "postcode", "sector"),
+        ({"postcode": "LS6 9ZZ"}, "postcode", "district"),
+        ({"postcode": None}, "postcode", None),  # no fixed abode
+        ({"address": "12 Hyde Park Rd"}, "address", "dice_75"),
+        ({"address": "99 Other Street"}, "address", "disagree"),
     ],
 )
-def test_comparison_levels(change, field, level):
-    profiles = _profiles([ANN, {**ANN, **change}])
-    g = fs.comparison_vectors(
-        pl.DataFrame({"l": [0], "r": [1]}, schema={"l": pl.UInt32, "r": pl.UInt32}), profiles
-    )
-    assert g[fs.gamma_name(field)][0] == level
+def test_comparison_levels(key, change, field, expected):
+    assert level(ANN, {**ANN, **change}, key, field) == expected
 
 
-def test_swapped_names_are_their_own_level():
-    swapped = {
-        **ANN,
-        "tok_f_fn": "LEE",
-        "tok_f_sn": "ANN",
-        "tok_f_fn_ph": "L000",
-        "tok_f_sn_ph": "A500",
-        "tok_f_fn3": "LEE",
-        "tok_f_sn3": "ANN",
-    }
-    g = fs.comparison_vectors(
-        pl.DataFrame({"l": [0], "r": [1]}, schema={"l": pl.UInt32, "r": pl.UInt32}),
-        _profiles([ANN, swapped]),
-    )
-    assert (g["g_forename"][0], g["g_surname"][0]) == (2, 2)
+def test_nickname_is_its_own_level(key):
+    bill = {**ANN, "forename": "William", "sex": "M"}
+    assert level(bill, {**bill, "forename": "Bill"}, key, "forename") == "nickname"
+    assert level(bill, {**bill, "forename": "Bill"}, key, "surname") == "exact"
 
 
-def test_different_nhs_numbers_are_a_conflict_that_scores_minus_infinity():
-    profiles = _profiles([{**ANN, "tok_nhs": "n1"}, {**ANN, "tok_nhs": "n2"}])
-    g = fs.comparison_vectors(
-        pl.DataFrame({"l": [0], "r": [1]}, schema={"l": pl.UInt32, "r": pl.UInt32}), profiles
+def test_swapped_names_with_a_typo_are_crossed(key):
+    swapped = {**ANN, "forename": "Featherstome", "surname": "Ann"}  # swapped, and a typo
+    assert level(ANN, swapped, key, "forename") == "crossed"
+    assert level(ANN, swapped, key, "surname") is None  # one event, weighed once
+
+
+def test_non_uk_postal_codes_have_generic_levels(key):
+    us = {**ANN, "postcode": "90210"}
+    assert level(us, {**us, "postcode": "90201"}, key, "postcode") == "one_edit"
+    assert level(us, {**us, "postcode": "90299"}, key, "postcode") == "district"
+    assert level(us, {**us, "postcode": "10001"}, key, "postcode") == "disagree"
+
+
+def test_names_and_district_alone_are_a_candidate_pair(key):
+    """No DOB on either side, different postcodes in one district: still compared."""
+    a = {"forename": "Ann", "surname": "Leesome", "postcode": "LS6 2AB"}
+    b = {"forename": "Ann", "surname": "Leesome", "postcode": "LS6 7QQ"}
+    pairs, _, _ = blocking.candidate_pairs(profiles([a, b], key))
+    assert pairs.height == 1
+    c = {"forename": "Bob", "surname": "Leesome", "postcode": "LS6 7QQ"}
+    assert blocking.candidate_pairs(profiles([a, c], key))[0].is_empty()
+
+
+def test_records_without_dob_or_postcode_are_compared_on_names(key):
+    a = {"forename": "Ann", "surname": "Leesome"}
+    b = {"forename": "Ann", "surname": "Leesome", "date_of_birth": "1980-01-02"}
+    assert blocking.candidate_pairs(profiles([a, b], key))[0].height == 1
+
+
+def test_blocking_pairs_only_profiles_sharing_every_token_of_the_rule():
+    prof = pl.DataFrame(
+        {"profile": [0, 1, 2, 3], "d": ["d1", "d1", "d2", None], "s": ["s1", None, None, None]},
+        schema={"profile": pl.UInt32, "d": pl.String, "s": pl.String},
     )
-    model = fs.Model(
-        fs.initial_m(),
-        {f: [0.9] + [0.1 / len(v)] * len(v) for f, v in fs.COMPARISONS.items()},
-        prior=0.5,
+    pairs, skipped = blocking.block(prof, ("d",))
+    assert pairs.rows() == [(0, 1)] and skipped == 0
+    assert blocking.block(prof, ("d", "s"))[0].is_empty()
+
+
+def test_oversized_blocks_are_skipped_and_counted():
+    prof = pl.DataFrame(
+        {"profile": list(range(5)), "d": ["d", "d", "d", "e", "e"]},
+        schema={"profile": pl.UInt32, "d": pl.String},
     )
-    scored = fs.score(g, model, {})
+    pairs, skipped = blocking.block(prof, ("d",), max_block=2)
+    assert pairs.rows() == [(3, 4)] and skipped == 1
+
+
+def _model(m_agree=0.9, prior=0.2):
+    m = {f: [1 - m_agree] + [m_agree / len(v)] * len(v) for f, v in COMPARISONS.items()}
+    u = {f: [0.9] + [0.1 / len(v)] * len(v) for f, v in COMPARISONS.items()}
+    return fs.Model(m, u, prior=prior)
+
+
+def _scored(rows, key, model, tf=True):
+    prof, pairs = first_pair(rows, key)
+    g = fs.comparison_vectors(pairs, prof)
+    return fs.score(g, model, fs.term_frequencies(prof) if tf else {})
+
+
+def test_weight_is_prior_log_odds_plus_sum_of_log_m_over_u(key):
+    model = _model()
+    got = _scored([ANN, ANN], key, model, tf=False)["match_weight"][0]
+    present = ("forename", "surname", "dob", "sex", "postcode", "address")
+    expected = math.log2(0.2 / 0.8) + sum(model.weight(f, 1) for f in present)
+    assert got == pytest.approx(expected)
+
+
+def test_different_nhs_numbers_are_a_conflict_that_scores_minus_infinity(key):
+    rows = [{**ANN, "nhs_number": "9990000018"}, {**ANN, "nhs_number": "9990000026"}]
+    scored = _scored(rows, key, _model())
     assert scored["id_conflict"][0] and scored["match_weight"][0] == float("-inf")
 
 
-def test_weight_is_prior_log_odds_plus_sum_of_log_m_over_u():
-    m = {f: [0.1] + [0.9 / len(v)] * len(v) for f, v in fs.COMPARISONS.items()}
-    u = {f: [0.9] + [0.1 / len(v)] * len(v) for f, v in fs.COMPARISONS.items()}
-    model = fs.Model(m, u, prior=0.2)
-    g = fs.comparison_vectors(
-        pl.DataFrame({"l": [0], "r": [1]}, schema={"l": pl.UInt32, "r": pl.UInt32}),
-        _profiles([ANN, ANN]),
-    )
-    expected = math.log2(0.2 / 0.8) + sum(math.log2(m[f][1] / u[f][1]) for f in fs.COMPARISONS)
-    assert fs.score(g, model, {})["match_weight"][0] == pytest.approx(expected)
+def _letters(i: int) -> str:
+    return "Zed" + "".join(chr(65 + (i // 26**k) % 26) for k in range(3)).lower()
 
 
-def test_agreeing_on_a_rare_name_weighs_more_than_on_a_common_one():
-    common = [{**ANN, "tok_f_fn": "JOHN", "tok_f_dob": f"d{i}"} for i in range(20)]
-    rare = [
-        {**ANN, "tok_f_fn": "ZEBEDEE", "tok_f_dob": "dz1"},
-        {**ANN, "tok_f_fn": "ZEBEDEE", "tok_f_dob": "dz2"},
+def _names_only_pair(forename: str, surname: str, crowd: int) -> list[dict]:
+    """Two records agreeing on both names and nothing else known, among `crowd` others who
+    share the names (a common name) or not (a rare one)."""
+    pair = [
+        {"forename": forename, "surname": surname, "sex": "F"},
+        {"forename": forename, "surname": surname},
     ]
-    profiles = _profiles(common + rare)
-    pairs = pl.DataFrame({"l": [0, 20], "r": [1, 21]}, schema={"l": pl.UInt32, "r": pl.UInt32})
-    g = fs.comparison_vectors(pairs, profiles)
-    model = fs.Model(fs.initial_m(), fs.estimate_u(profiles, 5_000), prior=0.1)
-    w = fs.score(g, model, fs.term_frequencies(profiles)).sort("l")["match_weight"]
-    assert w[1] > w[0]
+    others = [
+        {
+            "forename": forename if i < crowd else _letters(i),
+            "surname": surname if i < crowd else _letters(i) + "son",
+            "sex": "M",
+            "date_of_birth": f"19{50 + i % 50}-01-{1 + i // 50:02d}",  # distinct people
+        }
+        for i in range(400)
+    ]
+    return pair + others
+
+
+@pytest.mark.parametrize("crowd, links", [(0, True), (300, False)])
+def test_names_only_pair_links_when_rare_and_not_when_common(key, crowd, links):
+    rows = _names_only_pair(
+        "Quillon" if crowd == 0 else "John", "Vantreight" if crowd == 0 else "Smith", crowd
+    )
+    prof, pairs = first_pair(rows, key)
+    n = prof.height
+    # a population in which every other profile has one duplicate: n / 2 matching pairs
+    m = {f: [0.05] + [0.95] + [0.0] * (len(v) - 1) for f, v in COMPARISONS.items()}
+    m = {f: [max(x, 1e-6) for x in v] for f, v in m.items()}
+    u = fs.estimate_u(prof, 20_000)
+    model = fs.Model(m, u, prior=(n / 2) / (n * (n - 1) / 2))
+    p = fs.score(fs.comparison_vectors(pairs, prof), model, fs.term_frequencies(prof))
+    assert (p["match_probability"][0] >= 0.9) is links
 
 
 def test_em_recovers_m_from_unlabelled_pairs():
     rng = np.random.default_rng(3)
-    true_m = {f: [0.05] + [0.95] + [0.0] * (len(v) - 1) for f, v in fs.COMPARISONS.items()}
-    u = {f: [0.95] + [0.05] + [1e-6] * (len(v) - 1) for f, v in fs.COMPARISONS.items()}
+    true_m = {f: [0.05] + [0.95] + [0.0] * (len(v) - 1) for f, v in COMPARISONS.items()}
+    u = {f: [0.95] + [0.05] + [1e-6] * (len(v) - 1) for f, v in COMPARISONS.items()}
 
     def draw(dist, n):
         return {
-            fs.gamma_name(f): rng.choice(len(p), n, p=np.array(p) / sum(p)) for f, p in dist.items()
+            gamma_name(f): rng.choice(len(p), n, p=np.array(p) / sum(p)) for f, p in dist.items()
         }
 
     matches, non = draw(true_m, 3_000), draw(u, 7_000)
     g = pl.DataFrame(
         {k: np.concatenate([matches[k], non[k]]).astype(np.int8) for k in matches}
     ).with_columns(id_conflict=pl.lit(False))
-    m, prior, _ = fs._em(g, fs.initial_m(), u, 0.5, set(fs.COMPARISONS), True)
+    m, prior, _ = fs._em(g, fs.initial_m(), u, 0.5, set(COMPARISONS), True)
     assert prior == pytest.approx(0.3, abs=0.02)
-    for f in fs.COMPARISONS:
+    for f in COMPARISONS:
         assert m[f][1] == pytest.approx(0.95, abs=0.03)
+
+
+def test_em_with_m_fixed_finds_the_prior_not_a_cap():
+    """The prior among candidates is estimated, not stuck at a bound (the old 0.999 cap)."""
+    rng = np.random.default_rng(5)
+    m = {f: [0.05, 0.95] + [1e-6] * (len(v) - 1) for f, v in COMPARISONS.items()}
+    u = {f: [0.95, 0.05] + [1e-6] * (len(v) - 1) for f, v in COMPARISONS.items()}
+    rows = {}
+    for f in COMPARISONS:
+        rows[gamma_name(f)] = np.concatenate(
+            [rng.choice(2, 500, p=[0.05, 0.95]), rng.choice(2, 9_500, p=[0.95, 0.05])]
+        ).astype(np.int8)
+    g = pl.DataFrame(rows).with_columns(id_conflict=pl.lit(False))
+    _, prior, _ = fs._em(g, m, u, 0.5, set(COMPARISONS), False)
+    assert prior == pytest.approx(0.05, abs=0.01)
+
+
+def test_threshold_from_the_model_reports_expected_quality():
+    probs = pl.Series([0.999] * 90 + [0.6] * 10 + [0.01] * 100)
+    threshold, expected = fs.choose_threshold(probs)
+    assert threshold in fs.THRESHOLDS
+    assert 0.9 < expected["precision"] <= 1 and 0.9 < expected["recall"] <= 1
+    assert fs.expected_quality(probs, 0.999)["recall"] < fs.expected_quality(probs, 0.5)["recall"]
