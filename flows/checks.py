@@ -22,9 +22,6 @@ from governance.pseudonymise import AGE_BANDS, apply_policy
 from schemas.contract import Extract
 from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-import great_expectations as gx  # noqa: E402 - analytics must be off before import
-
 # Shapes of raw identifiers; no staged text cell may have one.
 LEAK_SHAPES = {
     "nhs_number_shape": r"^[0-9]{3} ?[0-9]{3} ?[0-9]{4}$",
@@ -37,7 +34,20 @@ RAW_SHAPES = {
     "nino": r"^[A-Za-z0-9 ]{9,11}$",
     "postcode": r"^[A-Za-z0-9 ]{5,9}$",
 }
-E = gx.expectations
+
+
+class _Expectations:
+    """great_expectations.expectations, imported on first use: it takes seconds, and a night
+    whose extracts are all staged already (a rerun, a recovery) never validates anything."""
+
+    def __getattr__(self, name: str):
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # off before GX is imported
+        import great_expectations as gx
+
+        return getattr(gx.expectations, name)
+
+
+E = _Expectations()
 
 
 def raw_suite(ex: Extract) -> list:

@@ -9,7 +9,7 @@ gx/ in the repository is a GX project as its users know it (`gx.get_context(proj
     expectations/<partner>/<extract>/staged.json   pseudonymised suite, from the contract and the
                                                 shipped agreement (which columns are staged)
     validation_definitions/<partner>.<extract>.<stage>.json
-    checkpoints/<partner>.<extract>.<stage>.json   result format without values, then Data Docs
+    checkpoints/<partner>.<extract>.<stage>.json   result format without values
 
 It holds definitions only. What a run makes goes to that run's folder in the data directory,
 `runs/<run_id>/gx/validations/` (results) and `runs/<run_id>/gx/data_docs/` (the site), through
@@ -92,7 +92,8 @@ def validation_definition_doc(name: str) -> dict:
 
 def checkpoint_doc(name: str) -> dict:
     return {
-        "actions": [{"name": "update_data_docs", "site_names": [SITE], "type": "update_data_docs"}],
+        # No action: Data Docs are built once per run, not after each checkpoint (build_data_docs).
+        "actions": [],
         "id": gx_id("checkpoint", name),
         "name": name,
         "result_format": SAFE_RESULT,
@@ -262,8 +263,8 @@ def _context(root: str, run_dir: str):
 
 
 def run_checkpoint(name: str, expectations: list, frame, run_dir: Path):
-    """Run the checkpoint `name` on a pandas frame: the result is stored and Data Docs are
-    built in the run's folder. Returns the suite's validation result."""
+    """Run the checkpoint `name` on a pandas frame: the result is stored in the run's folder.
+    Returns the suite's validation result. Data Docs come after, once (build_data_docs)."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     with _lock:
@@ -273,6 +274,17 @@ def run_checkpoint(name: str, expectations: list, frame, run_dir: Path):
             batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_dir.name)
         )
     return next(iter(result.run_results.values()))
+
+
+def build_data_docs(run_dir: Path) -> Path | None:
+    """Render the run's Data Docs from every result it stored, once per run: building them
+    after each checkpoint cost about as much as the validations themselves."""
+    if not (gx_dir(run_dir) / "validations").is_dir():
+        return None  # nothing was checked this run (every extract already staged)
+    with _lock:
+        ctx = _context(str(REPO_GX), str(run_dir.resolve()))
+        ctx.build_data_docs(site_names=[SITE])
+    return data_docs_index(run_dir)
 
 
 def main() -> int:

@@ -72,7 +72,6 @@ def read_partner_manifest(data_dir: str, partner: str) -> dict:
     task_run_name="{partner}/{extract}",
     persist_result=False,
     cache_policy=None,
-    timeout_seconds=runs.EXTRACT_TIMEOUT,
 )
 def ingest_extract(
     data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str, manifest: dict
@@ -99,13 +98,26 @@ def ingest_extract(
     return {**counts.as_dict(), "seconds": round(time.monotonic() - start, 1)}
 
 
+def build_run_data_docs(zones: Zones, run_id: str) -> None:
+    """The run's great-expectations Data Docs, from every result stored so far. A failure here
+    loses no data (the results are stored), so it is logged, not raised."""
+    from flows.gx_project import build_data_docs
+
+    try:
+        build_data_docs(zones.runs / run_id)
+    except Exception as exc:  # noqa: BLE001 - the night's data is safe without the pages
+        get_run_logger().warning("Data Docs not built: %s", type(exc).__name__)
+
+
 @flow(
     name="ingest_partner",
     flow_run_name="ingest-{partner}-{run_id}",
     persist_result=False,
     timeout_seconds=runs.PARTNER_TIMEOUT,
 )
-def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list[dict]:
+def ingest_partner(
+    partner: str, data_dir: str, run_date: dt.date, run_id: str, data_docs: bool = True
+) -> list[dict]:
     """Refuse before reading anything when the policy, its signature, the agreement's dates, a
     key or the opt-out list is not right; audit the refusal; checkpoint the audit log."""
     restrict_umask()
@@ -130,6 +142,8 @@ def ingest_partner(partner: str, data_dir: str, run_date: dt.date, run_id: str) 
             ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
             for ex in partner_schema(partner).extracts
         ]
+        if data_docs:  # the nightly flow builds them once, after every partner
+            build_run_data_docs(zones, run_id)
         return counts
     finally:
         audit.seal_run()

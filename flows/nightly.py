@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows import publish, runs
 from flows.cohort_build import build
 from flows.config import Zones, restrict_umask
-from flows.ingest import ingest_partner
+from flows.ingest import build_run_data_docs, ingest_partner
 from governance.audit import service_log
 from schemas.errors import UserError
 from schemas.registry import PARTNER_NAMES
@@ -72,10 +72,9 @@ def build_cohort(
     task_run_name="ingest-{partner}",
     persist_result=False,
     cache_policy=None,
-    timeout_seconds=runs.PARTNER_TIMEOUT,
-)
+)  # no timeout here: Prefect cannot enforce one on a task in a worker thread; the subflow has it
 def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list:
-    return ingest_partner(partner, data_dir, run_date, run_id)
+    return ingest_partner(partner, data_dir, run_date, run_id, data_docs=False)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -151,6 +150,7 @@ def _night(
             failed[partner] = exc
     if failed:
         get_run_logger().error("ingest failed for %s", ", ".join(sorted(failed)))
+    build_run_data_docs(zones, run_id)
     if not ingested:
         raise next(iter(failed.values()))
     cohort = build_cohort(

@@ -19,8 +19,9 @@ from flows.io import open_append
 
 LOCK_FILE = ".mcn-run.lock"
 DEFAULT_MAX_STALE_DAYS = 7  # a partner's newest good data older than this fails the night
-# Prefect timeouts (seconds): generous for a county at a million people on two cores.
-EXTRACT_TIMEOUT = 3 * 3600
+# Prefect timeouts (seconds) on the flows (a partner's ingest, the build, the night): generous for
+# a county at a million people on two cores. Not on tasks: Prefect cannot stop a task that runs
+# in a worker thread (it warns and carries on), so a task timeout would promise nothing.
 PARTNER_TIMEOUT = 4 * 3600
 BUILD_TIMEOUT = 4 * 3600
 NIGHT_TIMEOUT = 8 * 3600
