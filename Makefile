@@ -9,7 +9,7 @@ export DO_NOT_TRACK := 1
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
 
 demo: setup
 	$(UV) run mcn demo
