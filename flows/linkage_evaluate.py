@@ -6,6 +6,7 @@ names the true entity. This is how an analyst checks linkage on a clerically rev
 
 Config (YAML or JSON):
 
+    link_type: dedupe_and_link    # default: every pair counts; link_only: only pairs across files
     files:
       - path: left.csv            # CSV or Parquet; paths relative to the config file
         delimiter: ","            # CSV only (default ",")
@@ -76,6 +77,11 @@ class Source(BaseModel):
 class EvaluationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: list[Source] = Field(min_length=1, description="Two or more files to link.")
+    link_type: Literal["dedupe_and_link", "link_only"] = Field(
+        "dedupe_and_link",
+        description="link_only: score only pairs of records from different files (two files "
+        "each free of duplicates, as FEBRL4); dedupe_and_link: every pair.",
+    )
 
 
 def load_config(path: Path) -> EvaluationConfig:
@@ -96,6 +102,12 @@ def load_config(path: Path) -> EvaluationConfig:
             str(path),
             "see `mcn linkage evaluate --help` for its shape",
         ) from None
+    if config.link_type == "link_only" and len(config.files) < 2:
+        raise SchemaError(
+            "link_type link_only scores pairs across files, and the config lists one file",
+            str(path),
+            "list two or more files, or use link_type dedupe_and_link",
+        )
     for source in config.files:
         if not source.path.is_absolute():
             source.path = Path(path).parent / source.path
@@ -226,7 +238,10 @@ def evaluate(config: EvaluationConfig) -> dict:
         .join(linkage.links, on="record_key")
         .join(pl.concat(truth), on=["extract", "record_ref"])
     )
-    quality = pairwise_quality(assigned)
+    quality = pairwise_quality(
+        assigned, across="extract" if config.link_type == "link_only" else None
+    )
+    quality["link_type"] = config.link_type
     quality["linked_pairs_by_rule"] = dict(
         linkage.pairs.group_by("rule").len().sort("rule").iter_rows()
     )

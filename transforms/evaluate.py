@@ -13,11 +13,23 @@ def _pairs(col: pl.Expr) -> pl.Expr:
     return (col * (col - 1) // 2).sum()
 
 
-def pairwise_quality(assigned: pl.DataFrame) -> dict[str, float | int]:
-    """`assigned` has one row per record with person_id (predicted) and truth (true person)."""
-    predicted = assigned.group_by("person_id").len().select(_pairs(pl.col("len"))).item()
-    actual = assigned.group_by("truth").len().select(_pairs(pl.col("len"))).item()
-    both = assigned.group_by("person_id", "truth").len().select(_pairs(pl.col("len"))).item()
+def _count(assigned: pl.DataFrame, keys: list[str], across: str | None) -> int:
+    """Pairs of records sharing `keys`; with `across`, only pairs whose `across` values differ
+    (all pairs less the pairs inside one value)."""
+    total = assigned.group_by(keys).len().select(_pairs(pl.col("len"))).item()
+    if across is None:
+        return int(total)
+    inside = assigned.group_by([*keys, across]).len().select(_pairs(pl.col("len"))).item()
+    return int(total - inside)
+
+
+def pairwise_quality(assigned: pl.DataFrame, across: str | None = None) -> dict[str, float | int]:
+    """`assigned` has one row per record with person_id (predicted) and truth (true person).
+    With `across` (a column such as the source file), only pairs between records with different
+    values count: link-only evaluation of two files, as Splink's `link_only`."""
+    predicted = _count(assigned, ["person_id"], across)
+    actual = _count(assigned, ["truth"], across)
+    both = _count(assigned, ["person_id", "truth"], across)
     precision = both / predicted if predicted else 1.0
     recall = both / actual if actual else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

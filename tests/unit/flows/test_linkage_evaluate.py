@@ -56,3 +56,27 @@ def test_a_column_missing_from_a_file_is_a_clear_error(tmp_path, capsys):
     assert main(["linkage", "evaluate", "--config", str(config)]) == 3
     err = capsys.readouterr().err
     assert "birthday" in err and "left.csv" in err and "Fix:" in err
+
+
+def test_link_only_scores_pairs_across_the_two_files(tmp_path, capsys):
+    """The hand-made pair as a link-only evaluation: no pair inside one file counts, and a
+    config with one file is refused with a message saying what to change."""
+    shutil.copytree(PAIR, tmp_path / "pair")
+    config = tmp_path / "pair" / "config.yaml"
+    doc = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**doc, "link_type": "link_only"}))
+    every = json.loads(_evaluate(PAIR / "config.yaml", tmp_path / "every.json").read_text())
+    across = json.loads(_evaluate(config, tmp_path / "across.json").read_text())
+    assert across["link_type"] == "link_only" and every["link_type"] == "dedupe_and_link"
+    assert 0 < across["true_pairs"] <= every["true_pairs"]
+    assert across["precision"] == 1.0 and across["recall"] == 1.0
+    config.write_text(yaml.safe_dump({**doc, "files": doc["files"][:1], "link_type": "link_only"}))
+    capsys.readouterr()
+    assert main(["linkage", "evaluate", "--config", str(config)]) != 0
+    err = capsys.readouterr().err
+    assert "link_only" in err and "Traceback" not in err
+
+
+def _evaluate(config: Path, out: Path) -> Path:
+    assert main(["linkage", "evaluate", "--config", str(config), "--json", str(out)]) == 0
+    return out
