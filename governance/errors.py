@@ -34,6 +34,21 @@ class PolicyError(UserError):
         )
 
 
+class SettingsError(UserError):
+    """Need rules or linkage settings that do not fit the contracts and policies, reported
+    together before any partner is read (Splink's settings validation does the same)."""
+
+    exit_code = ExitCode.BAD_SETTINGS
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{len(problems)} problem(s) in need rules or linkage settings; nothing was read:\n"
+            f"{lines}\nFix the files and keys named above, then run again."
+        )
+
+
 class KeyMissingError(UserError):
     """No pseudonymisation key is configured for a real run."""
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from flows.cli import parser
-from schemas.registry import PARTNER_NAMES, all_extracts
+from schemas.registry import partner_names, all_extracts
 
 ROOT = Path(__file__).resolve().parents[2]
 # schemas <- governance <- transforms <- flows
@@ -48,9 +48,11 @@ def test_every_schema_column_is_described_and_partner_modules_exist():
         for col in ex.columns:
             assert len(col.description) > 10, f"{ex.partner}.{ex.name}.{col.name}"
         assert ex.event_date in ex.column_names
-    for name in PARTNER_NAMES:
-        assert (ROOT / "schemas" / f"{name}.py").exists()
+    for name in partner_names():
+        for package in ("schemas", "transforms", "flows"):
+            assert (ROOT / package / "partners" / f"{name}.py").exists(), (package, name)
         assert (ROOT / "governance" / "policies" / f"{name}.yaml").exists()
+        assert (ROOT / "governance" / "policies" / f"{name}.yaml.sig").exists()
 
 
 def test_every_prefect_yaml_entrypoint_imports_and_is_a_flow():

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.reader import RAW_LINE, REASON, SOURCE_ROW, parse_csv, parse_parquet
-from schemas import dwp, nhs, police
+from schemas.partners import dwp, nhs, police
 from schemas.codes import CODES
 from schemas.errors import ExtractError
 

@@ -93,6 +93,4 @@ TREATMENT = Extract(
     ),
 )
 
-PARTNER = Partner(
-    "nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT)
-)
+PARTNER = Partner("nhs", "NHS trusts and treatment providers.", (AE, MH, TREATMENT))
