@@ -21,6 +21,7 @@ from flows.synth_noise import broken_rows, duplicates
 from flows.synth_draw import Draw, PartnerSynth
 from flows.synth_people import nhs_numbers, population
 from governance.optout import write_optout
+from schemas.cohort import NEEDS
 from schemas.contract import Extract
 from schemas.registry import partner, partner_module, partner_names
 
@@ -123,6 +124,9 @@ def synthesise(
     write_optout(out / "optout", _opted_out(pop, rng), as_of - dt.timedelta(days=3))
     (out / "ground_truth").mkdir(parents=True, exist_ok=True)
     pl.concat(truth).write_parquet(out / "ground_truth" / "records.parquet")
+    pop.select("person", *[f"need_{n}" for n in NEEDS]).write_parquet(
+        out / "ground_truth" / "people.parquet"
+    )
     return written
 
 
