@@ -528,8 +528,8 @@ def _register_access(sub, common: argparse.ArgumentParser, date_type) -> None:
     p = osub.add_parser(
         "sign",
         parents=[common],
-        help="IG officer: vouch for the list in <data>/optout as the one received from NHS "
-        "England (runs refuse an unsigned or edited list)",
+        help="IG officer: vouch for the list in <data>/optout as the one received "
+        "from NHS England (runs refuse an unsigned or edited list)",
     )
     p.add_argument("--key", type=Path, required=True, help="your approver private key")
     p.add_argument("--approver", required=True, help="your name as it should be recorded")

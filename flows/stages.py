@@ -180,8 +180,7 @@ def _late(zones, ex: Extract, extract_date: str, key) -> bool:
     if not extract_date:
         return False
     return any(
-        str(f.meta.get("extract_date") or "") > extract_date
-        for f in staged_files(zones, ex, key)
+        str(f.meta.get("extract_date") or "") > extract_date for f in staged_files(zones, ex, key)
     )
 
 

@@ -107,4 +107,3 @@ def population(rng: np.random.Generator, n: int, as_of: dt.date) -> pl.DataFrame
     p_need = np.where(complex_, 0.5, 0.012)
     needs = {f"need_{name}": rng.random(n) < p_need for name in NEEDS}
     return frame.with_columns(pl.Series(k, v) for k, v in needs.items())
-

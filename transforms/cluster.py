@@ -1,7 +1,7 @@
 """Clustering accepted links into persons, never putting two NHS numbers or NINOs in one person.
 
-Connected components first (scipy, C speed). Only components that would hold two different NHS
-number or NINO tokens are rebuilt, edge by edge in order of strength (strongest first), refusing
+Connected components first (scipy, C speed). Only components that would hold two different
+NHS number or NINO tokens are rebuilt, edge by edge in order of strength (strongest first), refusing
 any union that would join two different identifiers: the weakest links that cause a conflict
 are the ones dropped.
 

@@ -194,8 +194,8 @@ def initial_m() -> dict[str, list[float]]:
 
 # EM training sessions (as in Splink): pairs blocked on a rule say nothing about the fields the
 # rule fixes, so each session estimates m only for the fields its rule leaves free; a field takes
-# its m from the first session that leaves it free and has enough pairs. Blocking on the NHS
-# number or NINO token first gives pairs that are nearly all matches, so recording noise in every
+# its m from the first session that leaves it free and has enough pairs. Blocking on the
+# NHS number or NINO token first gives pairs that are nearly all matches, so recording noise in every
 # identity field is learnt cleanly (no labels are used: the identifier is only a blocking rule).
 TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("tok_nhs",), ()),

@@ -69,7 +69,8 @@ SUPERVISION = Extract(
         Column(
             "pnc_id",
             "str",
-            "Police National Computer id (PNC-style, e.g. 2019/0123456A), when recorded.",
+            "PNC-style id (the national criminal records system's person id, e.g. "
+            "2019/0123456A), when recorded.",
             category="criminal_offence",
         ),
         ident.nhs_number(required=False),

@@ -68,6 +68,7 @@ def sixth_partner(tmp_path, monkeypatch, dev_keys):
         del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_a_sixth_partner_from_its_files_and_a_registry_entry_runs_end_to_end(sixth_partner):
     root = sixth_partner / "data"
     written = synthesise(2000, 3, root, RUN_DATE)
