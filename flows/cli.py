@@ -27,10 +27,12 @@ from flows.config import Zones, restrict_umask  # noqa: E402
 from flows.errors import NothingThere  # noqa: E402
 from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
+from schemas.cohort import (
+    DEFAULT_LOOKBACK_DAYS,  # noqa: E402
+    DEFAULT_MCN_THRESHOLD,  # noqa: E402
+)
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
 from schemas.registry import partner_names  # noqa: E402
-from schemas.cohort import DEFAULT_MCN_THRESHOLD  # noqa: E402
-from schemas.cohort import DEFAULT_LOOKBACK_DAYS  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
@@ -179,8 +181,8 @@ def cmd_policy_keygen(args: argparse.Namespace) -> int:
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
     from governance.policy import load_policy, policy_path
-    from schemas.registry import partner_names
     from governance.signing import load_private, sign_policy
+    from schemas.registry import partner_names
 
     names = list(partner_names()) if args.all else args.partner
     if not names:

@@ -371,7 +371,7 @@ def cmd_staged_drop_stale(args: argparse.Namespace) -> int:
     from governance.audit import service_log
     from governance.keys import load_linkage_key
     from governance.policy import load_approved
-    from schemas.registry import partner_names, partner
+    from schemas.registry import partner, partner_names
 
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)

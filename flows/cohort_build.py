@@ -25,7 +25,7 @@ from governance.optout import OptOutList, current_list, optout_tokens, require_f
 from governance.policy import load_approved, require_in_force
 from governance.signing import trusted_keys
 from governance.vault import VaultKey, load_vault_key
-from schemas.registry import partner_names, all_extracts, partner
+from schemas.registry import all_extracts, partner, partner_names
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.exclusions import Excluded, exclude_persons, listed_records

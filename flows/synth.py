@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from flows import synth_noise, synth_realistic
-from flows.synth_noise import broken_rows, duplicates
 from flows.synth_draw import Draw, PartnerSynth
+from flows.synth_noise import broken_rows, duplicates
 from flows.synth_people import nhs_numbers, population
 from governance.optout import write_optout
 from schemas.cohort import NEEDS

@@ -90,7 +90,8 @@ class AuditError(UserError):
 
 
 class OptOutError(UserError):
-    """The national data opt-out list is missing, unreadable or too old: health and care ingest stops."""
+    """The national data opt-out list is missing, unreadable or too old: health and care ingest
+    stops."""
 
     exit_code = ExitCode.OPT_OUT
 

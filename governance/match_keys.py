@@ -9,6 +9,7 @@ A key is built only when every field it needs is pseudonymised under the partner
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import polars as pl
@@ -242,7 +243,7 @@ def plaintext(key: MatchKey) -> pl.Expr:
     )
 
 
-def applicable(pseudonymised_roles: set[str]) -> list[MatchKey]:
+def applicable(pseudonymised_roles: AbstractSet[str]) -> list[MatchKey]:
     """Match keys and field tokens whose every identity role the agreement pseudonymises."""
     return [k for k in MATCH_KEYS + FIELD_TOKENS if set(k.roles) <= pseudonymised_roles]
 

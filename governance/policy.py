@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -24,7 +26,7 @@ from governance.errors import (
 )
 from governance.signing import Approval, verify_policy
 from schemas.contract import Extract
-from schemas.registry import partner_names, partner
+from schemas.registry import partner, partner_names
 
 POLICY_DIR = Path(__file__).parent / "policies"
 ENV_POLICY_DIR = "MCN_POLICY_DIR"  # where a partnership keeps its reviewed policies
@@ -78,7 +80,7 @@ def _parse(path: Path) -> tuple[Policy | None, list[Problem]]:
         return None, problems
 
 
-def _describe(err: dict) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if err["type"] == "extra_forbidden":
@@ -287,7 +289,7 @@ def load_policy(partner_name: str, policy_dir: Path | None = None, verify: bool 
     Raises PolicyError listing every problem, signature problems included.
     """
     policy, problems = _problems(policy_path(partner_name, policy_dir), verify, None)
-    if problems:
+    if problems or policy is None:
         raise PolicyError(problems)
     return policy
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -179,7 +180,7 @@ def gamma_name(f: str) -> str:
 def gamma(field: Field) -> pl.Expr:
     """The field's comparison level for a joined pair frame (columns suffixed _l and _r)."""
     missing = pl.col(f"{field.base}_l").is_null() | pl.col(f"{field.base}_r").is_null()
-    expr = pl.when(missing).then(None)
+    expr: Any = pl.when(missing).then(None)
     for k, (name, level) in enumerate(field.levels, start=1):
         value = None if name in field.neutral else pl.lit(k)
         expr = expr.when(level().fill_null(False)).then(value)

@@ -42,7 +42,7 @@ def column_flow(policy: Policy, ex: Extract, column: str) -> Flow:
     treatments = policy.treatments(ex.name, column)
     role = ex.column(column).identity
     staged, published = [], []
-    roles = {ex.column(c).identity for c in policy.kept(ex.name, "pseudonymise")} - {None}
+    roles = {r for c in policy.kept(ex.name, "pseudonymise") if (r := ex.column(c).identity)}
     for t in treatments:
         if t == "keep":
             staged.append(f"staged.{column}")

@@ -2,7 +2,7 @@
 assessed criminogenic needs."""
 
 from schemas import identity as ident
-from schemas.contract import Column, Extract, Partner
+from schemas.contract import Category, Column, Extract, Partner
 
 ORDER_TYPES = (
     "licence",
@@ -13,7 +13,7 @@ ORDER_TYPES = (
 # Case allocation tier: risk of serious harm A (highest) to D, and change factors 0 to 3.
 TIERS = tuple(f"{r}{c}" for r in "ABCD" for c in "0123")
 # The OASys criminogenic need areas, each assessed as linked to offending (Y) or not (N).
-CRIMINOGENIC_NEEDS = (
+CRIMINOGENIC_NEEDS: tuple[tuple[str, str, Category], ...] = (
     ("need_accommodation", "Accommodation", "criminal_offence"),
     ("need_ete", "Education, training and employability", "criminal_offence"),
     ("need_finance", "Financial management and income", "criminal_offence"),

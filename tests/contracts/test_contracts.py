@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from flows.cli import parser
-from schemas.registry import partner_names, all_extracts
+from schemas.registry import all_extracts, partner_names
 
 ROOT = Path(__file__).resolve().parents[2]
 # schemas <- governance <- transforms <- flows
@@ -143,7 +143,8 @@ def test_every_user_error_has_an_exit_code_from_the_table():
 # agreement.
 NOT_A_PARTNER = re.compile(
     r"NHS[ _-]?(numbers?|England|test|sourced|spaced|/NINO)|tok_nhs|w_nhs|"
-    r"key_named\(\"nhs\"\)|MatchKey\(\"nhs\"|\(\"nhs\",\)|City Council|nhs = |\(nhs\)|\bnhs\)|\bnhs, nino",
+    r"key_named\(\"nhs\"\)|MatchKey\(\"nhs\"|\(\"nhs\",\)|City Council|"
+    r"nhs = |\(nhs\)|\bnhs\)|\bnhs, nino",
     re.IGNORECASE,
 )
 

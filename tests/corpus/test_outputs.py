@@ -15,8 +15,8 @@ from flows.ingest import ingest_context
 from flows.io import read_manifest, sha256_file
 from flows.stages import process_extract
 from governance.audit import service_log
-from schemas.registry import partner_names
 from schemas.registry import partner as partner_schema
+from schemas.registry import partner_names
 from tests.corpus.kinds import RUN_DATE, Sample
 
 

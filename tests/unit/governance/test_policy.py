@@ -7,7 +7,7 @@ import yaml
 
 from governance.errors import AgreementNotInForceError, PolicyError
 from governance.policy import POLICY_DIR, check_all, load_policy, require_in_force
-from schemas.registry import partner_names, partner
+from schemas.registry import partner, partner_names
 
 
 @pytest.fixture
