@@ -236,6 +236,14 @@ def token_column(key: MatchKey) -> str:
     return f"tok_{key.name}"
 
 
+# Tokens of whole identifiers (rank 1), and of those no person holds two of: records with two
+# different ones are two people (clustering and scoring never join them).
+ID_TOKENS = tuple(token_column(k) for k in MATCH_KEYS if k.rank == 1)
+PERSON_UNIQUE_TOKENS = tuple(
+    token_column(k) for k in MATCH_KEYS if k.roles in (("nhs_number",), ("nino",))
+)
+
+
 def plaintext(key: MatchKey) -> pl.Expr:
     """The string that gets hashed: key name as domain separator, then the fields."""
     return pl.concat_str(

@@ -19,7 +19,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-IDS = ("tok_nhs", "tok_nino")
+from governance.match_keys import PERSON_UNIQUE_TOKENS
+
+IDS = PERSON_UNIQUE_TOKENS
 COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 

@@ -19,12 +19,13 @@ from governance.match_keys import (
     DOB_EDITS,
     FIELD_TOKENS,
     NAME_BLOOM_BITS,
+    PERSON_UNIQUE_TOKENS,
     POSTCODE_EDITS,
     token_column,
 )
 
 BLOOM_COLUMNS = {token_column(k): k.bloom_bits for k in FIELD_TOKENS if k.bloom_bits}
-ID_COLUMNS = ("tok_nhs", "tok_nino")  # never two different ones in one person
+ID_COLUMNS = PERSON_UNIQUE_TOKENS  # never two different ones in one person
 Level = tuple[str, Callable[[], pl.Expr]]
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from governance.match_keys import FIELD_TOKENS, token_column
+from governance.match_keys import FIELD_TOKENS, ID_TOKENS, token_column
 from transforms.blocking import block
 from transforms.compare import (
     BLOOM_COLUMNS,
@@ -37,7 +37,7 @@ from transforms.compare import (
     id_conflict,
 )
 
-ID_COLUMNS = ("tok_nhs", "tok_nino", "tok_oid")
+ID_COLUMNS = ID_TOKENS
 PROFILE_COLUMNS = tuple(sorted({token_column(k) for k in FIELD_TOKENS} | set(ID_COLUMNS)))
 CODED_COLUMNS = tuple(c for c in PROFILE_COLUMNS if c not in BLOOM_COLUMNS)
 # Every field token is made from one of these (the same canonical value under the same key gives
