@@ -14,11 +14,15 @@ setup:
 demo: setup
 	$(UV) run mcn demo
 
-test: setup
+test: lint
 	$(UV) run pytest
 
+# ruff (lint and format) on everything, mypy on the pure packages (schemas, governance,
+# transforms: pyproject.toml [tool.mypy]); `make test` runs these first.
 lint: setup
 	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy
 
 # Long: a million people, outside CI. See docs/benchmarks.md.
 bench: setup

@@ -21,6 +21,7 @@ import polars as pl
 from governance.pseudonymise import AGE_BANDS, apply_policy
 from schemas.contract import Extract
 from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
+from schemas.rules import Rule, column_rules
 
 # Shapes of raw identifiers; no staged text cell may have one.
 LEAK_SHAPES = {
@@ -50,19 +51,23 @@ class _Expectations:
 E = _Expectations()
 
 
+def expectation(rule: Rule):
+    """The expectation that reports a contract rule (schemas/rules.py), where GX has one."""
+    col = rule.column
+    if rule.kind == "required":
+        return E.ExpectColumnValuesToNotBeNull(column=col.name)
+    if rule.kind == "allowed":
+        return E.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.allowed or ()))
+    if rule.kind == "format" and col.format:
+        return E.ExpectColumnValuesToMatchRegex(column=col.name, regex=RAW_SHAPES[col.format])
+    return None  # checked by the quarantine only (bytes, lengths, dates need no suite)
+
+
 def raw_suite(ex: Extract) -> list:
-    """What a raw extract should look like; failures are reported, the quarantine acts."""
-    out = []
-    for col in ex.columns:
-        if col.required:
-            out.append(E.ExpectColumnValuesToNotBeNull(column=col.name))
-        if col.allowed:
-            out.append(E.ExpectColumnValuesToBeInSet(column=col.name, value_set=list(col.allowed)))
-        if col.format:
-            out.append(
-                E.ExpectColumnValuesToMatchRegex(column=col.name, regex=RAW_SHAPES[col.format])
-            )
-    return out
+    """What a raw extract should look like, from the same rules the quarantine acts on
+    (schemas/rules.py); failures are reported, the quarantine acts."""
+    found = (expectation(r) for c in ex.columns for r in column_rules(c))
+    return [e for e in found if e is not None]
 
 
 def staged_suite(staged: pl.DataFrame | Mapping[str, pl.DataType], ex: Extract) -> list:

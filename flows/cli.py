@@ -27,10 +27,12 @@ from flows.config import Zones, restrict_umask  # noqa: E402
 from flows.errors import NothingThere  # noqa: E402
 from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
+from schemas.cohort import (
+    DEFAULT_LOOKBACK_DAYS,  # noqa: E402
+    DEFAULT_MCN_THRESHOLD,  # noqa: E402
+)
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
-from schemas.registry import PARTNER_NAMES  # noqa: E402
-from transforms.cohort import DEFAULT_MCN_THRESHOLD  # noqa: E402
-from transforms.needs import DEFAULT_LOOKBACK_DAYS  # noqa: E402
+from schemas.registry import partner_names  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
@@ -94,6 +96,7 @@ def preflight(partners: list[str]) -> None:
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
     from governance.vault import load_vault_key
+    from transforms.settings import check_settings
 
     load_linkage_key()
     load_audit_key()
@@ -108,6 +111,7 @@ def preflight(partners: list[str]) -> None:
         raise gov_errors.PolicyError(problems)
     for problem in problems:
         _say(f"  - {problem}")
+    check_settings({p.partner: p for p in policies})
     if any(p.agreement.reidentification for p in policies):
         load_vault_key()
 
@@ -117,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)  # before anything is created, keys read or Prefect started
-    preflight(args.partner or list(PARTNER_NAMES))
+    preflight(args.partner or list(partner_names()))
     runcli.quiet_prefect_console()
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
@@ -176,10 +180,11 @@ def cmd_policy_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
-    from governance.policy import PARTNER_NAMES, load_policy, policy_path
+    from governance.policy import load_policy, policy_path
     from governance.signing import load_private, sign_policy
+    from schemas.registry import partner_names
 
-    names = list(PARTNER_NAMES) if args.all else args.partner
+    names = list(partner_names()) if args.all else args.partner
     if not names:
         raise gov_errors.PolicySignatureError(
             "name the policies to sign (--partner P, repeatable) or pass --all", "POL030"
@@ -276,7 +281,7 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
     p.add_argument(
         "--partner",
         action="append",
-        choices=PARTNER_NAMES,
+        choices=partner_names(),
         help="ingest only this partner (repeatable; default all)",
     )
     p.add_argument(
@@ -357,7 +362,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--partner",
         action="append",
-        choices=PARTNER_NAMES,
+        choices=partner_names(),
         help="policy to sign (repeatable)",
     )
     p.add_argument("--all", action="store_true", help="sign every partner's policy")

@@ -289,10 +289,10 @@ def cmd_reidentify(args: argparse.Namespace) -> int:
     from flows.reidentify import Request, reidentify
     from flows.report import table
     from governance.policy import load_policy
-    from schemas.registry import PARTNER_NAMES
+    from schemas.registry import partner_names
 
     zones = Zones.from_env(args.data_dir)
-    policies = {n: load_policy(n) for n in PARTNER_NAMES}
+    policies = {n: load_policy(n) for n in partner_names()}
     request = Request(args.person_id, args.purpose, args.role)
     rows = reidentify(zones, policies, request, args.key)
     header = list(dict.fromkeys(k for r in rows for k in r))
@@ -345,11 +345,11 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
     from governance.vault import load_vault_key
-    from schemas.registry import PARTNER_NAMES
+    from schemas.registry import partner_names
 
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)  # and no symbolic link planted anywhere in it
-    policies = {n: load_policy(n) for n in PARTNER_NAMES}
+    policies = {n: load_policy(n) for n in partner_names()}
     keys = Keys(load_linkage_key(), load_vault_key() if retention.has_vault(zones) else None)
     audit = None if args.dry_run else service_log(zones.audit)
     items = retention.apply(zones, policies, args.today, args.dry_run, audit, keys)
@@ -371,14 +371,14 @@ def cmd_staged_drop_stale(args: argparse.Namespace) -> int:
     from governance.audit import service_log
     from governance.keys import load_linkage_key
     from governance.policy import load_approved
-    from schemas.registry import PARTNER_NAMES, partner
+    from schemas.registry import partner, partner_names
 
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)
     key = load_linkage_key()
     audit = None if args.dry_run else service_log(zones.audit)
     dropped = 0
-    for name in args.partner or PARTNER_NAMES:
+    for name in args.partner or partner_names():
         _, approval = load_approved(name)
         binding = Binding(approval.sha256, key.key_id)
         for ex in partner(name).extracts:
@@ -528,8 +528,8 @@ def _register_access(sub, common: argparse.ArgumentParser, date_type) -> None:
     p = osub.add_parser(
         "sign",
         parents=[common],
-        help="IG officer: vouch for the list in <data>/optout as the one received from NHS "
-        "England (runs refuse an unsigned or edited list)",
+        help="IG officer: vouch for the list in <data>/optout as the one received "
+        "from NHS England (runs refuse an unsigned or edited list)",
     )
     p.add_argument("--key", type=Path, required=True, help="your approver private key")
     p.add_argument("--approver", required=True, help="your name as it should be recorded")

@@ -25,7 +25,7 @@ from governance.optout import OptOutList, current_list, optout_tokens, require_f
 from governance.policy import load_approved, require_in_force
 from governance.signing import trusted_keys
 from governance.vault import VaultKey, load_vault_key
-from schemas.registry import PARTNER_NAMES, all_extracts, partner
+from schemas.registry import all_extracts, partner, partner_names
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.exclusions import Excluded, exclude_persons, listed_records
@@ -66,7 +66,7 @@ class BuildContext:
 def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
     key = load_linkage_key()
     bindings, policies, excluded, covered = {}, {}, {}, []
-    for name in PARTNER_NAMES:
+    for name in partner_names():
         try:
             policy, approval = load_approved(name)
             require_in_force(policy, run_date)

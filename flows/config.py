@@ -6,7 +6,7 @@ staged/<partner>/<extract>/      pseudonymised rows, one file per extract conten
 published/<run_id>/      one run's output set: cohort, links, link pairs (pseudonymised)
 published/current        -> the set in use (switched atomically; flows.publish)
 runs/<run_id>/           run summary and check results: counts, column and rule names only
-ground_truth/            synthetic data only: the true person of every record
+ground_truth/            synthetic data only: the true person of every record, their needs
 """
 
 from __future__ import annotations
@@ -85,3 +85,8 @@ class Zones:
     @property
     def ground_truth(self) -> Path:
         return self.root / "ground_truth" / "records.parquet"
+
+    @property
+    def true_needs(self) -> Path:
+        """Synthetic data only: each true person's need domains."""
+        return self.root / "ground_truth" / "people.parquet"

@@ -12,7 +12,7 @@ from schemas.codes import CODES
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
 from schemas.contract import EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
 from schemas.registry import all_partners
-from transforms.needs import NEED_RULES, NEEDS_VERSION
+from transforms.needs import NEEDS_VERSION, need_rules
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "schemas.md"
 
@@ -120,7 +120,7 @@ def render() -> str:
         "",
         "| need | partner/extract | qualifying event |",
         "|---|---|---|",
-        *[f"| {r.need} | {r.partner}/{r.extract} | {r.description} |" for r in NEED_RULES],
+        *[f"| {r.need} | {r.partner}/{r.extract} | {r.description} |" for r in need_rules()],
         "",
         "## Match keys (linkage tokens)",
         "",

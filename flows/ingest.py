@@ -12,10 +12,10 @@ from flows.config import Zones, restrict_umask
 from flows.io import read_manifest
 from flows.stages import IngestContext, process_extract
 from governance.audit import service_log
-from governance.errors import AgreementNotInForceError, OptOutError, PolicyError
+from governance.errors import AgreementNotInForceError, OptOutError, PolicyError, Problem
 from governance.keys import load_linkage_key
 from governance.optout import current_list, require_fresh
-from governance.policy import load_approved, require_in_force
+from governance.policy import load_approved, policy_path, require_in_force
 from governance.signing import trusted_keys
 from governance.vault import load_vault_key
 from schemas.registry import partner as partner_schema
@@ -38,6 +38,11 @@ def audit_entries(zones: Zones) -> list[dict]:
     from governance.audit import read_entries
 
     return read_entries(zones.audit) if (zones.audit / "audit.jsonl").exists() else []
+
+
+# Each partner run's context, made once by ingest_partner and used by every extract task it
+# runs (tasks run in its process). Keys stay in memory: only the policy's sha256 is a parameter.
+_CONTEXTS: dict[tuple[str, str], IngestContext] = {}
 
 
 def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) -> IngestContext:
@@ -63,6 +68,28 @@ def ingest_context(data_dir: str, partner: str, run_date: dt.date, run_id: str) 
     )
 
 
+def partner_context(
+    data_dir: str, partner: str, run_date: dt.date, run_id: str, policy_sha256: str
+) -> IngestContext:
+    """The partner run's context; made again only where the run's is not at hand (a task
+    retried in another process), and then only under the very policy the run pinned."""
+    ctx = _CONTEXTS.get((partner, run_id)) or ingest_context(data_dir, partner, run_date, run_id)
+    if ctx.approval.sha256 != policy_sha256:
+        path = policy_path(partner)
+        raise PolicyError(
+            [
+                Problem(
+                    str(path),
+                    "signature",
+                    "POL036",
+                    "the policy changed during the run; its remaining extracts were not read. "
+                    "Fix: run the partner again, under one policy",
+                )
+            ]
+        )
+    return ctx
+
+
 @task(retries=2, retry_delay_seconds=5, retry_condition_fn=_io_error, persist_result=False)
 def read_partner_manifest(data_dir: str, partner: str) -> dict:
     return read_manifest(Zones.from_env(data_dir).landing / partner)
@@ -74,11 +101,18 @@ def read_partner_manifest(data_dir: str, partner: str) -> dict:
     cache_policy=None,
 )
 def ingest_extract(
-    data_dir: str, partner: str, extract: str, run_date: dt.date, run_id: str, manifest: dict
+    data_dir: str,
+    partner: str,
+    extract: str,
+    run_date: dt.date,
+    run_id: str,
+    manifest: dict,
+    policy_sha256: str,
 ) -> dict:
-    """Read, check, pseudonymise and stage one extract. Keys are loaded here, not passed in."""
+    """Read, check, pseudonymise and stage one extract under the partner run's context (keys
+    never pass through parameters; the policy is pinned by its sha256)."""
     start = time.monotonic()
-    ctx = ingest_context(data_dir, partner, run_date, run_id)
+    ctx = partner_context(data_dir, partner, run_date, run_id, policy_sha256)
     counts = process_extract(ctx, partner_schema(partner).extract(extract), manifest)
     runs.progress(
         f"{partner}/{extract}: {counts.rows_in:,} in, {counts.rows_staged:,} staged, "
@@ -125,7 +159,7 @@ def ingest_partner(
     audit = service_log(zones.audit)
     try:
         try:
-            ingest_context(data_dir, partner, run_date, run_id)
+            ctx = ingest_context(data_dir, partner, run_date, run_id)
         except REFUSALS as exc:
             runs.progress(f"{partner}: refused ({type(exc).__name__})")
             audit.append(
@@ -137,13 +171,16 @@ def ingest_partner(
                 reason=type(exc).__name__,
             )
             raise
+        _CONTEXTS[(partner, run_id)] = ctx
         manifest = read_partner_manifest(data_dir, partner)
+        sha = ctx.approval.sha256
         counts = [
-            ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest)
+            ingest_extract(data_dir, partner, ex.name, run_date, run_id, manifest, sha)
             for ex in partner_schema(partner).extracts
         ]
         if data_docs:  # the nightly flow builds them once, after every partner
             build_run_data_docs(zones, run_id)
         return counts
     finally:
+        _CONTEXTS.pop((partner, run_id), None)
         audit.seal_run()

@@ -20,7 +20,7 @@ Config (YAML or JSON):
           sex: gender
           postcode: zip           # UK or any other postal code
           address: [line1, line2] # address lines: exact and Bloom-filter (Dice) evidence
-          nhs_number: nhs
+          nhs_number: nhs_no
           nino: ni
           other_id: member_id
 """

@@ -13,10 +13,11 @@ from flows.cohort_build import build
 from flows.config import Zones, restrict_umask
 from flows.ingest import build_run_data_docs, ingest_partner
 from governance.audit import service_log
+from governance.policy import check_all
+from schemas.cohort import DEFAULT_LOOKBACK_DAYS, DEFAULT_MCN_THRESHOLD
 from schemas.errors import UserError
-from schemas.registry import PARTNER_NAMES
-from transforms.cohort import DEFAULT_MCN_THRESHOLD
-from transforms.needs import DEFAULT_LOOKBACK_DAYS
+from schemas.registry import partner_names
+from transforms.settings import check_settings
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -138,10 +139,11 @@ def _night(
     if any(recovered.values()):
         service_log(zones.audit).append("recovered", run_id=run_id, **recovered)
         get_run_logger().warning("cleaned up after an interrupted run: %s", recovered)
-    futures = {
-        p: ingest_partner_task.submit(p, data_dir, run_date, run_id)
-        for p in partners or PARTNER_NAMES
-    }
+    names = list(partners or partner_names())
+    # Need rules and linkage settings against every usable policy, before any partner is read;
+    # a partner whose policy fails is refused (and audited) by its own ingest below.
+    check_settings(check_all(names=names)[0])
+    futures = {p: ingest_partner_task.submit(p, data_dir, run_date, run_id) for p in names}
     ingested, failed = {}, {}
     for partner, future in futures.items():
         try:

@@ -17,12 +17,13 @@ import numpy as np
 import polars as pl
 
 from flows import synth_noise, synth_realistic
+from flows.synth_draw import Draw, PartnerSynth
 from flows.synth_noise import broken_rows, duplicates
 from flows.synth_people import nhs_numbers, population
 from governance.optout import write_optout
-from schemas import council, nhs, police
+from schemas.cohort import NEEDS
 from schemas.contract import Extract
-from schemas.registry import all_extracts
+from schemas.registry import partner, partner_module, partner_names
 
 Progress = Callable[[str], None]
 # Noise models: how each partner records a person, and the slips made typing each record.
@@ -30,187 +31,12 @@ NOISE = {
     "default": (synth_noise.partner_version, synth_noise.row_slips),
     "realistic": (synth_realistic.partner_version, synth_realistic.row_slips),
 }
-LOOKBACK_DAYS = 365
-NHS_SEX = {"M": "1", "F": "2"}
 
 
-class Draw:
-    """Picks people for a kind of event and dates the events."""
-
-    def __init__(self, pop: pl.DataFrame, rng: np.random.Generator, as_of: dt.date) -> None:
-        self.pop, self.rng, self.as_of = pop, rng, np.datetime64(as_of)
-
-    def people(self, need: str | None, p: float, most: int) -> np.ndarray:
-        n = self.pop.height
-        mask = self.pop[f"need_{need}"].to_numpy() if need else np.ones(n, bool)
-        idx = np.flatnonzero(mask & (self.rng.random(n) < p))
-        return np.repeat(idx, self.rng.integers(1, most + 1, len(idx)))
-
-    def dates(self, m: int, recent: bool) -> np.ndarray:
-        """Need events mostly inside the lookback; background events over three years."""
-        inside = self.rng.random(m) < (0.85 if recent else 0.33)
-        days = np.where(
-            inside,
-            self.rng.integers(0, LOOKBACK_DAYS, m),
-            self.rng.integers(LOOKBACK_DAYS + 1, 3 * 365, m),
-        )
-        return self.as_of - days.astype("timedelta64[D]")
-
-    def pick(self, values, m: int) -> np.ndarray:
-        return self.rng.choice(np.array(values), m)
-
-    def flag(self, m: int, p: float) -> np.ndarray:
-        return np.where(self.rng.random(m) < p, "Y", "N")
-
-    def frame(self, idx: np.ndarray, date_col: str, recent: bool, **cols) -> pl.DataFrame:
-        return pl.DataFrame(
-            {"person_idx": idx.astype(np.uint32), date_col: self.dates(len(idx), recent), **cols}
-        )
-
-
-def police_crimes(d: Draw) -> pl.DataFrame:
-    frames = []
-    for need, roles, cats, da, most, p in (
-        ("offending", ("suspect", "offender"), police.OFFENCE_CATEGORIES, 0.0, 4, 1.0),
-        ("domestic_abuse", ("victim",), ("violence_against_the_person",), 1.0, 3, 1.0),
-        (
-            None,
-            ("victim", "witness"),
-            ("theft", "burglary", "criminal_damage", "robbery"),
-            0.0,
-            1,
-            0.06,
-        ),
-    ):
-        idx = d.people(need, p, most)
-        m = len(idx)
-        frames.append(
-            d.frame(
-                idx,
-                "event_date",
-                need is not None,
-                offence_category=d.pick(cats, m),
-                role=d.pick(roles, m),
-                domestic_abuse=d.flag(m, da),
-                anti_social_behaviour=d.flag(m, 0.1),
-            )
-        )
-    return pl.concat(frames)
-
-
-def nhs_ae(d: Draw) -> pl.DataFrame:
-    frames = []
-    for need, p, most, flags in (
-        ("substance", 0.6, 3, (0.6, 0.5, 0.0)),
-        ("mental_health", 0.4, 2, (0.0, 0.0, 1.0)),
-        (None, 0.2, 2, (0.0, 0.0, 0.0)),
-    ):
-        idx = d.people(need, p, most)
-        m = len(idx)
-        alcohol = d.flag(m, flags[0])
-        drug = np.where(
-            alcohol == "N", d.flag(m, 1.0 if need == "substance" else 0.0), d.flag(m, flags[1])
-        )
-        frames.append(
-            d.frame(
-                idx,
-                "arrival_date",
-                need is not None,
-                alcohol_related=alcohol,
-                drug_related=drug,
-                self_harm=d.flag(m, flags[2]),
-            )
-        )
-    return pl.concat(frames)
-
-
-def nhs_mh(d: Draw) -> pl.DataFrame:
-    idx = d.people("mental_health", 0.9, 2)
-    return d.frame(idx, "referral_date", True, primary_reason=d.pick(nhs.MH_REASONS, len(idx)))
-
-
-def nhs_treatment(d: Draw) -> pl.DataFrame:
-    idx = d.people("substance", 0.7, 1)
-    m = len(idx)
-    frame = d.frame(idx, "triage_date", True, substance=d.pick(nhs.SUBSTANCES, m))
-    ended = d.rng.random(m) < 0.4
-    return frame.with_columns(
-        discharge_date=pl.when(pl.lit(pl.Series(ended))).then(
-            pl.col("triage_date") + pl.duration(days=90)
-        )
-    )
-
-
-def council_homelessness(d: Draw) -> pl.DataFrame:
-    idx = d.people("homelessness", 1.0, 2)
-    m = len(idx)
-    da = d.pop["need_domestic_abuse"].to_numpy()[idx] & (d.rng.random(m) < 0.3)
-    others = [r for r in council.HOMELESS_REASONS if r != "domestic_abuse"]
-    reason = np.where(da, "domestic_abuse", d.pick(others, m))
-    return d.frame(
-        idx,
-        "decision_date",
-        True,
-        duty_type=d.pick(council.DUTY_TYPES, m),
-        reason=reason,
-        support_need_mental_health=d.flag(m, 0.3),
-        support_need_substance=d.flag(m, 0.25),
-    )
-
-
-def council_social_care(d: Draw) -> pl.DataFrame:
-    frames = []
-    for need, p, reasons in (
-        ("mental_health", 0.2, ("mental_health_support",)),
-        ("substance", 0.15, ("substance_misuse_support",)),
-        (None, 0.03, ("physical_support", "carer_support", "other")),
-    ):
-        idx = d.people(need, p, 1)
-        frames.append(
-            d.frame(idx, "contact_date", need is not None, contact_reason=d.pick(reasons, len(idx)))
-        )
-    return pl.concat(frames)
-
-
-def dwp_claims(d: Draw) -> pl.DataFrame:
-    frames = []
-    for need, p, regimes, lcw in (
-        (
-            "worklessness",
-            1.0,
-            (
-                "intensive_work_search",
-                "no_work_requirements",
-                "work_preparation",
-                "work_focused_interview",
-            ),
-            0.4,
-        ),
-        (None, 0.1, ("light_touch", "working_enough"), 0.0),
-    ):
-        idx = d.people(need, p, 1)
-        m = len(idx)
-        frames.append(
-            d.frame(
-                idx,
-                "claim_start",
-                need is not None,
-                regime=d.pick(regimes, m),
-                limited_capability_for_work=d.flag(m, lcw),
-            )
-        )
-    return pl.concat(frames).with_columns(claim_end=pl.lit(None, dtype=pl.Date))
-
-
-BUILDERS = {
-    ("police", "crimes"): police_crimes,
-    ("nhs", "ae_attendances"): nhs_ae,
-    ("nhs", "mh_referrals"): nhs_mh,
-    ("nhs", "treatment_episodes"): nhs_treatment,
-    ("council", "homelessness_cases"): council_homelessness,
-    ("council", "social_care_contacts"): council_social_care,
-    ("dwp", "uc_claims"): dwp_claims,
-}
+def partner_synth(name: str) -> PartnerSynth:
+    """The partner's generator, from its own module (flows/partners/<name>.py)."""
+    synth: PartnerSynth = partner_module(name, "flows").SYNTH
+    return synth
 
 
 def format_extract(rows: pl.DataFrame, ex: Extract) -> pl.DataFrame:
@@ -222,11 +48,8 @@ def format_extract(rows: pl.DataFrame, ex: Extract) -> pl.DataFrame:
         if col.dtype == "date":
             expr = expr.dt.strftime(col.date_format) if rows.schema[src] == pl.Date else expr
         if col.identity == "sex":
-            expr = (
-                expr.replace_strict(NHS_SEX, default="X")
-                if ex.partner == "nhs"
-                else expr.fill_null("U")
-            )
+            synth = partner_synth(ex.partner)
+            expr = expr.replace_strict(synth.sex_codes, default=synth.sex_unknown)
         out.append(expr.cast(pl.String).alias(col.name))
     return rows.select(out)
 
@@ -236,7 +59,7 @@ def write_extract(df: pl.DataFrame, ex: Extract, folder: Path) -> Path:
     if path.suffix == ".parquet":
         df.write_parquet(path)
     else:
-        df.write_csv(path, separator=ex.delimiter, include_bom=ex.partner == "council")
+        df.write_csv(path, separator=ex.delimiter, include_bom=partner_synth(ex.partner).bom)
     return path
 
 
@@ -265,10 +88,18 @@ def synthesise(
     if noise == "realistic":
         pop = synth_realistic.lookalikes(pop, rng)
     draw = Draw(pop, rng, as_of)
-    events = {key: build(draw) for key, build in BUILDERS.items()}
+    events = {
+        (name, ex): build(draw)
+        for name in partner_names()
+        for ex, build in partner_synth(name).builders.items()
+    }
     with_nhs = np.unique(
         np.concatenate(
-            [e["person_idx"].to_numpy() for (p, _), e in events.items() if p in ("nhs", "council")]
+            [
+                e["person_idx"].to_numpy()
+                for (p, ex), e in events.items()
+                if "nhs_number" in partner(p).extract(ex).identity_columns
+            ]
         )
     )
     numbers = pl.DataFrame(
@@ -276,23 +107,26 @@ def synthesise(
     )
     pop = pop.with_row_index("person_idx").join(numbers, on="person_idx", how="left")
     written, truth = {}, []
-    for partner in ("police", "nhs", "council", "dwp"):
-        progress(f"writing {partner} extracts")
-        folder = out / "landing" / partner
+    for name in partner_names():
+        progress(f"writing {name} extracts")
+        folder = out / "landing" / name
         folder.mkdir(parents=True, exist_ok=True)
         version = version_of(pop, rng)
         files = {}
-        for ex in (e for e in all_extracts() if e.partner == partner):
-            rows, refs = _records(events[(partner, ex.name)], version, ex, rng, slips)
+        for ex in partner(name).extracts:
+            rows, refs = _records(events[(name, ex.name)], version, ex, rng, slips)
             truth.append(refs)
             formatted = format_extract(rows, ex)
             write_extract(formatted, ex, folder)
-            files[ex.file] = written[f"{partner}/{ex.name}"] = formatted.height
-        write_manifest(folder, partner, files, as_of)
+            files[ex.file] = written[f"{name}/{ex.name}"] = formatted.height
+        write_manifest(folder, name, files, as_of)
     progress("writing the national data opt-out list")
     write_optout(out / "optout", _opted_out(pop, rng), as_of - dt.timedelta(days=3))
     (out / "ground_truth").mkdir(parents=True, exist_ok=True)
     pl.concat(truth).write_parquet(out / "ground_truth" / "records.parquet")
+    pop.select("person", *[f"need_{n}" for n in NEEDS]).write_parquet(
+        out / "ground_truth" / "people.parquet"
+    )
     return written
 
 
@@ -317,9 +151,10 @@ def _records(
             "{}{}", pl.lit(prefix), pl.int_range(pl.len()).cast(pl.String).str.zfill(9)
         )
     )
-    if ex.partner != "nhs" and "nhs_number" in ex.column_names:  # council: often unknown
+    known = partner_synth(ex.partner).nhs_number_known
+    if known < 1 and "nhs_number" in ex.column_names:
         rows = rows.with_columns(
-            nhs_number=pl.when(pl.lit(pl.Series(rng.random(rows.height) < 0.6)))
+            nhs_number=pl.when(pl.lit(pl.Series(rng.random(rows.height) < 1 - known)))
             .then(None)
             .otherwise("nhs_number")
         )

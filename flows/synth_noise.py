@@ -105,8 +105,8 @@ def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
             "nhs_spaced": 0.2,
         },
     )
-    nhs = pl.col("nhs_number")
-    spaced = nhs.str.slice(0, 3) + " " + nhs.str.slice(3, 3) + " " + nhs.str.slice(6)
+    number = pl.col("nhs_number")
+    spaced = number.str.slice(0, 3) + " " + number.str.slice(3, 3) + " " + number.str.slice(6)
     rows = rows.with_columns(
         forename=pl.when(hit["fn_typo"]).then(typo("forename", rng, n)).otherwise("forename"),
         surname=pl.when(hit["sn_typo"]).then(typo("surname", rng, n)).otherwise("surname"),
@@ -131,7 +131,7 @@ def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         .then(pl.col("postcode").str.to_lowercase())
         .otherwise("postcode"),
         dob=pl.when(hit["dob_missing"]).then(None).otherwise("dob"),
-        nhs_number=pl.when(hit["nhs_spaced"]).then(spaced).otherwise(nhs),
+        nhs_number=pl.when(hit["nhs_spaced"]).then(spaced).otherwise(number),
     )
 
 

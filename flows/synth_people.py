@@ -14,6 +14,7 @@ import polars as pl
 from faker.providers.person.en_GB import Provider as Names
 
 from governance.canonical import NICKNAMES
+from schemas.cohort import NEEDS
 from schemas.formats import NHS_TEST_RANGE, NINO_NEVER_ALLOCATED
 
 LETTERS = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
@@ -104,15 +105,5 @@ def population(rng: np.random.Generator, n: int, as_of: dt.date) -> pl.DataFrame
         }
     )
     p_need = np.where(complex_, 0.5, 0.012)
-    needs = {f"need_{name}": rng.random(n) < p_need for name in NEED_NAMES}
+    needs = {f"need_{name}": rng.random(n) < p_need for name in NEEDS}
     return frame.with_columns(pl.Series(k, v) for k, v in needs.items())
-
-
-NEED_NAMES = (
-    "homelessness",
-    "offending",
-    "substance",
-    "mental_health",
-    "domestic_abuse",
-    "worklessness",
-)

@@ -66,7 +66,7 @@ class Reidentification(Strict):
 
 
 class Agreement(Strict):
-    id: str = Field(description="Agreement reference, e.g. DSA-POLICE-2026-01.")
+    id: str = Field(description="Agreement reference, e.g. DSA-<PARTNER>-2026-01.")
     title: str = Field(description="Short title.")
     parties: list[Party] = Field(min_length=2, description="Providers and recipients.")
     purpose: str = Field(description="Why the data is shared.")

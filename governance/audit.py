@@ -34,7 +34,7 @@ import secrets
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,7 +82,7 @@ def body_digest(entry: dict) -> str:
 # --- keys ---------------------------------------------------------------------------------------
 
 
-def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
+def load_audit_key(env: Mapping[str, str] | None = None) -> Ed25519PrivateKey:
     env = os.environ if env is None else env
     path = env.get(ENV_AUDIT_KEY_FILE)
     fix = (
@@ -100,7 +100,9 @@ def load_audit_key(env: dict | None = None) -> Ed25519PrivateKey:
     return key
 
 
-def load_audit_public_keys(paths: list[str] | None = None, env: dict | None = None) -> list:
+def load_audit_public_keys(
+    paths: list[str] | None = None, env: Mapping[str, str] | None = None
+) -> list:
     """The audit public keys a verifier trusts: each path given, else $MCN_AUDIT_PUBLIC_KEY_FILE."""
     env = os.environ if env is None else env
     given = list(paths or [])
@@ -493,6 +495,8 @@ class _Walk:
             problem = self._grant(grant)
             if problem:
                 return f"carries a grant that {problem}"
+            if not isinstance(grant, dict):
+                return "carries no grant"
             if grant["user_key_id"] != signer:
                 return "is signed by a key its grant does not name"
             misuse = _grant_misuse(entry, event, grant)

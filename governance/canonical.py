@@ -217,7 +217,7 @@ def surname_parts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return name_canonical(words.list.first()), name_canonical(words.list.last())
 
 
-def dob_canonical(raw: pl.Expr, date_format: str) -> pl.Expr:
+def dob_canonical(raw: pl.Expr, date_format: str | None) -> pl.Expr:
     """A date parsed with the contract's format; impossible dates become null."""
     return raw.str.strip_chars().str.to_date(date_format, strict=False)
 

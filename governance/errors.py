@@ -34,6 +34,21 @@ class PolicyError(UserError):
         )
 
 
+class SettingsError(UserError):
+    """Need rules or linkage settings that do not fit the contracts and policies, reported
+    together before any partner is read (Splink's settings validation does the same)."""
+
+    exit_code = ExitCode.BAD_SETTINGS
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(
+            f"{len(problems)} problem(s) in need rules or linkage settings; nothing was read:\n"
+            f"{lines}\nFix the files and keys named above, then run again."
+        )
+
+
 class KeyMissingError(UserError):
     """No pseudonymisation key is configured for a real run."""
 
@@ -75,7 +90,8 @@ class AuditError(UserError):
 
 
 class OptOutError(UserError):
-    """The national data opt-out list is missing, unreadable or too old: NHS ingest stops."""
+    """The national data opt-out list is missing, unreadable or too old: health and care ingest
+    stops."""
 
     exit_code = ExitCode.OPT_OUT
 

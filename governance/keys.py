@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class SecretKey:
         return self.key_id
 
 
-def load_linkage_key(env: dict | None = None) -> SecretKey:
+def load_linkage_key(env: Mapping[str, str] | None = None) -> SecretKey:
     """The linkage key from the environment; a clear error when none is configured."""
     env = os.environ if env is None else env
     if env.get(ENV_KEY):

@@ -9,6 +9,7 @@ A key is built only when every field it needs is pseudonymised under the partner
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import polars as pl
@@ -235,6 +236,14 @@ def token_column(key: MatchKey) -> str:
     return f"tok_{key.name}"
 
 
+# Tokens of whole identifiers (rank 1), and of those no person holds two of: records with two
+# different ones are two people (clustering and scoring never join them).
+ID_TOKENS = tuple(token_column(k) for k in MATCH_KEYS if k.rank == 1)
+PERSON_UNIQUE_TOKENS = tuple(
+    token_column(k) for k in MATCH_KEYS if k.roles in (("nhs_number",), ("nino",))
+)
+
+
 def plaintext(key: MatchKey) -> pl.Expr:
     """The string that gets hashed: key name as domain separator, then the fields."""
     return pl.concat_str(
@@ -242,7 +251,7 @@ def plaintext(key: MatchKey) -> pl.Expr:
     )
 
 
-def applicable(pseudonymised_roles: set[str]) -> list[MatchKey]:
+def applicable(pseudonymised_roles: AbstractSet[str]) -> list[MatchKey]:
     """Match keys and field tokens whose every identity role the agreement pseudonymises."""
     return [k for k in MATCH_KEYS + FIELD_TOKENS if set(k.roles) <= pseudonymised_roles]
 

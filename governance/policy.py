@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -24,7 +26,7 @@ from governance.errors import (
 )
 from governance.signing import Approval, verify_policy
 from schemas.contract import Extract
-from schemas.registry import PARTNER_NAMES, partner
+from schemas.registry import partner, partner_names
 
 POLICY_DIR = Path(__file__).parent / "policies"
 ENV_POLICY_DIR = "MCN_POLICY_DIR"  # where a partnership keeps its reviewed policies
@@ -78,7 +80,7 @@ def _parse(path: Path) -> tuple[Policy | None, list[Problem]]:
         return None, problems
 
 
-def _describe(err: dict) -> str:
+def _describe(err: Mapping[str, Any]) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     if err["type"] == "extra_forbidden":
@@ -189,7 +191,7 @@ def _check_agreement(policy: Policy, name: str) -> list[Problem]:
 
 def unknown_names(raw: object, path: Path) -> list[Problem]:
     """Extracts and columns the partner's schema does not have (works on the raw YAML too)."""
-    if not isinstance(raw, dict) or path.stem not in PARTNER_NAMES:
+    if not isinstance(raw, dict) or path.stem not in partner_names():
         return []
     extracts = raw.get("extracts")
     known = {ex.name: ex for ex in partner(path.stem).extracts}
@@ -287,7 +289,7 @@ def load_policy(partner_name: str, policy_dir: Path | None = None, verify: bool 
     Raises PolicyError listing every problem, signature problems included.
     """
     policy, problems = _problems(policy_path(partner_name, policy_dir), verify, None)
-    if problems:
+    if problems or policy is None:
         raise PolicyError(problems)
     return policy
 
@@ -299,11 +301,15 @@ def load_approved(partner_name: str, policy_dir: Path | None = None) -> tuple[Po
 
 
 def check_all(
-    policy_dir: Path | None = None, verify: bool = True, on: dt.date | None = None
+    policy_dir: Path | None = None,
+    verify: bool = True,
+    on: dt.date | None = None,
+    names: list[str] | None = None,
 ) -> tuple[dict[str, Policy], list[Problem]]:
-    """Load every partner's policy, collecting all problems instead of stopping at the first."""
+    """Load every partner's policy (or those named), collecting all problems instead of
+    stopping at the first."""
     policies, problems = {}, []
-    for name in PARTNER_NAMES:
+    for name in names or partner_names():
         policy, found = _problems(policy_path(name, policy_dir), verify, on)
         problems += found
         if policy is not None and not found:

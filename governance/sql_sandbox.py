@@ -24,8 +24,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect, rename_func, trim_sql
 from sqlglot.errors import ErrorLevel, SqlglotError
-from sqlglot.generator import Generator
-from sqlglot.tokens import Tokenizer, TokenType
+from sqlglot.generator import Generator as BaseGenerator
+from sqlglot.tokens import Tokenizer as BaseTokenizer
+from sqlglot.tokens import TokenType
 
 from governance.errors import QueryRefusedError
 
@@ -52,12 +53,12 @@ class _PolarsSQL(Dialect):
 
     LOG_BASE_FIRST = False  # polars reads LOG(value, base)
 
-    class Tokenizer(Tokenizer):
-        KEYWORDS = {**Tokenizer.KEYWORDS, "//": TokenType.DIV}  # integer division
+    class Tokenizer(BaseTokenizer):
+        KEYWORDS = {**BaseTokenizer.KEYWORDS, "//": TokenType.DIV}  # integer division
 
-    class Generator(Generator):
+    class Generator(BaseGenerator):
         TRANSFORMS = {
-            **Generator.TRANSFORMS,
+            **BaseGenerator.TRANSFORMS,
             exp.IntDiv: lambda self, e: self.binary(e, "//"),
             exp.Array: lambda self, e: f"[{self.expressions(e, flat=True)}]",
             exp.DayOfWeek: rename_func("DAYOFWEEK"),
@@ -67,7 +68,7 @@ class _PolarsSQL(Dialect):
         }
 
 
-def _strpos(gen: Generator, e: exp.StrPosition) -> str:
+def _strpos(gen: BaseGenerator, e: exp.StrPosition) -> str:
     if e.args.get("position") or e.args.get("occurrence"):
         gen.unsupported("STRPOS with a start position")
     return gen.func("STRPOS", e.this, e.args["substr"])

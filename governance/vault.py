@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ class VaultKey:
         return hashlib.sha256(b"mcn-vault-sidecar|" + self._material).digest()
 
 
-def load_vault_key(env: dict | None = None) -> VaultKey:
+def load_vault_key(env: Mapping[str, str] | None = None) -> VaultKey:
     env = os.environ if env is None else env
     path = env.get(ENV_VAULT_KEY_FILE)
     if not path:
@@ -110,6 +111,8 @@ def _audited(access: Access, record_keys: list[str]) -> bool:
     if entry.get("records_digest") != records_digest(record_keys):
         return False
     grant = entry.get("grant")
+    if not isinstance(grant, dict):
+        return False
     if grants.authentic(grant, trusted_keys()) or grant.get("user_key_id") != entry.get("signer"):
         return False
     try:

@@ -2,6 +2,12 @@
 
 from schemas.contract import Column
 
+# Defaults of a run (`mcn run --lookback-days`, `--threshold`), declared once.
+DEFAULT_LOOKBACK_DAYS = 365
+DEFAULT_MCN_THRESHOLD = 2
+
+# The need domains: one `need_<name>` column each. Need rules name one of these (checked
+# before any partner is read).
 NEEDS = (
     "homelessness",
     "offending",
@@ -29,7 +35,10 @@ COLUMNS = (
     ),
     Column("need_count", "int", "Number of need domains flagged.", required=True),
     Column(
-        "mcn_flag", "bool", "need_count is at least the MCN threshold (default 2).", required=True
+        "mcn_flag",
+        "bool",
+        f"need_count is at least the MCN threshold (default {DEFAULT_MCN_THRESHOLD}).",
+        required=True,
     ),
     Column("first_need_date", "date", "Earliest need event inside the lookback."),
     Column("last_need_date", "date", "Latest need event inside the lookback."),

@@ -32,6 +32,7 @@ class ExitCode(IntEnum):
     BUSY = 16
     STALE_PARTNER = 17
     OUTPUT_EXISTS = 18
+    BAD_SETTINGS = 19
     INTERRUPTED = 130
 
 
@@ -56,6 +57,7 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.BUSY: "another run holds the data directory",
     ExitCode.STALE_PARTNER: "a partner's data is older than the staleness limit",
     ExitCode.OUTPUT_EXISTS: "the output exists; nothing was overwritten",
+    ExitCode.BAD_SETTINGS: "need rules or linkage settings do not fit the contracts and policies",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the last published outputs stand",
 }
 

@@ -1,6 +1,6 @@
 """Column declarations that every partner shares: who the record is about."""
 
-from schemas.contract import Column
+from schemas.contract import Category, Column
 
 
 def record_ref(what: str) -> Column:
@@ -61,7 +61,7 @@ def nhs_number(required: bool) -> Column:
     )
 
 
-def yes_no(name: str, description: str, category: str | None = None) -> Column:
+def yes_no(name: str, description: str, category: Category | None = None) -> Column:
     return Column(name, "bool", description, allowed=("Y", "N"), category=category)
 
 

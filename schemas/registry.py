@@ -1,20 +1,75 @@
-"""Every partner the pipeline knows. A new partner is a new module named after it here."""
+"""Every partner the pipeline knows, and where its files are. The one list of partners.
+
+A partner is one unit: its files carry its name, the same name in each package, and nothing
+else in the code names it:
+
+    schemas/partners/<name>.py       its data contract (`PARTNER`)
+    governance/policies/<name>.yaml  its signed data-sharing agreement (and `.yaml.sig`)
+    transforms/partners/<name>.py    its need rules (`NEED_RULES`)
+    flows/partners/<name>.py         its synthetic data generator (`SYNTH`)
+
+Adding a partner is adding those files and one `Entry` below (README, "Adding a partner").
+CLI choices, synthetic data, needs, generated docs, GX suites and the data-flow map all come
+from here.
+"""
+
+from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Literal
 
 from schemas.contract import Extract, Partner
 
-PARTNER_NAMES = ("police", "nhs", "council", "dwp")
+# The packages that hold a module per partner, in import order.
+Layer = Literal["schemas", "transforms", "flows"]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One partner: its name, and the import prefix of the packages holding its modules
+    ("" for this repository; another prefix for partner files kept elsewhere on sys.path)."""
+
+    name: str
+    root: str = ""
+
+    def module(self, layer: Layer) -> ModuleType:
+        return importlib.import_module(f"{self.root}{layer}.partners.{self.name}")
+
+
+PARTNERS: tuple[Entry, ...] = (
+    Entry("police"),
+    Entry("nhs"),
+    Entry("council"),
+    Entry("dwp"),
+    Entry("probation"),
+)
+
+
+def partner_names() -> tuple[str, ...]:
+    return tuple(e.name for e in PARTNERS)
+
+
+def entry(name: str) -> Entry:
+    for e in PARTNERS:
+        if e.name == name:
+            return e
+    raise KeyError(name)
+
+
+def partner_module(name: str, layer: Layer) -> ModuleType:
+    """The partner's own module in one package (its contract, need rules or generator)."""
+    return entry(name).module(layer)
 
 
 def partner(name: str) -> Partner:
-    if name not in PARTNER_NAMES:
-        raise KeyError(name)
-    return importlib.import_module(f"schemas.{name}").PARTNER
+    contract: Partner = partner_module(name, "schemas").PARTNER
+    return contract
 
 
 def all_partners() -> list[Partner]:
-    return [partner(n) for n in PARTNER_NAMES]
+    return [partner(n) for n in partner_names()]
 
 
 def all_extracts() -> list[Extract]:

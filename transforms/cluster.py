@@ -1,7 +1,7 @@
 """Clustering accepted links into persons, never putting two NHS numbers or NINOs in one person.
 
-Connected components first (scipy, C speed). Only components that would hold two different NHS
-number or NINO tokens are rebuilt, edge by edge in order of strength (strongest first), refusing
+Connected components first (scipy, C speed). Only components that would hold two different
+NHS number or NINO tokens are rebuilt, edge by edge in order of strength (strongest first), refusing
 any union that would join two different identifiers: the weakest links that cause a conflict
 are the ones dropped.
 
@@ -19,7 +19,9 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-IDS = ("tok_nhs", "tok_nino")
+from governance.match_keys import PERSON_UNIQUE_TOKENS
+
+IDS = PERSON_UNIQUE_TOKENS
 COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 

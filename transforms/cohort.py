@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.cohort import COLUMN_NAMES, NEEDS
-
-DEFAULT_MCN_THRESHOLD = 2
+from schemas.cohort import COLUMN_NAMES, DEFAULT_MCN_THRESHOLD, NEEDS
 
 
 def person_needs(events: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -18,12 +19,13 @@ from governance.match_keys import (
     DOB_EDITS,
     FIELD_TOKENS,
     NAME_BLOOM_BITS,
+    PERSON_UNIQUE_TOKENS,
     POSTCODE_EDITS,
     token_column,
 )
 
 BLOOM_COLUMNS = {token_column(k): k.bloom_bits for k in FIELD_TOKENS if k.bloom_bits}
-ID_COLUMNS = ("tok_nhs", "tok_nino")  # never two different ones in one person
+ID_COLUMNS = PERSON_UNIQUE_TOKENS  # never two different ones in one person
 Level = tuple[str, Callable[[], pl.Expr]]
 
 
@@ -179,7 +181,7 @@ def gamma_name(f: str) -> str:
 def gamma(field: Field) -> pl.Expr:
     """The field's comparison level for a joined pair frame (columns suffixed _l and _r)."""
     missing = pl.col(f"{field.base}_l").is_null() | pl.col(f"{field.base}_r").is_null()
-    expr = pl.when(missing).then(None)
+    expr: Any = pl.when(missing).then(None)
     for k, (name, level) in enumerate(field.levels, start=1):
         value = None if name in field.neutral else pl.lit(k)
         expr = expr.when(level().fill_null(False)).then(value)

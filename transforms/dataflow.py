@@ -9,7 +9,7 @@ from governance.agreement import Generalise, Policy
 from governance.match_keys import applicable, token_column
 from schemas.contract import Extract
 from schemas.registry import partner
-from transforms.needs import NEED_RULES
+from transforms.needs import need_rules
 
 LINKED = ("links.person_id", "links.link_rank", "cohort.person_id", "cohort.link_rank")
 
@@ -30,7 +30,7 @@ def _treatment_text(t) -> str:
 
 def _needs_using(ex: Extract, column: str) -> list[str]:
     out = []
-    for rule in NEED_RULES:
+    for rule in need_rules():
         if (rule.partner, rule.extract) != (ex.partner, ex.name):
             continue
         if column in rule.condition.meta.root_names() or column == ex.event_date:
@@ -42,7 +42,7 @@ def column_flow(policy: Policy, ex: Extract, column: str) -> Flow:
     treatments = policy.treatments(ex.name, column)
     role = ex.column(column).identity
     staged, published = [], []
-    roles = {ex.column(c).identity for c in policy.kept(ex.name, "pseudonymise")} - {None}
+    roles = {r for c in policy.kept(ex.name, "pseudonymise") if (r := ex.column(c).identity)}
     for t in treatments:
         if t == "keep":
             staged.append(f"staged.{column}")

@@ -29,6 +29,7 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
                 "forename": canon.name_canonical(col),
                 "surname": canon.name_canonical(col),
                 "dob": col,
+                "other_id": canon.other_id_canonical(col),
             }[role]
         )
         parts += [raw.select(f.alias("v")) for f in forms]

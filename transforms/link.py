@@ -209,7 +209,7 @@ def link_records(
     ids = records.select([c for c in ID_COLUMNS if c in records.columns])
     start = time.perf_counter()
     labels = constrained_labels(records.height, edges, ids)
-    if prob.similarity is not None and prob.unit is not None:
+    if prob.similarity is not None and prob.unit is not None and prob.model is not None:
         constrained = time.perf_counter()
         labels, split = cohesive_labels(labels, prob.unit, edges, _with_keys(prob, det))
         prob.model.clusters_split = split
@@ -221,7 +221,9 @@ def link_records(
 
 def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
     """Profile-pair similarity where a shared match key counts as certain."""
-    unit = prob.unit
+    unit, score = prob.unit, prob.similarity
+    if unit is None or score is None:
+        raise ValueError("no fitted model to score profile pairs with")
     keyed = (
         pl.DataFrame({"ka": unit[det["a"].to_numpy()], "kb": unit[det["b"].to_numpy()]})
         .select(
@@ -233,7 +235,7 @@ def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.D
     )
 
     def similarity(pairs: pl.DataFrame) -> pl.DataFrame:
-        out = prob.similarity(pairs).join(keyed, on=["l", "r"], how="left")
+        out = score(pairs).join(keyed, on=["l", "r"], how="left")
         return out.select("l", "r", pl.max_horizontal("p", pl.col("key").fill_null(0.0)).alias("p"))
 
     return similarity

@@ -1,113 +1,49 @@
 """Need definitions: which partner events flag which need domain, within a lookback window.
 
-Definitions are versioned (NEEDS_VERSION is written with every cohort) so a change in how a
-need is defined shows in the audit trail and in the figures.
+Each partner's rules live in its own module, `transforms/partners/<name>.py` (`NEED_RULES`);
+`need_rules()` gathers them through the registry. Definitions are versioned (NEEDS_VERSION is
+written with every cohort) so a change in how a need is defined shows in the audit trail and in
+the figures.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
 
-from schemas.registry import partner
+from schemas.cohort import DEFAULT_LOOKBACK_DAYS
+from schemas.registry import partner, partner_module, partner_names
 
-NEEDS_VERSION = "needs-v1"
-DEFAULT_LOOKBACK_DAYS = 365
-OUT_OF_WORK_REGIMES = (
-    "intensive_work_search",
-    "no_work_requirements",
-    "work_preparation",
-    "work_focused_interview",
-)
+NEEDS_VERSION = "needs-v2"
+# A rule whose every event counts (any record of that extract within the lookback).
+ANY = pl.lit(True)
 
 
 @dataclass(frozen=True)
 class NeedRule:
-    need: str
-    partner: str
-    extract: str
-    condition: pl.Expr
+    need: str  # one of schemas.cohort.NEEDS
+    extract: str  # an extract of the partner whose module declares the rule
+    condition: pl.Expr  # over the extract's staged columns
     description: str
+    partner: str = ""  # filled in from the module's name by need_rules()
+
+    @property
+    def columns(self) -> list[str]:
+        """The staged columns the condition reads."""
+        return sorted(set(self.condition.meta.root_names()))
 
 
-Y = pl.lit(True)
-NEED_RULES: tuple[NeedRule, ...] = (
-    NeedRule(
-        "homelessness",
-        "council",
-        "homelessness_cases",
-        Y,
-        "any homelessness prevention, relief or main duty decision",
-    ),
-    NeedRule(
-        "offending",
-        "police",
-        "crimes",
-        pl.col("role").is_in(["suspect", "offender"]),
-        "recorded as suspect or offender in a crime",
-    ),
-    NeedRule(
-        "domestic_abuse",
-        "police",
-        "crimes",
-        pl.col("domestic_abuse") & (pl.col("role") == "victim"),
-        "victim in a domestic abuse flagged crime or incident",
-    ),
-    NeedRule(
-        "domestic_abuse",
-        "council",
-        "homelessness_cases",
-        pl.col("reason") == "domestic_abuse",
-        "homeless because of domestic abuse",
-    ),
-    NeedRule(
-        "substance_misuse", "nhs", "treatment_episodes", Y, "any drug or alcohol treatment episode"
-    ),
-    NeedRule(
-        "substance_misuse",
-        "nhs",
-        "ae_attendances",
-        pl.col("alcohol_related") | pl.col("drug_related"),
-        "A&E attendance related to alcohol or drugs",
-    ),
-    NeedRule(
-        "substance_misuse",
-        "council",
-        "social_care_contacts",
-        pl.col("contact_reason") == "substance_misuse_support",
-        "adult social care contact for substance misuse",
-    ),
-    NeedRule(
-        "mental_health",
-        "nhs",
-        "mh_referrals",
-        Y,
-        "any referral to secondary mental-health services",
-    ),
-    NeedRule(
-        "mental_health",
-        "nhs",
-        "ae_attendances",
-        pl.col("self_harm"),
-        "A&E attendance for self-harm",
-    ),
-    NeedRule(
-        "mental_health",
-        "council",
-        "social_care_contacts",
-        pl.col("contact_reason") == "mental_health_support",
-        "adult social care contact for mental-health support",
-    ),
-    NeedRule(
-        "worklessness",
-        "dwp",
-        "uc_claims",
-        pl.col("regime").is_in(OUT_OF_WORK_REGIMES),
-        "Universal Credit claim in an out-of-work conditionality regime",
-    ),
-)
+def partner_need_rules(name: str) -> tuple[NeedRule, ...]:
+    rules: tuple[NeedRule, ...] = partner_module(name, "transforms").NEED_RULES
+    return tuple(dataclasses.replace(r, partner=name) for r in rules)
+
+
+def need_rules() -> tuple[NeedRule, ...]:
+    """Every partner's need rules, in registry order."""
+    return tuple(r for name in partner_names() for r in partner_need_rules(name))
 
 
 def need_events(
@@ -118,7 +54,7 @@ def need_events(
     """(record_key, need, event_date) for every qualifying event inside the lookback."""
     start = run_date - dt.timedelta(days=lookback_days)
     parts = []
-    for rule in NEED_RULES:
+    for rule in need_rules():
         lf = staged.get((rule.partner, rule.extract))
         if lf is None:
             continue

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from governance.match_keys import FIELD_TOKENS, token_column
+from governance.match_keys import FIELD_TOKENS, ID_TOKENS, token_column
 from transforms.blocking import block
 from transforms.compare import (
     BLOOM_COLUMNS,
@@ -37,7 +37,7 @@ from transforms.compare import (
     id_conflict,
 )
 
-ID_COLUMNS = ("tok_nhs", "tok_nino", "tok_oid")
+ID_COLUMNS = ID_TOKENS
 PROFILE_COLUMNS = tuple(sorted({token_column(k) for k in FIELD_TOKENS} | set(ID_COLUMNS)))
 CODED_COLUMNS = tuple(c for c in PROFILE_COLUMNS if c not in BLOOM_COLUMNS)
 # Every field token is made from one of these (the same canonical value under the same key gives
@@ -194,9 +194,10 @@ def initial_m() -> dict[str, list[float]]:
 
 # EM training sessions (as in Splink): pairs blocked on a rule say nothing about the fields the
 # rule fixes, so each session estimates m only for the fields its rule leaves free; a field takes
-# its m from the first session that leaves it free and has enough pairs. Blocking on the NHS
-# number or NINO token first gives pairs that are nearly all matches, so recording noise in every
-# identity field is learnt cleanly (no labels are used: the identifier is only a blocking rule).
+# its m from the first session that leaves it free and has enough pairs. Blocking on the
+# NHS number or NINO token first gives pairs that are nearly all matches, so recording noise in
+# every identity field is learnt cleanly (no labels are used: the identifier is only a blocking
+# rule).
 TRAINING_SESSIONS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("tok_nhs",), ()),
     (("tok_nino",), ()),
@@ -257,7 +258,8 @@ def _em(
 
 def learn_m(profiles: pl.DataFrame, u: dict) -> tuple[dict, int]:
     """m per field and level by EM in the training sessions."""
-    m, iterations, learnt = initial_m(), 0, set()
+    m, iterations = initial_m(), 0
+    learnt: set[str] = set()
     for rule, fixed in TRAINING_SESSIONS:
         free = set(COMPARISONS) - set(fixed) - learnt
         if not free or not set(rule) <= set(profiles.columns):
@@ -292,7 +294,7 @@ def deterministic_matches(profiles: pl.DataFrame, m: dict) -> float | None:
         return None
     recall = 1.0
     for f, col in PRIOR_RULE.items():
-        present = float(profiles[col].is_not_null().mean())
+        present = float(profiles.select(pl.col(col).is_not_null().mean()).item())
         recall *= m[f][1] * present**2
     return agreeing / max(recall, 1e-9)
 

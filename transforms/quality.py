@@ -16,6 +16,7 @@ import polars as pl
 from governance import canonical as canon
 from schemas.codes import reason
 from schemas.contract import EARLIEST_DATE, MAX_FIELD_CHARS, Column, Extract
+from schemas.rules import Rule, column_rules
 
 
 def _blank(col: str) -> pl.Expr:
@@ -29,28 +30,33 @@ def _date_rules(col: Column, present: pl.Expr, latest: dt.date | None, event: bo
     return [("BAD_DATE", present & parsed.is_null()), ("OUT_OF_RANGE", earliest | late)]
 
 
+def _rule_hits(rule: Rule, latest: dt.date | None, event: bool) -> list[tuple[str, pl.Expr]]:
+    """(reason code, failing rows) for one contract rule (schemas/rules.py)."""
+    col, value = rule.column, pl.col(rule.column.name)
+    present = ~_blank(col.name)
+    if rule.kind == "no_nul_byte":
+        return [("NUL_BYTE", value.str.contains("\x00", literal=True))]
+    if rule.kind == "max_length":
+        return [("FIELD_TOO_LONG", value.str.len_chars() > MAX_FIELD_CHARS)]
+    if rule.kind == "required":
+        return [("MISSING", ~present)]
+    if rule.kind == "date":
+        return _date_rules(col, present, latest, event)
+    if rule.kind == "allowed":
+        return [("BAD_CODE", present & ~value.str.strip_chars().is_in(col.allowed or ()))]
+    if col.format == "nhs_number":
+        return [
+            ("BAD_NHS_NUMBER", present & ~canon.nhs_number_valid(canon.nhs_number_digits(value)))
+        ]
+    return [("BAD_NINO", present & canon.nino_canonical(value).is_null())]
+
+
 def column_reasons(col: Column, latest: dt.date | None = None, event: bool = False) -> list:
-    """One boolean expression per rule that applies to the column, named by its reason code.
+    """One boolean expression per quarantining rule on the column, named by its reason code.
 
     `latest`: no event date may be after it (the run date); `event`: this is the event date."""
-    present = ~_blank(col.name)
-    value = pl.col(col.name)
-    rules: list[tuple[str, pl.Expr]] = [
-        ("NUL_BYTE", value.str.contains("\x00", literal=True)),
-        ("FIELD_TOO_LONG", value.str.len_chars() > MAX_FIELD_CHARS),
-    ]
-    if col.required:
-        rules.append(("MISSING", ~present))
-    if col.dtype == "date" and col.identity is None:
-        rules += _date_rules(col, present, latest, event)
-    if col.allowed and col.identity is None:
-        rules.append(("BAD_CODE", present & ~value.str.strip_chars().is_in(col.allowed)))
-    if col.format == "nhs_number":
-        valid = canon.nhs_number_valid(canon.nhs_number_digits(value))
-        rules.append(("BAD_NHS_NUMBER", present & ~valid))
-    if col.format == "nino":
-        rules.append(("BAD_NINO", present & canon.nino_canonical(value).is_null()))
-    return [hit.fill_null(False).alias(reason(code, col.name)) for code, hit in rules]
+    hits = [h for r in column_rules(col) if r.quarantines for h in _rule_hits(r, latest, event)]
+    return [hit.fill_null(False).alias(reason(code, col.name)) for code, hit in hits]
 
 
 def duplicate_reasons(ex: Extract) -> list[pl.Expr]:

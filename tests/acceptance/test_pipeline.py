@@ -1,5 +1,6 @@
 """Acceptance: the whole pipeline on synthetic data, judged against the ground truth."""
 
+import datetime as dt
 import json
 import shutil
 
@@ -13,6 +14,7 @@ from flows.config import Zones
 from flows.nightly import nightly
 from flows.synth import synthesise
 from governance.policy import POLICY_DIR
+from schemas.cohort import DEFAULT_LOOKBACK_DAYS
 from schemas.registry import partner
 from tests.conftest import RUN_DATE, grant_user, set_dev_keys, sign_optout
 from transforms.cohort import cohort_table
@@ -118,6 +120,32 @@ def test_cohort_matches_the_cohort_true_identities_would_give(zones):
     )
     found = rec["person"].n_unique() / true_mcn.height
     assert found >= 0.95
+
+
+def test_probation_needs_match_the_ground_truth(zones):
+    """Every need a probation record flags is a need its true person has, and a probation
+    record inside the lookback flags each need its person truly has that probation assesses."""
+    ctx = build_context(zones, RUN_DATE)
+    staged = load_staged(zones, ctx.bindings, ctx.key)
+    probation = {k: v for k, v in staged.items() if k[0] == "probation"}
+    assert probation, "probation was not staged"
+    events = need_events({k: v.lazy() for k, v in probation.items()}, RUN_DATE).collect()
+    truth = pl.read_parquet(zones.ground_truth)
+    people = pl.read_parquet(zones.true_needs)
+    records = records_frame(probation).join(truth, on=["partner", "extract", "record_ref"])
+    flagged = events.join(records, on="record_key").join(people, on="person")
+    assert set(flagged["need"]) == {"offending", "homelessness", "substance_misuse"}
+    for need in ("offending", "homelessness", "substance_misuse"):
+        rows = flagged.filter(pl.col("need") == need)
+        assert rows.height > 20 and rows[f"need_{need}"].all(), need
+    start = RUN_DATE - dt.timedelta(days=DEFAULT_LOOKBACK_DAYS)
+    inside = records.filter(pl.col("event_date").is_between(start, RUN_DATE)).join(
+        people, on="person"
+    )
+    for need in ("offending", "homelessness", "substance_misuse"):
+        expected = inside.filter(pl.col(f"need_{need}"))["record_key"]
+        got = flagged.filter(pl.col("need") == need)["record_key"]
+        assert expected.is_in(got.implode()).mean() >= 0.97, need
 
 
 def test_query_prints_a_table(zones, capsys):

@@ -3,13 +3,14 @@ deployments import, every CLI command has help."""
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 import yaml
 
 from flows.cli import parser
-from schemas.registry import PARTNER_NAMES, all_extracts
+from schemas.registry import all_extracts, partner_names
 
 ROOT = Path(__file__).resolve().parents[2]
 # schemas <- governance <- transforms <- flows
@@ -48,9 +49,11 @@ def test_every_schema_column_is_described_and_partner_modules_exist():
         for col in ex.columns:
             assert len(col.description) > 10, f"{ex.partner}.{ex.name}.{col.name}"
         assert ex.event_date in ex.column_names
-    for name in PARTNER_NAMES:
-        assert (ROOT / "schemas" / f"{name}.py").exists()
+    for name in partner_names():
+        for package in ("schemas", "transforms", "flows"):
+            assert (ROOT / package / "partners" / f"{name}.py").exists(), (package, name)
         assert (ROOT / "governance" / "policies" / f"{name}.yaml").exists()
+        assert (ROOT / "governance" / "policies" / f"{name}.yaml.sig").exists()
 
 
 def test_every_prefect_yaml_entrypoint_imports_and_is_a_flow():
@@ -133,3 +136,45 @@ def test_every_user_error_has_an_exit_code_from_the_table():
     for cls in found:
         if cls.__name__ != "NightFailed":  # carries the code of the partner that failed
             assert cls.exit_code in EXIT_CODES, cls.__name__
+
+
+# The NHS number is an identifier every partner may hold, not the NHS partner: its token key is
+# named "nhs" (governance/match_keys.py). "City Council" is the partnership's host in every
+# agreement.
+NOT_A_PARTNER = re.compile(
+    r"NHS[ _-]?(numbers?|England|test|sourced|spaced|/NINO)|tok_nhs|w_nhs|"
+    r"key_named\(\"nhs\"\)|MatchKey\(\"nhs\"|\(\"nhs\",\)|City Council|"
+    r"nhs = |\(nhs\)|\bnhs\)|\bnhs, nino",
+    re.IGNORECASE,
+)
+
+
+def _code_files():
+    for folder in ("flows", "transforms", "governance", "schemas", "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix in (".py", ".yaml", ".toml") and "__pycache__" not in path.parts:
+                yield path
+    for name in ("prefect.yaml", "pyproject.toml", "Makefile"):
+        yield ROOT / name
+
+
+@pytest.mark.parametrize("name", partner_names())
+def test_no_partner_is_named_outside_its_own_files_and_the_registry(name):
+    """A partner is one unit: only its files (named after it) and the registry name it."""
+    own = {
+        *(
+            ROOT / package / "partners" / f"{name}.py"
+            for package in ("schemas", "transforms", "flows")
+        ),
+        ROOT / "governance" / "policies" / f"{name}.yaml",
+        ROOT / "schemas" / "registry.py",
+    }
+    word = re.compile(rf"\b{name}\b", re.IGNORECASE)
+    found = [
+        f"{path.relative_to(ROOT)}:{i}"
+        for path in _code_files()
+        if path not in own
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if word.search(NOT_A_PARTNER.sub("", line))
+    ]
+    assert found == [], f"{name} is named in {found}"

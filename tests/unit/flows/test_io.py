@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from flows.io import read_extract, read_manifest, sha256_file, write_parquet_atomic
 from flows.reader import SOURCE_ROW
-from schemas import council, dwp
 from schemas.errors import ExtractError
+from schemas.partners import council, dwp
 
 SECRET = "Zebedee"  # a value that must never appear in an error
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.reader import RAW_LINE, REASON, SOURCE_ROW, parse_csv, parse_parquet
-from schemas import dwp, nhs, police
 from schemas.codes import CODES
 from schemas.errors import ExtractError
+from schemas.partners import dwp, nhs, police
 
 EX = police.CRIMES
 SECRET = "Zebedee"

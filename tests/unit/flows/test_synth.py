@@ -2,7 +2,7 @@ import polars as pl
 
 from flows.io import read_extract, read_manifest
 from governance import canonical as canon
-from schemas.registry import all_extracts
+from schemas.registry import all_extracts, partner_names
 
 
 def test_nhs_numbers_are_valid_and_from_the_test_range_only(synthetic_dir):
@@ -41,7 +41,7 @@ def test_ground_truth_covers_every_record(synthetic_dir):
     truth = pl.read_parquet(synthetic_dir / "ground_truth" / "records.parquet")
     total = sum(
         entry["rows"]
-        for p in ("police", "nhs", "council", "dwp")
+        for p in partner_names()
         for entry in read_manifest(synthetic_dir / "landing" / p).values()
     )
     assert truth.height == total

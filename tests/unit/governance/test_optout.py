@@ -7,7 +7,7 @@ import pytest
 from governance.errors import OptOutError
 from governance.optout import load_optout, remove_opted_out, require_fresh, write_optout
 from governance.policy import load_policy
-from schemas import nhs
+from schemas.partners import nhs
 
 RUN = dt.date(2026, 11, 1)
 

@@ -7,7 +7,7 @@ import yaml
 
 from governance.errors import AgreementNotInForceError, PolicyError
 from governance.policy import POLICY_DIR, check_all, load_policy, require_in_force
-from schemas.registry import PARTNER_NAMES, partner
+from schemas.registry import partner, partner_names
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def _edit(policy_dir: Path, name: str, change) -> None:
 
 def test_shipped_policies_pass_and_name_every_schema_column():
     policies, problems = check_all(on=dt.date(2026, 11, 1))
-    assert problems == [] and set(policies) == set(PARTNER_NAMES)
+    assert problems == [] and set(policies) == set(partner_names())
     for name, policy in policies.items():
         for ex in partner(name).extracts:
             assert policy.unnamed(ex) == [], f"{name}/{ex.name} leaves columns unnamed"
@@ -115,7 +115,7 @@ def test_review_date_inside_validity(policy_dir):
 
 def test_expired_agreement_fails_the_check_on_a_date(policy_dir):
     _, problems = check_all(policy_dir, verify=False, on=dt.date(2028, 1, 1))
-    assert sorted(p.code for p in problems) == ["POL025"] * 4
+    assert sorted(p.code for p in problems) == ["POL025"] * len(partner_names())
 
 
 def test_missing_policy_file_is_reported(policy_dir):

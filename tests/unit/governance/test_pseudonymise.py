@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from governance.keys import SecretKey
 from governance.policy import load_policy
 from governance.pseudonymise import age_band, apply_policy, hmac_tokens
-from schemas import dwp, police
+from schemas.partners import dwp, police
 from tests.conftest import RUN_DATE
 from transforms.leaks import leak_counts
 
@@ -116,7 +116,7 @@ def test_age_band_at_run_date(dob, band):
 )
 @given(sep=st.sampled_from(["", " ", "-", "  "]), pad=st.sampled_from(["", " "]))
 def test_formatting_variants_of_one_nhs_number_give_one_token(key, sep, pad):
-    from schemas import nhs
+    from schemas.partners import nhs
 
     number = "9990000026"
     variant = pad + number[:3] + sep + number[3:6] + sep + number[6:] + pad

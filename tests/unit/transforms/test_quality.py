@@ -2,7 +2,7 @@ import datetime as dt
 
 import polars as pl
 
-from schemas import nhs
+from schemas.partners import nhs
 from transforms.quality import reason_counts, split_rows
 
 

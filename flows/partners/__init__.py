@@ -1,0 +1,1 @@
+"""One module per partner, named after it: how its synthetic extracts are made (`SYNTH`)."""

@@ -1,0 +1,1 @@
+"""One module per partner, named after it: its data contract (`PARTNER`)."""

@@ -1,0 +1,1 @@
+"""One module per partner, named after it: the need rules its records feed (`NEED_RULES`)."""

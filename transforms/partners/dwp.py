@@ -1,0 +1,21 @@
+"""DWP records' need rule: worklessness."""
+
+import polars as pl
+
+from transforms.needs import NeedRule
+
+OUT_OF_WORK_REGIMES = (
+    "intensive_work_search",
+    "no_work_requirements",
+    "work_preparation",
+    "work_focused_interview",
+)
+
+NEED_RULES = (
+    NeedRule(
+        "worklessness",
+        "uc_claims",
+        pl.col("regime").is_in(OUT_OF_WORK_REGIMES),
+        "Universal Credit claim in an out-of-work conditionality regime",
+    ),
+)

@@ -1,0 +1,147 @@
+"""Check need rules and linkage settings against the contracts and policies, before any
+partner is read, and report every problem at once (as Splink validates its settings).
+
+Catches what would otherwise pass silently or fail late: a need name the cohort does not have
+(its events would be dropped), a rule on an extract or column the contract lacks or the policy
+does not keep (it would fail after every partner is ingested), and a token the linkage settings
+use that no match key makes (a renamed token would become an all-null column).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from governance import match_keys
+from governance.errors import Problem, SettingsError
+from governance.match_keys import token_column
+from governance.policy import Policy, policy_path
+from governance.pseudonymise import staged_columns
+from schemas.cohort import NEEDS
+from schemas.registry import partner, partner_module
+from transforms import blocking, cluster, compare, probabilistic
+from transforms.needs import NeedRule, partner_need_rules
+
+
+def _shown(path: str | None) -> str:
+    """A module's file, relative to the working directory when under it."""
+    if path is None:
+        return "?"
+    p = Path(path)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def need_rule_problems(policies: dict[str, Policy]) -> list[Problem]:
+    """Every need rule of the partners with a policy: its need, extract and columns."""
+    problems = []
+    for name, policy in policies.items():
+        where = _shown(partner_module(name, "transforms").__file__)
+        for i, rule in enumerate(partner_need_rules(name)):
+            problems += _rule_problems(name, policy, rule, where, f"NEED_RULES[{i}]")
+    return problems
+
+
+def _rule_problems(
+    name: str, policy: Policy, rule: NeedRule, where: str, key: str
+) -> list[Problem]:
+    out = []
+    if rule.need not in NEEDS:
+        out.append(
+            Problem(
+                where,
+                f"{key}.need",
+                "SET001",
+                f"unknown need {rule.need}; the need domains are {', '.join(NEEDS)} "
+                "(schemas/cohort.py NEEDS): use one of them or add it there",
+            )
+        )
+    extracts = {ex.name: ex for ex in partner(name).extracts}
+    if rule.extract not in extracts:
+        out.append(
+            Problem(
+                where,
+                f"{key}.extract",
+                "SET002",
+                f"{name} sends no extract {rule.extract} (it sends {', '.join(sorted(extracts))})",
+            )
+        )
+        return out
+    ex = extracts[rule.extract]
+    staged = set(staged_columns(ex, policy))
+    for col in rule.columns:
+        if col not in ex.column_names:
+            out.append(
+                Problem(
+                    where,
+                    f"{key}.condition.{col}",
+                    "SET003",
+                    f"column is not in the {name}/{ex.name} contract (docs/schemas.md)",
+                )
+            )
+        elif col not in staged:
+            out.append(
+                Problem(
+                    where,
+                    f"{key}.condition.{col}",
+                    "SET004",
+                    f"the policy does not keep this column "
+                    f"({_shown(str(policy_path(name)))}: extracts.{ex.name}.{col}): keep it "
+                    "there (and have it signed) or change the rule",
+                )
+            )
+    return out
+
+
+def linkage_settings() -> dict[str, tuple[str, ...]]:
+    """Every token column the linkage settings name, by where it is named."""
+    out: dict[str, tuple[str, ...]] = {
+        "transforms/probabilistic.py: ID_COLUMNS": probabilistic.ID_COLUMNS,
+        "transforms/probabilistic.py: BASE_COLUMNS": probabilistic.BASE_COLUMNS,
+        "transforms/probabilistic.py: PRIOR_RULE": tuple(probabilistic.PRIOR_RULE.values()),
+        "transforms/compare.py: ID_COLUMNS": compare.ID_COLUMNS,
+        "transforms/cluster.py: IDS": cluster.IDS,
+    }
+    for i, (cols, _fixed) in enumerate(probabilistic.TRAINING_SESSIONS):
+        out[f"transforms/probabilistic.py: TRAINING_SESSIONS[{i}]"] = cols
+    for rule, (left, right) in blocking.BLOCKING_RULES.items():
+        out[f"transforms/blocking.py: BLOCKING_RULES.{rule}"] = (*left, *right)
+    for field in compare.FIELDS:
+        out[f"transforms/compare.py: FIELDS.{field.name}.base"] = (field.base,)
+    return out
+
+
+def made_tokens() -> set[str]:
+    """The token columns pseudonymisation makes (governance/match_keys.py)."""
+    return {token_column(k) for k in (*match_keys.MATCH_KEYS, *match_keys.FIELD_TOKENS)}
+
+
+def linkage_problems() -> list[Problem]:
+    made = made_tokens()
+    problems = []
+    for place, cols in linkage_settings().items():
+        file, key = place.split(": ", 1)
+        for col in dict.fromkeys(cols):
+            if col not in made:
+                problems.append(
+                    Problem(
+                        file,
+                        key,
+                        "SET010",
+                        f"token {col} is made by no match key (governance/match_keys.py): "
+                        "rename it here to the key's token, or restore the key",
+                    )
+                )
+    return problems
+
+
+def settings_problems(policies: dict[str, Policy]) -> list[Problem]:
+    return need_rule_problems(policies) + linkage_problems()
+
+
+def check_settings(policies: dict[str, Policy]) -> None:
+    """Raise SettingsError listing every problem; nothing is read before this passes."""
+    problems = settings_problems(policies)
+    if problems:
+        raise SettingsError(problems)
