@@ -164,6 +164,18 @@ def _check_agreement(policy: Policy, name: str) -> list[Problem]:
                 "review date must fall between valid_from and valid_to",
             )
         )
+    for i, party in enumerate(a.parties):
+        if party.signs and len(party.approvers) < party.approvals_required:
+            problems.append(
+                Problem(
+                    name,
+                    f"agreement.parties.{i}.approvers",
+                    "POL027",
+                    f"{party.name} must sign ({party.role}) but names {len(party.approvers)} "
+                    f"approver key(s) for {party.approvals_required} signature(s): add their key "
+                    "ids (`mcn policy keygen` prints them)",
+                )
+            )
     if a.reidentification and a.retention.vault > a.retention.staged:
         problems.append(
             Problem(

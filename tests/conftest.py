@@ -86,7 +86,7 @@ def sign_policies(policy_dir, work_dir):
     """
     import shutil
 
-    from governance.signing import keygen, load_private, sign_policy
+    from governance.signing import keygen, load_private
 
     key, pub = keygen("Test Approver", work_dir / "approver-keys")
     approvers = work_dir / "approvers"
@@ -95,8 +95,20 @@ def sign_policies(policy_dir, work_dir):
     for trusted in Path(os.environ[SESSION_TRUSTED]).glob("*.json"):  # opt-out lists stay vouched
         shutil.copy(trusted, approvers / trusted.name)
     for path in sorted(policy_dir.glob("*.yaml")):
-        sign_policy(path, load_private(key), "Test Approver")
+        sign_as_every_party(path, load_private(key), "Test Approver")
     return approvers
+
+
+def sign_as_every_party(path, private, approver: str):
+    """In a COPY of a policy, name one test key as every party's approver, then sign with it
+    (two-party approval needs a named approver of each party)."""
+    import re
+
+    from governance.signing import public_key_id, sign_policy
+
+    kid = public_key_id(private.public_key())
+    path.write_text(re.sub(r"approvers: \[[^\]]*\]", f"approvers: [{kid}]", path.read_text()))
+    return sign_policy(path, private, approver)
 
 
 def set_dev_keys(folder, mp) -> dict:
