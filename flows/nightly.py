@@ -175,7 +175,10 @@ def agreement_warnings(run_date: dt.date) -> list[str]:
     from flows.ig import register_entries
     from governance.register import DEFAULT_WINDOW_DAYS, warnings
 
-    entries, problems = register_entries(None, run_date, DEFAULT_WINDOW_DAYS)
+    try:
+        entries, problems = register_entries(None, run_date, DEFAULT_WINDOW_DAYS)
+    except Exception as exc:  # noqa: BLE001 - the night's outputs stand; say the register failed
+        return [f"the agreement register could not be read ({type(exc).__name__})"]
     return warnings(entries) + [f"{p.file}: [{p.code}] policy fails its checks" for p in problems]
 
 
