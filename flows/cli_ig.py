@@ -160,6 +160,7 @@ def register(sub, policy_sub, common: argparse.ArgumentParser, date_type) -> Non
     p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml")
     p.set_defaults(func=cmd_ig_register)
     register_ropa(isub, common)
+    register_add_approver(policy_sub)
     register_subject_rights(isub, common)
 
 
@@ -354,3 +355,40 @@ def register_subject_rights(isub, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--reason", default="objection upheld", help="for the record; no personal data")
     p.set_defaults(func=cmd_ig_object)
+
+
+def cmd_policy_add_approver(args: argparse.Namespace) -> int:
+    from governance import signatures as sig
+    from governance.errors import PolicySignatureError
+    from governance.policy import policy_path
+    from governance.policy_text import with_approver
+    from governance.signing import public_key_id
+
+    public = sig.read_public(args.public_key)
+    if public is None:
+        raise PolicySignatureError(
+            f"{args.public_key} is not an approver's public key. Fix: pass the .json "
+            "`mcn policy keygen` wrote",
+            "POL032",
+        )
+    key_id = public_key_id(public)
+    path = policy_path(args.partner, args.policy_dir)
+    path.write_text(with_approver(path.read_text(encoding="utf-8"), args.party, key_id, str(path)))
+    print(
+        f"{path}: {args.party} now names approver {key_id}. The text changed, so every party "
+        "signs it again (`mcn policy sign --key KEY --all`, once per approver key)"
+    )
+    return 0
+
+
+def register_add_approver(policy_sub) -> None:
+    p = policy_sub.add_parser(
+        "add-approver",
+        help="name an approver's key as one who may sign for a party of a partner's agreement "
+        "(edits agreement.parties[].approvers, keeping comments)",
+    )
+    p.add_argument("partner", choices=PARTNER_NAMES, help="whose policy")
+    p.add_argument("--party", required=True, help="the party's name exactly as in the agreement")
+    p.add_argument("--public-key", type=Path, required=True, help="the approver's public .json")
+    p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml")
+    p.set_defaults(func=cmd_policy_add_approver)

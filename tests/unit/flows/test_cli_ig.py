@@ -116,3 +116,40 @@ def test_the_night_summary_carries_the_register_warnings():
     }
     text = night_markdown({"run_id": "r", "cohort": cohort, "agreements": warnings})
     assert "- **agreement**: police DSA-POLICE-2026-01: expiring" in text
+
+
+def test_a_policy_naming_no_approvers_is_brought_under_two_party_approval(signed, tmp_path, capsys):
+    """As after merging a partner whose policy was signed under one key: name an approver per
+    party, then each signs every policy naming them."""
+    policies, approvers = signed
+    path = policies / "police.yaml"
+    path.write_text(re.sub(r"\n +approvers: \[[^\]]*\][^\n]*", "", path.read_text()))
+    (policies / "police.yaml.sig").unlink()
+    assert main(["policy", "check", "--policy-dir", str(policies)]) == 4
+    assert "[POL027]" in capsys.readouterr().out
+    keys = {}
+    for party in (
+        "Example Constabulary",
+        "Example MCN Partnership (hosted by Example City Council)",
+    ):
+        key, pub = keygen(f"{party[:20]} approver", tmp_path / "new")
+        shutil.copy(pub, approvers / pub.name)
+        keys[party] = key
+        add = ["policy", "add-approver", "police", "--party", party, "--public-key", str(pub)]
+        assert main([*add, "--policy-dir", str(policies)]) == 0
+    assert "# Every column of every extract" in path.read_text()  # comments kept
+    for key in keys.values():
+        assert (
+            main(["policy", "sign", "--key", str(key), "--all", "--policy-dir", str(policies)]) == 0
+        )
+    capsys.readouterr()
+    assert main(["policy", "check", "--policy-dir", str(policies)]) == 0
+    assert "Example Constabulary approver" in capsys.readouterr().out
+
+
+def test_add_approver_names_the_parties_when_the_party_is_unknown(signed, tmp_path, capsys):
+    policies, _ = signed
+    _, pub = keygen("Someone", tmp_path / "s")
+    add = ["policy", "add-approver", "dwp", "--party", "Nobody", "--public-key", str(pub)]
+    assert main([*add, "--policy-dir", str(policies)]) == 4
+    assert "Department for Work and Pensions" in capsys.readouterr().err
