@@ -276,7 +276,13 @@ def verify_policy(policy_path: Path, directory: Path | None = None) -> Approval:
             "with a trusted approver's key",
             "POL032",
         )
-    missing = missing_parties(policy_path.read_text(encoding="utf-8"), valid)
+    text = policy_path.read_text(encoding="utf-8")
+    if not signatories(text):
+        raise PolicySignatureError(
+            f"{where} names no party that signs (or does not load). Fix: run `mcn policy check`",
+            "POL034",
+        )
+    missing = missing_parties(text, valid)
     if missing:
         raise PolicySignatureError(
             f"{where} is not signed by every party: missing {'; '.join(missing)}. Signed by "
