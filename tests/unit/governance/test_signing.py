@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 
 import pytest
@@ -25,7 +26,18 @@ def test_shipped_policies_are_signed_by_a_shipped_approver():
 
 def test_a_fresh_signature_verifies(signed):
     policies, approvers = signed
-    assert verify_policy(policies / "nhs.yaml", approvers).approver == "Test Approver"
+    approval = verify_policy(policies / "nhs.yaml", approvers)
+    assert "Test Approver" in approval.approver and len(approval.signers) == 4  # one per party
+
+
+def test_one_key_named_for_two_parties_fails_the_check(signed, monkeypatch):
+    policies, approvers = signed
+    monkeypatch.setenv("MCN_APPROVERS_DIR", str(approvers))
+    path = policies / "dwp.yaml"
+    ids = re.findall(r"approvers: \[([^\]]*)\]", path.read_text())
+    path.write_text(path.read_text().replace(ids[1], ids[0]))
+    _, problems = check_all(policies)
+    assert "POL028" in [p.code for p in problems]
 
 
 @pytest.mark.parametrize("offset", [0, 100, -2])
@@ -53,7 +65,15 @@ def test_signature_by_an_untrusted_key_is_refused(signed, tmp_path):
     key, _ = keygen("Somebody Else", tmp_path / "other")
     (policies / "dwp.yaml.sig").unlink()
     sign_as_every_party(policies / "dwp.yaml", load_private(key), "Somebody Else")
-    with pytest.raises(PolicySignatureError) as info:
+    with pytest.raises(PolicySignatureError) as info:  # it counts for nobody: DWP has not signed
+        verify_policy(policies / "dwp.yaml", approvers)
+    assert info.value.code == "POL034" and "missing Department for Work and Pensions" in str(
+        info.value
+    )
+    record = json.loads((policies / "dwp.yaml.sig").read_text())
+    record["signatures"] = [s for s in record["signatures"] if s["approver"] == "Somebody Else"]
+    (policies / "dwp.yaml.sig").write_text(json.dumps(record))
+    with pytest.raises(PolicySignatureError) as info:  # signed by an untrusted key alone
         verify_policy(policies / "dwp.yaml", approvers)
     assert info.value.code == "POL032"
 
