@@ -124,7 +124,16 @@ def sign_as_every_party(path, private, approver: str):
         used.append(next(signers))
         return f"approvers: [{public_key_id(used[-1][0].public_key())}]"
 
-    path.write_text(re.sub(r"approvers: \[[^\]]*\]", named, path.read_text()))
+    text = path.read_text()
+    if re.search(r"approvers: \[", text):
+        path.write_text(re.sub(r"approvers: \[[^\]]*\]", named, text))
+    else:  # written back by a YAML dumper (block lists): set them in the data instead
+        import yaml
+
+        data = yaml.safe_load(text)
+        for party in data["agreement"]["parties"]:
+            party["approvers"] = [named(None)[len("approvers: [") : -1]]
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
     for key, name in used:
         out = sign_policy(path, key, name)
     return out
