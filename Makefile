@@ -5,7 +5,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean sign-policies
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -16,6 +16,13 @@ demo: setup
 
 test: lint
 	$(UV) run pytest
+
+# Every approver key in APPROVER_KEYS signs every policy whose agreement names it (two-party
+# approval: each party's approvers sign). Private keys never live in the repository.
+APPROVER_KEYS ?= $(HOME)/.mcn-approver
+sign-policies: setup
+	@for key in $(APPROVER_KEYS)/*.key; do $(UV) run mcn policy sign --key "$$key" --all || exit 1; done
+	$(UV) run mcn policy check
 
 # ruff (lint and format) on everything, mypy on the pure packages (schemas, governance,
 # transforms: pyproject.toml [tool.mypy]); `make test` runs these first.

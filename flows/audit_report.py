@@ -6,7 +6,6 @@ Built only from the audit log, which holds counts, names, hashes and key ids: no
 from __future__ import annotations
 
 import datetime as dt
-import html
 
 from governance.audit import Verdict
 
@@ -151,37 +150,107 @@ def _status(verdict: Verdict) -> str:
     return f"AUDIT LOG FAILED VERIFICATION: {verdict.problem}"
 
 
-def render(entries: list[dict], start: dt.date, end: dt.date, verdict: Verdict) -> tuple[str, str]:
+def nights(entries: list[dict]) -> list[list]:
+    """Processing by night: one row per run, from its ingest and cohort entries."""
+    runs: dict[str, dict] = {}
+    for e in entries:
+        if e["event"] in ("ingest", "ingest_already_staged", "ingest_refused", "cohort"):
+            run = runs.setdefault(e.get("run_id", "-"), {"time": e["time"], "in": 0, "refused": 0})
+            run["in"] += e.get("rows_in", 0)
+            run["refused"] += e["event"] == "ingest_refused"
+            if e["event"] == "cohort":
+                run |= {"persons": e["persons"], "mcn": e["mcn_persons"], "date": e["run_date"]}
+    return [
+        [
+            r["time"][:16],
+            rid,
+            r.get("date", "-"),
+            r["in"],
+            r["refused"],
+            r.get("persons", "-"),
+            r.get("mcn", "-"),
+        ]
+        for rid, r in runs.items()
+    ]
+
+
+def subject_requests(entries: list[dict]) -> list[list]:
+    return [
+        [
+            e["time"],
+            "access (Article 15)" if e["event"] == "subject_access" else "objection (Article 21)",
+            e.get("request_id") or e.get("objection_id"),
+            ", ".join(e.get("identifier_kinds", [])),
+            ", ".join(e.get("zones", [])) or "-",
+            e.get("persons", "-"),
+        ]
+        for e in entries
+        if e["event"] in ("subject_access", "objection_recorded")
+    ]
+
+
+def anomalies(entries: list[dict]) -> list[list]:
+    """Worth a look: a policy changed between runs, re-identifications above their usual daily
+    rate (more than twice the median of active days), a partner's data stale."""
+    out, last = [], {}
+    for e in entries:
+        if e["event"] in ("ingest", "ingest_already_staged"):
+            before = last.get(e["partner"])
+            if before and before != e["policy_sha256"]:
+                out.append(
+                    [
+                        e["time"],
+                        "policy changed",
+                        f"{e['partner']}: {before[:12]} -> "
+                        f"{e['policy_sha256'][:12]} (see `mcn policy history`)",
+                    ]
+                )
+            last[e["partner"]] = e["policy_sha256"]
+        if e["event"] == "cohort":
+            for partner, info in (e.get("stale_partners") or {}).items():
+                out.append([e["time"], "partner stale", f"{partner}: {info.get('days')} days"])
+    per_day: dict[str, int] = {}
+    for e in entries:
+        if e["event"] == "reidentify":
+            per_day[e["time"][:10]] = per_day.get(e["time"][:10], 0) + 1
+    if per_day:
+        usual = sorted(per_day.values())[len(per_day) // 2]
+        out += [
+            [day, "re-identifications above usual", f"{n} (usual {usual} a day)"]
+            for day, n in sorted(per_day.items())
+            if n > 2 * usual
+        ]
+    return out
+
+
+def render(
+    entries: list[dict],
+    start: dt.date,
+    end: dt.date,
+    verdict: Verdict,
+    agreements: tuple[list[str], list[list]] | None = None,
+) -> tuple[str, str]:
+    """The IG report: agreements, nights, refusals, re-identifications, retention receipts,
+    subject requests and anomalies, as Markdown and one offline HTML page."""
+    from flows import tables
+
     chosen = [e for e in entries if _in_range(e, start, end)]
     title = f"Record of processing, {start} to {end}"
     parts = sections(chosen)
-    md = [f"# {title}", "", _status(verdict), ""]
-    for name, header, rows in parts:
-        md += [f"## {name} ({len(rows)})", ""]
-        if rows:
-            md += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            md += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-        else:
-            md.append("None in this period.")
-        md.append("")
-    esc = html.escape
-    body = [f"<h1>{esc(title)}</h1>", f"<p><strong>{esc(_status(verdict))}</strong></p>"]
-    for name, header, rows in parts:
-        body.append(f"<h2>{esc(name)} ({len(rows)})</h2>")
-        if not rows:
-            body.append("<p>None in this period.</p>")
-            continue
-        head = "".join(f"<th>{esc(h)}</th>" for h in header)
-        cells = "".join(
-            "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>" for row in rows
-        )
-        body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
-    page = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{esc(title)}</title><style>body{{font-family:sans-serif;margin:2em}}"
-        "table{border-collapse:collapse;font-size:.85em}td,th{border:1px solid #999;"
-        "padding:.2em .4em;text-align:left}</style></head><body>"
-        + "".join(body)
-        + "</body></html>\n"
-    )
-    return "\n".join(md), page
+    extra = [
+        (
+            "Processing by night",
+            ["time", "run", "run date", "rows in", "partners refused", "persons", "MCN persons"],
+            nights(chosen),
+        ),
+        (
+            "Subject requests",
+            ["time", "request", "id", "identifiers given (kinds)", "zones", "persons"],
+            subject_requests(chosen),
+        ),
+        ("Anomalies worth a look", ["time", "what", "detail"], anomalies(chosen)),
+    ]
+    head = [("Agreements and their status", *agreements)] if agreements else []
+    everything = head + extra[:1] + parts + extra[1:]
+    intro = [_status(verdict)]
+    return tables.markdown(title, intro, everything), tables.html_page(title, intro, everything)

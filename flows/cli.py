@@ -181,19 +181,39 @@ def cmd_policy_keygen(args: argparse.Namespace) -> int:
 
 def cmd_policy_sign(args: argparse.Namespace) -> int:
     from governance.policy import load_policy, policy_path
-    from governance.signing import load_private, sign_policy
+    from governance.signing import (
+        load_private,
+        public_key_id,
+        sign_policy,
+        signatories,
+        trusted_keys,
+    )
     from schemas.registry import partner_names
 
+    private = load_private(args.key)
+    key_id = public_key_id(private.public_key())
+    approver = args.approver or trusted_keys().get(key_id, (None,))[0]
+    if not approver:
+        raise gov_errors.PolicySignatureError(
+            f"key {key_id} is not a trusted approver, so its name is unknown. Fix: pass "
+            "--approver NAME, and put its public .json in governance/approvers/",
+            "POL032",
+        )
     names = list(partner_names()) if args.all else args.partner
     if not names:
         raise gov_errors.PolicySignatureError(
             "name the policies to sign (--partner P, repeatable) or pass --all", "POL030"
         )
-    private = load_private(args.key)
     for name in names:
+        path = policy_path(name, args.policy_dir)
+        if args.all and not any(
+            key_id in s.approvers for s in signatories(path.read_text(encoding="utf-8"))
+        ):
+            print(f"skipped {path}: the agreement does not name {key_id} as an approver")
+            continue
         load_policy(name, args.policy_dir, verify=False)  # never sign a policy that fails checks
-        out = sign_policy(policy_path(name, args.policy_dir), private, args.approver)
-        print(f"signed {policy_path(name, args.policy_dir)} -> {out}")
+        out = sign_policy(path, private, approver)
+        print(f"signed {path} as {approver} ({key_id}) -> {out}")
     return 0
 
 
@@ -358,14 +378,22 @@ def parser() -> argparse.ArgumentParser:
         "policy text (writes <partner>.yaml.sig)",
     )
     p.add_argument("--key", type=Path, required=True, help="approver's private key (.key)")
-    p.add_argument("--approver", required=True, help="approver's name as it should be recorded")
+    p.add_argument(
+        "--approver",
+        help="approver's name as it should be recorded (default: the name in the trusted "
+        "approver file of the key)",
+    )
     p.add_argument(
         "--partner",
         action="append",
         choices=partner_names(),
         help="policy to sign (repeatable)",
     )
-    p.add_argument("--all", action="store_true", help="sign every partner's policy")
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="sign every partner's policy whose agreement names this key as an approver",
+    )
     p.add_argument("--policy-dir", type=Path, help="folder of <partner>.yaml")
     p.set_defaults(func=cmd_policy_sign)
 
@@ -377,6 +405,9 @@ def parser() -> argparse.ArgumentParser:
     from flows.cli_governance import register
 
     register(sub, psub, common, _date)
+    from flows.cli_ig import register as register_ig
+
+    register_ig(sub, psub, common, _date)
 
     p = sub.add_parser(
         "query",

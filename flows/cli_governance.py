@@ -134,7 +134,17 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {args.start} is after --to {args.end}. Fix: swap them")
     zones = Zones.from_env(args.data_dir)
     entries = read_entries(zones.audit)
-    md, page = render(entries, args.start, args.end, verify(zones.audit, _trust(args)))
+    from flows.ig import register_entries
+    from governance.register import DEFAULT_WINDOW_DAYS, HEADER, row
+
+    register, _ = register_entries(None, args.end, DEFAULT_WINDOW_DAYS)
+    md, page = render(
+        entries,
+        args.start,
+        args.end,
+        verify(zones.audit, _trust(args)),
+        (HEADER, [row(e) for e in register]),
+    )
     out = args.out or zones.root / "reports"
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"record-of-processing-{args.start}-{args.end}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +16,7 @@ from flows.io import sha256_file, write_json_atomic
 from flows.linkage_chart import write_model_chart
 from flows.runs import DEFAULT_MAX_STALE_DAYS
 from flows.staging import Binding, Keys, current_files, rebind, require_current
+from governance import objections
 from governance.agreement import Policy
 from governance.audit import AuditLog, read_entries
 from governance.errors import AgreementNotInForceError, KeyMissingError, PolicyError
@@ -57,6 +58,7 @@ class BuildContext:
     key: SecretKey
     optout: OptOutList | None
     vault_key: VaultKey | None = None
+    objections: list[dict] = field(default_factory=list)  # Article 21, local (mcn ig object)
 
     @property
     def keys(self) -> Keys:
@@ -78,8 +80,9 @@ def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
         if partner(name).national_data_opt_out:
             covered.append(policy)
     optout = None
+    entries = read_entries(zones.audit) if (zones.audit / "audit.jsonl").exists() else []
+    objected = objections.load(zones.root / "objections", key, objections.recorded_count(entries))
     if covered:  # fail closed: no build on health or social care data without a current list
-        entries = read_entries(zones.audit) if (zones.audit / "audit.jsonl").exists() else []
         optout = current_list(zones.optout, trusted_keys(), entries)
         for policy in covered:
             require_fresh(optout, policy, run_date)
@@ -89,7 +92,7 @@ def build_context(zones: Zones, run_date: dt.date) -> BuildContext:
             vault_key = load_vault_key()
         except KeyMissingError:
             vault_key = None
-    return BuildContext(bindings, policies, excluded, key, optout, vault_key)
+    return BuildContext(bindings, policies, excluded, key, optout, vault_key, objected)
 
 
 def rebind_all(zones: Zones, ctx: BuildContext, audit: AuditLog, run_id: str) -> None:
@@ -195,8 +198,11 @@ def build(
     records = records_frame(staged)
     linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=ctx.key)
     optout = apply_optout(records, linkage, ctx)
-    links = optout.links
-    linkage.pairs = optout.pairs
+    objected = exclude_persons(
+        optout.links, optout.pairs, objections.listed_records(records, ctx.objections)
+    )
+    links = objected.links
+    linkage.pairs = objected.pairs
     records = records.join(links.select("record_key"), on="record_key", how="semi")
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
@@ -230,6 +236,11 @@ def build(
         "partners_excluded": ctx.excluded,
         "stale_partners": stale,
         "optout": optout_summary(ctx, optout),
+        "objections": {
+            "listed": len(ctx.objections),
+            "persons_removed": objected.persons,
+            "records_removed": objected.records,
+        },
         "cohort_path": str(zones.cohort),
         "links_path": str(zones.links),
         "published_set": str(publish.set_folder(zones, run_id)),
@@ -327,6 +338,7 @@ def _audit_details(
         "partners_excluded",
         "stale_partners",
         "optout",
+        "objections",
     )
     return {
         **{k: summary[k] for k in keep},

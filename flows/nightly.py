@@ -163,11 +163,25 @@ def _night(
         "ingest": ingested,
         "cohort": cohort,
         "failed": {p: describe_failure(e) for p, e in sorted(failed.items())},
+        "agreements": agreement_warnings(run_date),
     }
     _artifacts(zones, result)
     if failed:
         raise NightFailed(result, failed)
     return result
+
+
+def agreement_warnings(run_date: dt.date) -> list[str]:
+    """The agreement register's warnings on the run date (`mcn ig register`): expiring, review
+    due, expired, unsigned; names, dates and rule codes only."""
+    from flows.ig import register_entries
+    from governance.register import DEFAULT_WINDOW_DAYS, warnings
+
+    try:
+        entries, problems = register_entries(None, run_date, DEFAULT_WINDOW_DAYS)
+    except Exception as exc:  # noqa: BLE001 - the night's outputs stand; say the register failed
+        return [f"the agreement register could not be read ({type(exc).__name__})"]
+    return warnings(entries) + [f"{p.file}: [{p.code}] policy fails its checks" for p in problems]
 
 
 def _artifacts(zones: Zones, result: dict) -> None:

@@ -65,6 +65,10 @@ def run_summary(result: dict) -> str:
             f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
             table(["needs", "persons"], by_need),
+            *[
+                f"warning: agreement {w} (see `mcn ig register`)"
+                for w in result.get("agreements") or []
+            ],
             f"\nCohort table: {cohort['cohort_path']}",
             *(
                 [f"Linkage model chart: {cohort['linkage_chart_path']}"]

@@ -158,6 +158,8 @@ def night_markdown(result: dict) -> str:
         )
     if cohort.get("partners_excluded"):
         lines.append("- excluded (agreement not usable): " + ", ".join(cohort["partners_excluded"]))
+    for warning in result.get("agreements") or []:
+        lines.append(f"- **agreement**: {warning} (see `mcn ig register`)")
     lines += ["", "| needs | persons |", "|---|---|"]
     lines += [f"| {k} | {v:,} |" for k, v in cohort["persons_by_need_count"].items()]
     return "\n".join(lines)

@@ -96,6 +96,10 @@ class IngestContext:
             "policy_sha256": self.approval.sha256,
             "approved_by": self.approval.approver,
             "approver_key_id": self.approval.key_id,
+            "policy_signers": [
+                {k: s[k] for k in ("approver", "key_id", "parties", "signed_at") if k in s}
+                for s in self.approval.signers
+            ],
         }
 
 

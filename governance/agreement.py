@@ -38,6 +38,19 @@ class Party(Strict):
     name: str = Field(description="Organisation name.")
     role: Literal["provider", "recipient", "processor"] = Field(description="Role in the sharing.")
     contact: Contact = Field(description="Who to contact at this party.")
+    approvers: list[str] = Field(
+        default_factory=list,
+        description="Key ids (a-...) of the approvers who may sign the policy for this party "
+        "(its DPO, SIRO or IG lead); a provider or recipient must name at least one.",
+    )
+    approvals_required: int = Field(
+        1, gt=0, description="How many of those approvers must sign (k of n)."
+    )
+
+    @property
+    def signs(self) -> bool:
+        """Providers and recipients sign the agreement; a processor acts on instructions."""
+        return self.role != "processor"
 
 
 class Retention(Strict):
@@ -78,6 +91,11 @@ class Agreement(Strict):
         None, description="Article 10 / DPA 2018 Schedule 1 condition for criminal offence data."
     )
     legal_gateway: str = Field(description="Statutory power that permits the sharing.")
+    international_transfers: str = Field(
+        "None: all processing and storage is in the UK",
+        description="Transfers to third countries or international organisations, and their "
+        "safeguards (Article 30(1)(e)).",
+    )
     valid_from: dt.date = Field(description="First day processing is allowed.")
     valid_to: dt.date = Field(description="Last day processing is allowed.")
     review_date: dt.date = Field(description="When the agreement is next reviewed.")

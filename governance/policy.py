@@ -166,6 +166,31 @@ def _check_agreement(policy: Policy, name: str) -> list[Problem]:
                 "review date must fall between valid_from and valid_to",
             )
         )
+    for i, party in enumerate(a.parties):
+        if party.signs and len(party.approvers) < party.approvals_required:
+            problems.append(
+                Problem(
+                    name,
+                    f"agreement.parties.{i}.approvers",
+                    "POL027",
+                    f"{party.name} must sign ({party.role}) but names {len(party.approvers)} "
+                    f"approver key(s) for {party.approvals_required} signature(s): add their key "
+                    "ids (`mcn policy keygen` prints them)",
+                )
+            )
+    named: dict[str, str] = {}
+    for party in (p for p in a.parties if p.signs):
+        for key_id in party.approvers:
+            if named.setdefault(key_id, party.name) != party.name:
+                problems.append(
+                    Problem(
+                        name,
+                        "agreement.parties",
+                        "POL028",
+                        f"approver {key_id} is named for both {named[key_id]} and {party.name}: "
+                        "each party's approval must come from its own people",
+                    )
+                )
     if a.reidentification and a.retention.vault > a.retention.staged:
         problems.append(
             Problem(

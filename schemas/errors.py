@@ -45,7 +45,10 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.BAD_POLICY: "a policy fails its checks, or its signature",
     ExitCode.MISSING_KEY: "a key is missing or unreadable",
     ExitCode.HASHING: "keyed hashing failed",
-    ExitCode.AGREEMENT_NOT_IN_FORCE: "an agreement is not in force on the run date",
+    ExitCode.AGREEMENT_NOT_IN_FORCE: (
+        "an agreement is not in force on the run date (or, for `mcn ig register`, is expired "
+        "or unsigned)"
+    ),
     ExitCode.CHECKS_FAILED: "pseudonymised rows failed their checks or the leak scan",
     ExitCode.NOTHING_THERE: "nothing to query or score, or the query did not run",
     ExitCode.AUDIT: "the audit log does not verify",

@@ -21,6 +21,7 @@ RUN_DATE = dt.date(2026, 11, 1)
 
 # Kept in the environment, not a module global: tests import this module under another name.
 SESSION_KEY, SESSION_TRUSTED = "MCN_TEST_SESSION_APPROVER_KEY", "MCN_TEST_SESSION_TRUSTED_DIR"
+PARTY_KEYS = "MCN_TEST_PARTY_APPROVER_KEYS"  # approvers for the 2nd, 3rd... party of a test policy
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -36,6 +37,12 @@ def operator_state(tmp_path_factory):
     (folder / "trusted" / pub.name).write_bytes(pub.read_bytes())
     os.environ["MCN_APPROVERS_DIR"] = f"{APPROVERS_DIR}{os.pathsep}{folder / 'trusted'}"
     os.environ[SESSION_KEY], os.environ[SESSION_TRUSTED] = str(key), str(folder / "trusted")
+    party_keys = []
+    for n in range(2, 7):
+        party_key, party_pub = keygen(f"Test party {n} approver", folder / "keys")
+        (folder / "trusted" / party_pub.name).write_bytes(party_pub.read_bytes())
+        party_keys.append(str(party_key))
+    os.environ[PARTY_KEYS] = os.pathsep.join(party_keys)
 
 
 def sign_optout(data_root) -> None:
@@ -86,7 +93,7 @@ def sign_policies(policy_dir, work_dir):
     """
     import shutil
 
-    from governance.signing import keygen, load_private, sign_policy
+    from governance.signing import keygen, load_private
 
     key, pub = keygen("Test Approver", work_dir / "approver-keys")
     approvers = work_dir / "approvers"
@@ -95,8 +102,41 @@ def sign_policies(policy_dir, work_dir):
     for trusted in Path(os.environ[SESSION_TRUSTED]).glob("*.json"):  # opt-out lists stay vouched
         shutil.copy(trusted, approvers / trusted.name)
     for path in sorted(policy_dir.glob("*.yaml")):
-        sign_policy(path, load_private(key), "Test Approver")
+        sign_as_every_party(path, load_private(key), "Test Approver")
     return approvers
+
+
+def sign_as_every_party(path, private, approver: str):
+    """In a COPY of a policy, name the given key as the first party's approver and a session
+    test approver for each other party (two-party approval needs a different approver per
+    party), then sign with every one of them."""
+    import re
+
+    from governance.signing import load_private, public_key_id, sign_policy
+
+    others = [load_private(Path(p)) for p in os.environ[PARTY_KEYS].split(os.pathsep)]
+    signers = iter(
+        [(private, approver)] + [(k, f"Test party {n} approver") for n, k in enumerate(others, 2)]
+    )
+    used = []
+
+    def named(_match) -> str:
+        used.append(next(signers))
+        return f"approvers: [{public_key_id(used[-1][0].public_key())}]"
+
+    text = path.read_text()
+    if re.search(r"approvers: \[", text):
+        path.write_text(re.sub(r"approvers: \[[^\]]*\]", named, text))
+    else:  # written back by a YAML dumper (block lists): set them in the data instead
+        import yaml
+
+        data = yaml.safe_load(text)
+        for party in data["agreement"]["parties"]:
+            party["approvers"] = [named(None)[len("approvers: [") : -1]]
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+    for key, name in used:
+        out = sign_policy(path, key, name)
+    return out
 
 
 def set_dev_keys(folder, mp) -> dict:

@@ -27,13 +27,13 @@ from governance.audit import body_digest, entry_hash, read_entries
 from governance.keys import ENV_KEY_FILE, load_linkage_key
 from governance.optout import write_optout
 from governance.policy import POLICY_DIR
-from governance.signing import sign_policy
 from governance.sql_sandbox import POLARS_FILE_FUNCTIONS
 from tests.conftest import (
     RUN_DATE,
     grant_user,
     keep_operator_head,
     set_dev_keys,
+    sign_as_every_party,
     sign_optout,
     trust_test_approver,
     vault_sealed_long_ago,
@@ -342,7 +342,7 @@ def _resign(world, data: Path, tmp_path: Path, edit) -> Path:
     path = policies / "nhs.yaml"
     path.write_text(edit(path.read_text()))
     for p in policies.glob("*.yaml"):
-        sign_policy(p, trust_test_approver(world.work, world.mp), "Test IG officer")
+        sign_as_every_party(p, trust_test_approver(world.work, world.mp), "Test IG officer")
     world.mp.setenv("MCN_POLICY_DIR", str(policies))
     return path
 

@@ -25,12 +25,12 @@ from flows.config import Zones
 from governance import canonical as canon
 from governance.audit import entry_hash, read_entries
 from governance.policy import POLICY_DIR
-from governance.signing import sign_policy
 from tests.conftest import (
     RUN_DATE,
     grant_user,
     keep_operator_head,
     set_dev_keys,
+    sign_as_every_party,
     sign_optout,
     trust_test_approver,
     vault_sealed_long_ago,
@@ -222,7 +222,7 @@ def test_a_build_never_uses_a_file_staged_under_an_older_policy(world, data, tmp
     path.write_text(narrowed)
     approver = trust_test_approver(world.work, world.mp)
     for p in policies.glob("*.yaml"):
-        sign_policy(p, approver, "Test IG officer")
+        sign_as_every_party(p, approver, "Test IG officer")
     new_sha = hashlib.sha256(path.read_bytes()).hexdigest()
 
     for zone in ("staged", "vault"):

@@ -1,8 +1,12 @@
+import json
+import os
+import re
 import shutil
 
 from flows.cli import main
 from governance.audit import AuditLog
 from governance.policy import POLICY_DIR
+from governance.signing import APPROVERS_DIR
 
 
 def test_keygen_then_sign_makes_an_edited_policy_pass_again(tmp_path, monkeypatch, capsys):
@@ -12,29 +16,27 @@ def test_keygen_then_sign_makes_an_edited_policy_pass_again(tmp_path, monkeypatc
     path.write_text(path.read_text().replace("quarantine: 30", "quarantine: 29"))
     assert main(["policy", "check", "--policy-dir", str(policies), "--on", "2026-11-01"]) == 4
     assert "POL031" in capsys.readouterr().out
-    assert main(["policy", "keygen", "--name", "Test Officer", "--out", str(tmp_path / "k")]) == 0
+    keys = tmp_path / "k"
+    for name in ("DWP Test Officer", "Test Officer"):
+        assert main(["policy", "keygen", "--name", name, "--out", str(keys)]) == 0
     approvers = tmp_path / "approvers"
     approvers.mkdir()
-    shutil.copy(tmp_path / "k" / "test-officer.json", approvers)
-    monkeypatch.setenv("MCN_APPROVERS_DIR", str(approvers))
-    assert (
-        main(
-            [
-                "policy",
-                "sign",
-                "--key",
-                str(tmp_path / "k" / "test-officer.key"),
-                "--approver",
-                "Test Officer",
-                "--all",
-                "--policy-dir",
-                str(policies),
-            ]
-        )
-        == 0
+    for pub in keys.glob("*.json"):
+        shutil.copy(pub, approvers)
+    monkeypatch.setenv("MCN_APPROVERS_DIR", f"{APPROVERS_DIR}{os.pathsep}{approvers}")
+    ids = iter(
+        json.loads((keys / f"{slug}.json").read_text())["key_id"]
+        for slug in ("dwp-test-officer", "test-officer")  # provider, then recipient
     )
+    path.write_text(
+        re.sub(r"approvers: \[[^\]]*\]", lambda _: f"approvers: [{next(ids)}]", path.read_text())
+    )
+    for slug in ("dwp-test-officer", "test-officer"):
+        sign = ["policy", "sign", "--key", str(keys / f"{slug}.key"), "--partner", "dwp"]
+        assert main([*sign, "--policy-dir", str(policies)]) == 0
     assert main(["policy", "check", "--policy-dir", str(policies), "--on", "2026-11-01"]) == 0
-    assert "signed by Test Officer" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "signed by DWP Test Officer; Test Officer" in out
 
 
 def test_sign_refuses_a_policy_that_fails_its_checks(tmp_path, capsys):
