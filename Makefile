@@ -5,7 +5,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench clean sign-policies
+.PHONY: setup demo test lint bench clean sign-policies browser
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -14,8 +14,19 @@ setup:
 demo: setup
 	$(UV) run mcn demo
 
-test: lint
-	$(UV) run pytest
+test: lint browser
+	MCN_REQUIRE_BROWSER=1 $(UV) run pytest
+
+# Headless Chromium (Debian's package) for the tests that open the HTML reports; installed when
+# missing. `make test` sets MCN_REQUIRE_BROWSER=1, so a missing browser fails those tests
+# rather than skipping them.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing chromium with apt-get, for the report tests"; \
+	    $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { $(SUDO) apt-get update -qq >/dev/null 2>&1 && $(SUDO) apt-get install -y -qq chromium >/dev/null 2>&1; } || \
+	    echo "warning: could not install chromium (Debian: apt-get install chromium)"; }
 
 # Every approver key in APPROVER_KEYS signs every policy whose agreement names it (two-party
 # approval: each party's approvers sign). Private keys never live in the repository.

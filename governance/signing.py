@@ -261,7 +261,7 @@ def verify_policy(policy_path: Path, directory: Path | None = None) -> Approval:
     record = read_record(policy_path)
     digest = hashlib.sha256(policy_path.read_bytes()).hexdigest()
     if not any(s["sha256"] == digest for s in record["signatures"]):
-        last = max(record["signatures"], key=lambda s: s["signed_at"], default={})
+        last: dict = max(record["signatures"], key=lambda s: s["signed_at"], default={})
         raise PolicySignatureError(
             f"{where} has changed since {last.get('approver', 'anyone')} signed it. Fix: see "
             f"`mcn policy diff {policy_path.stem}`, then have every party review and sign it "

@@ -13,10 +13,10 @@ import polars as pl
 from governance.keys import SecretKey
 from governance.match_keys import key_named, plaintext, token_column
 from governance.pseudonymise import hmac_tokens, with_working_fields
-from schemas.contract import Column, Extract
+from schemas.contract import Column, Extract, Identity
 
 # What an IG officer is asked for, in order, and the identity role each answers.
-FIELDS = (
+FIELDS: tuple[tuple[Identity, str], ...] = (
     ("nhs_number", "NHS number"),
     ("nino", "National Insurance number"),
     ("forename", "forename"),

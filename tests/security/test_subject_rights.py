@@ -6,6 +6,7 @@ artifact or report; an objection removes them from the next cohort, links and pa
 """
 
 import io
+import os
 import re
 import shutil
 import sys
@@ -191,7 +192,10 @@ def _chromium(*args: str, timeout: int = 120):
 
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
-        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+        reason = "headless Chromium is not installed (Debian: apt-get install chromium)"
+        if os.environ.get("MCN_REQUIRE_BROWSER"):
+            pytest.fail(reason + "; `make test` installs it (make browser)")
+        pytest.skip(reason)
     flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
     flags += ["--enable-logging=stderr", "--log-level=0", "--user-data-dir=" + args[0]]
     return subprocess.run(
