@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from governance.keys import SecretKey
-from governance.match_keys import key_named, plaintext, token_column
+from governance.match_keys import MATCH_KEYS, RANK, key_named, plaintext, token_column
 from governance.pseudonymise import hmac_tokens, with_working_fields
 from schemas.contract import Column, Extract, Identity
 
@@ -26,7 +26,11 @@ FIELDS: tuple[tuple[Identity, str], ...] = (
 )
 # Keys that single one person out: a national number, or names with date of birth (and
 # postcode). Field-level tokens (a surname alone, a year of birth) are never used to find anyone.
-SUBJECT_KEYS = ("nhs", "nino", "mk1", "mk2", "mk3")
+SUBJECT_KEYS = tuple(
+    k.name
+    for k in MATCH_KEYS
+    if 1 <= k.rank <= RANK["mk3"] and set(k.roles) <= {role for role, _ in FIELDS}
+)
 
 _FORM = Extract(
     partner="subject",

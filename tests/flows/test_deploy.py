@@ -138,13 +138,13 @@ class Prefect:
         out = self.cli("deployment", "run", name, "--params", json.dumps(params))
         return re.search(r"UUID:\s*([0-9a-f-]{36})", out).group(1)
 
-    def wait_for(self, flow_run_id: str) -> dict:
+    def wait_for(self, flow_run_id: str, states: set[str] | tuple[str, ...] = TERMINAL) -> dict:
         deadline = time.monotonic() + RUN_SECONDS
         while time.monotonic() < deadline:
             run = self.api("GET", f"/flow_runs/{flow_run_id}")
-            if run["state_type"] in TERMINAL:
+            if run["state_type"] in states:
                 return run
-            time.sleep(2)
+            time.sleep(0.5 if "RUNNING" in states else 2)
         pytest.fail(f"flow run not finished after {RUN_SECONDS}s:\n{self.log('worker')}")
 
     def stop(self) -> None:
@@ -263,6 +263,7 @@ def nights(prefect) -> tuple[dict, dict]:
     """Two runs of the nightly deployment submitted back to back: a good night, then one for a
     date outside every agreement (each partner is refused before anything is read)."""
     good = prefect.run_deployment("nightly/nightly", {"run_date": RUN_DATE.isoformat()})
+    prefect.wait_for(good, ("RUNNING", *TERMINAL))  # the second is asked for while it runs
     bad = prefect.run_deployment("nightly/nightly", {"run_date": "2020-01-01"})
     return prefect.wait_for(good), prefect.wait_for(bad)
 

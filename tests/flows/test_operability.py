@@ -98,7 +98,9 @@ def test_sigterm_and_ctrl_c_stop_within_seconds_audited_outputs_kept(night, sig)
     run.send_signal(sig)
     code = run.wait(timeout=60)
     stopped_in = time.monotonic() - sent
-    assert code == 130 and stopped_in < 10, (code, stopped_in)
+    # About 2 s on a quiet machine; 15 s was seen with other test suites on the same 2 cores
+    # (the handler runs when the main thread next gets the interpreter). Before: never.
+    assert code == 130 and stopped_in < 20, (code, stopped_in)
     assert _current(data) == before  # the last published set stands
     new = read_entries(data / "audit")[entries:]
     assert [e["signal"] for e in new if e["event"] == "run_interrupted"] == [sig.name]
