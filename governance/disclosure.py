@@ -115,17 +115,14 @@ def _grid(table: pl.DataFrame, dims: list[str], count: str) -> tuple[list, list,
             "most two (each further grouping multiplies the small cells)"
         )
     grouped = table.group_by(dims).agg(pl.col(count).sum())
-    rows = sorted(grouped[dims[0]].unique().to_list(), key=_order)
-    cols = sorted(grouped[dims[1]].unique().to_list(), key=_order) if len(dims) == 2 else [TOTAL]
+    # labels in the order they first appear (the query's ORDER BY), then the totals
+    rows = table[dims[0]].unique(maintain_order=True).to_list()
+    cols = table[dims[1]].unique(maintain_order=True).to_list() if len(dims) == 2 else [TOTAL]
     at = {(r, c): 0 for r in rows for c in cols}
     for rec in grouped.iter_rows(named=True):
         col = rec[dims[1]] if len(dims) == 2 else TOTAL
         at[(rec[dims[0]], col)] = int(rec[count])
     return rows, cols, [[at[(r, c)] for c in cols] for r in rows]
-
-
-def _order(value) -> tuple:
-    return (value is None, str(value))
 
 
 def control(
