@@ -24,7 +24,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 from flows import report  # noqa: E402
 from flows.config import Zones, restrict_umask  # noqa: E402
-from flows.errors import NothingThere  # noqa: E402
+from flows.errors import NothingThere, UsageError  # noqa: E402
 from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
 from schemas.cohort import (
@@ -218,7 +218,6 @@ def cmd_policy_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import polars as pl
 
     from flows.query import run_query
 
@@ -228,10 +227,49 @@ def cmd_query(args: argparse.Namespace) -> int:
             f"no cohort table at {zones.cohort}. Fix: run `mcn run` (or `make "
             "demo`) first, or pass --data-dir"
         )
+    if args.out and args.out.exists() and not args.force:
+        raise OutputExistsError(f"{args.out} exists. Fix: choose a new file name, or --force")
+    if args.format == "parquet" and not args.out:
+        raise UsageError("--format parquet writes a file. Fix: add -o FILE.parquet")
     result = run_query(zones, args.sql, args.key)
-    with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, tbl_hide_dataframe_shape=True):
-        print(result)
+    write_result(result, args.format, args.out, args.max_rows)
     return 0
+
+
+def write_result(result, fmt: str, out: Path | None, max_rows: int) -> None:
+    """The (already disclosure-controlled) result as a table, CSV, JSON or Parquet; to a file
+    when `out` is given. Every format is written from the same frame."""
+    import shutil
+
+    import polars as pl
+
+    if fmt == "parquet":
+        assert out is not None
+        result.write_parquet(out)
+    elif fmt in ("csv", "json"):
+        text = result.write_csv() if fmt == "csv" else result.write_json()
+        if out:
+            out.write_text(text if text.endswith("\n") else text + "\n")
+        else:
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        width = shutil.get_terminal_size((120, 24)).columns
+        with pl.Config(
+            tbl_rows=-1 if out else max_rows,  # a file gets every row
+            tbl_cols=-1,
+            tbl_hide_dataframe_shape=True,
+            tbl_width_chars=width,
+            tbl_formatting="ASCII_MARKDOWN",
+            tbl_hide_column_data_types=True,
+            fmt_str_lengths=max(20, width // max(1, result.width)),
+        ):
+            text = str(result)
+        if out:
+            out.write_text(text + "\n")
+        else:
+            print(text)
+    if out:
+        print(f"wrote {result.height} row(s) to {out}", file=sys.stderr)
 
 
 def cmd_linkage_score(args: argparse.Namespace) -> int:
@@ -283,6 +321,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_linkage_score(args)
     print("\nPersons by number of needs (`mcn query`, as the development analyst, audited):")
     args.sql, args.key, args.max_rows = DEMO_QUERY, None, 50
+    args.format, args.out, args.force = "table", None, False
     cmd_query(args)
     service_log(zones.audit).seal_run()  # the operator seals the demo's queries into the log
     data = "" if zones.root == Path("data") else f" --data-dir {zones.root}"
@@ -416,7 +455,15 @@ def parser() -> argparse.ArgumentParser:
         "analyst grant; every query is audited",
     )
     p.add_argument("sql", help='e.g. "select need_count, count(*) from cohort group by 1"')
-    p.add_argument("--max-rows", type=int, default=50, help="rows to print at most")
+    p.add_argument("--max-rows", type=int, default=50, help="rows to print at most (table)")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json", "parquet"),
+        default="table",
+        help="output format (the same disclosure control for every one; default table)",
+    )
+    p.add_argument("-o", "--out", type=Path, help="write to this file instead of the terminal")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument(
         "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
     )

@@ -20,14 +20,22 @@ from flows.config import Zones
 from flows.errors import PublishedIntegrityError, QueryFailed
 from governance import grants as grant_rules
 from governance.audit import AuditLog, Signer, revoked_grants
+from governance.disclosure import DEFAULT_RULES
 from governance.errors import GrantError, QueryRefusedError
+from governance.output_check import AggregateOnlyError, aggregate_shape, controlled_result
 from governance.signing import trusted_keys
 from governance.sql_sandbox import check_query
+from schemas import cohort
 
 
 def catalogue(zones: Zones) -> dict[str, Path]:
     """Registered tables an analyst may query, by name. Nothing else is reachable."""
     return {"cohort": zones.cohort}
+
+
+# Per registered table: its columns (contract dtypes) and those a default analyst may group by.
+TABLE_COLUMNS = {"cohort": {c.name: c.dtype for c in cohort.COLUMNS}}
+GROUPABLE = {"cohort": set(cohort.GROUPABLE)}
 
 
 def run_query(
@@ -52,9 +60,11 @@ def run_query(
         )
         raise GrantError(f"[{decision.code}] query refused: {decision.reason}")
     log = AuditLog(zones.audit, Signer(user.key_id, user.private, decision.grant))
+    row_level = decision.grant["role"] in grant_rules.ACCREDITED_ROLES
     try:
         checked = check_query(sql, tables)
-    except QueryRefusedError as exc:
+        shape = None if row_level else aggregate_shape(checked.sql, TABLE_COLUMNS, GROUPABLE)
+    except (QueryRefusedError, AggregateOnlyError) as exc:
         log.append("query_refused", reason=exc.code, **digest)
         raise
     try:
@@ -65,7 +75,7 @@ def run_query(
         log.append("query_refused", reason="I01", tables=checked.tables, **digest)
         raise
     # audited before it runs: a query that crashes the engine is still on record
-    log.append("query", status="started", tables=checked.tables, **digest)
+    log.append("query", status="started", tables=checked.tables, row_level=row_level, **digest)
     try:
         result = pl.SQLContext(frames).execute(checked.sql).collect()
     except Exception as exc:  # noqa: BLE001 - SQL mistakes are user errors
@@ -74,8 +84,18 @@ def run_query(
             f"the query did not run ({type(exc).__name__}{_detail(exc)}). Registered tables: "
             f"{', '.join(tables)}; see docs/schemas.md for their columns"
         ) from None
-    log.append("query_finished", status="ok", rows_returned=result.height, **digest)
-    return result
+    if shape is None:
+        log.append("query_finished", status="ok", rows_returned=result.height, **digest)
+        return result
+    controlled = controlled_result(result, shape, DEFAULT_RULES)
+    log.append(
+        "query_finished",
+        status="ok",
+        rows_returned=controlled.published.height,
+        disclosure=controlled.record(),
+        **digest,
+    )
+    return controlled.published
 
 
 # Errors whose message quotes only the query itself (names the analyst typed), never table data.

@@ -28,7 +28,10 @@ from governance.errors import GrantError
 ENV_USER_KEY_FILE = "MCN_USER_KEY_FILE"
 ENV_GRANTS_DIR = "MCN_GRANTS_DIR"
 # Roles that are not re-identification roles of an agreement: reading the registered tables.
-ANALYST_ROLES = ("analyst",)
+# "analyst" gets counts under disclosure control; "accredited_analyst" may read row-level
+# pseudonymised tables (audited as such).
+ACCREDITED_ROLES = ("accredited_analyst",)
+ANALYST_ROLES = ("analyst", *ACCREDITED_ROLES)
 FIELDS = (
     "grant_id",
     "user",

@@ -55,3 +55,6 @@ COLUMNS = (
     ),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+# Columns a default analyst's count may be grouped by (governance.output_check): coarse ones
+# only, never the person key or a date.
+GROUPABLE = tuple(c.name for c in COLUMNS if c.dtype != "date" and c.name != "person_id")
