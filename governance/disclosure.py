@@ -200,7 +200,7 @@ def _exposed(full, hidden, lines, rules: DisclosureRules) -> list[tuple[int, int
     cells = [(i, j) for i in range(len(full)) for j in range(len(full[0]))]
     at = {ij: k for k, ij in enumerate(cells)}
     half = rules.rounding // 2
-    bounds = []
+    bounds: list[tuple[float, float | None]] = []
     for i, j in cells:
         if hidden[i][j]:
             bounds.append((0, None))

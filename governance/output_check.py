@@ -60,7 +60,7 @@ def aggregate_shape(
     """The dims and count of an aggregate query, or AggregateOnlyError (codes SQL011-SQL015).
     `schemas`: table -> column -> contract dtype; `groupable`: table -> columns a group may use.
     """
-    sql_schema = {
+    sql_schema: dict[str, object] = {
         t: {c: _SQL_TYPES.get(d, "text") for c, d in cols.items()} for t, cols in schemas.items()
     }
     try:

@@ -148,5 +148,5 @@ def distribution(per_person: pl.DataFrame) -> dict[str, float]:
         "median": float(totals.median()),  # type: ignore[arg-type]
         "q1": float(totals.quantile(0.25)),  # type: ignore[arg-type]
         "q3": float(totals.quantile(0.75)),  # type: ignore[arg-type]
-        "share_costliest_tenth": float(top / totals.sum()) if totals.sum() else 0.0,  # type: ignore[operator]
+        "share_costliest_tenth": float(top / totals.sum()) if totals.sum() else 0.0,  # type: ignore[operator,arg-type]
     }

@@ -225,7 +225,7 @@ def estimate(
 ) -> Impact:
     treated, controls = matched_pairs(panel, people, supported, settings)
     outside = supported.height - treated.height  # windows not inside the observed months
-    naive = float(treated["change"].mean()) if treated.height else 0.0
+    naive = float(treated["change"].mean() or 0.0) if treated.height else 0.0  # type: ignore[arg-type]
     matched = treated.filter(pl.col("matched")).join(
         controls.group_by("match_of").agg(pl.col("change_adjusted").mean().alias("control_change")),
         left_on=["person_id"],
@@ -236,7 +236,7 @@ def estimate(
         return Impact(
             naive, nan, nan, nan, treated.height, 0, treated.height, 0, [], settings, outside
         )
-    did = float((matched["change"] - matched["control_change"]).mean())
+    did = float((matched["change"] - matched["control_change"]).mean())  # type: ignore[arg-type]
     low, high = _bootstrap(matched, controls, settings)
     return Impact(
         naive,
