@@ -243,3 +243,36 @@ def test_policy_history_lists_the_version_in_force_with_every_signer(data, capsy
     assert approval.sha256[:12] in out and "DSA-POLICE-2026-01" in out
     assert "Example Constabulary DPO (demo approver)" in out
     assert "Example Information Governance Lead (demo approver)" in out
+
+
+def test_subject_access_finds_a_quarantined_record_of_the_person(data, monkeypatch, capsys):
+    """A record held back at quarantine (a bad date, say) is still about the person: the pack
+    lists the quarantine zone for them."""
+    truth = pl.read_parquet(Zones(data).ground_truth)
+    held = pl.concat(
+        [
+            pl.read_parquet(f).select(
+                "record_ref", "nhs_number", "forename", "surname", "date_of_birth"
+            )
+            for f in sorted((data / "quarantine").rglob("*.parquet"))
+            if {"nhs_number", "date_of_birth"} <= set(pl.read_parquet_schema(f))
+        ],
+        how="vertical_relaxed",
+    ).filter(
+        canon.nhs_number_canonical(pl.col("nhs_number")).is_not_null()
+        & pl.col("date_of_birth").str.contains(r"^\d{4}-\d{2}-\d{2}$")
+    )
+    row = held.join(truth, on="record_ref").sort("record_ref").row(0, named=True)
+    _stdin(
+        monkeypatch,
+        {
+            "nhs_number": row["nhs_number"],
+            "forename": row["forename"],
+            "surname": row["surname"],
+            "dob": row["date_of_birth"],
+        },
+    )
+    assert main(["ig", "subject-access", "--data-dir", str(data)]) == 0
+    pack = capsys.readouterr().out
+    assert "| quarantine |" in pack
+    assert row["record_ref"] in pack
