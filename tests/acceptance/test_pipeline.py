@@ -160,7 +160,10 @@ def test_query_prints_a_table(zones, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "need_count" in out and "persons" in out and "─" in out
+    assert code == 0 and "| need_count | persons |" in out and "| Total" in out
+    counts = [line.split("|")[2].strip() for line in out.splitlines() if line.startswith("| ")]
+    numbers = [int(c) for c in counts[1:] if c.isdigit()]  # the analyst's counts, controlled
+    assert numbers and all(n % 5 == 0 and not 1 <= n <= 7 for n in numbers)
 
 
 def test_query_without_a_cohort_is_a_clear_error(tmp_path, capsys):
