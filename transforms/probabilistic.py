@@ -227,6 +227,8 @@ def _em(
     gam = patterns.select(cols).to_numpy().astype(float)
     count = patterns["len"].to_numpy().astype(float)
     m = {f: list(v) for f, v in m.items()}
+    if count.sum() == 0:  # no comparable pair (a tiny drop): nothing to learn, keep the start
+        return m, prior, 0
     for it in range(max_iter):
         logit = np.full(len(count), math.log(prior / (1 - prior)))
         for j, f in enumerate(fields):
