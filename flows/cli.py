@@ -248,10 +248,11 @@ def write_result(result, fmt: str, out: Path | None, max_rows: int) -> None:
         result.write_parquet(out)
     elif fmt in ("csv", "json"):
         text = result.write_csv() if fmt == "csv" else result.write_json()
+        text = text if text.endswith("\n") else text + "\n"
         if out:
-            out.write_text(text if text.endswith("\n") else text + "\n")
+            out.write_text(text)
         else:
-            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+            sys.stdout.write(text)
     else:
         width = shutil.get_terminal_size((120, 24)).columns
         with pl.Config(

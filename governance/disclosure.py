@@ -37,7 +37,6 @@ import polars as pl
 from schemas.errors import ExitCode, UserError
 
 TOTAL = "Total"  # the label of a margin (row or column total) in a controlled table
-REDACTED = None  # a redacted count is null in the published frame
 
 
 class DisclosureError(UserError):

@@ -50,10 +50,6 @@ class AggregateOnlyError(UserError):
         )
 
 
-def _refuse(code: str, why: str) -> AggregateOnlyError:
-    return AggregateOnlyError(code, why)
-
-
 def aggregate_shape(
     sql: str, schemas: Mapping[str, Mapping[str, str]], groupable: Mapping[str, set[str]]
 ) -> AggregateShape:
@@ -66,21 +62,29 @@ def aggregate_shape(
     try:
         tree = qualify(sqlglot.parse_one(sql), schema=sql_schema)
     except SqlglotError:
-        raise _refuse(
+        raise AggregateOnlyError(
             "SQL011", "the query could not be resolved against the tables' columns"
         ) from None
     if not isinstance(tree, exp.Select):
-        raise _refuse("SQL011", "the outermost query must be one SELECT (no UNION at the top)")
+        raise AggregateOnlyError(
+            "SQL011", "the outermost query must be one SELECT (no UNION at the top)"
+        )
     counts = [e for e in tree.expressions if isinstance(e.unalias(), exp.Count)]
     if len(counts) != 1:
-        raise _refuse("SQL012", f"it must return exactly one COUNT column (found {len(counts)})")
+        raise AggregateOnlyError(
+            "SQL012", f"it must return exactly one COUNT column (found {len(counts)})"
+        )
     dims = [e for e in tree.expressions if e is not counts[0]]
     if len(dims) > 2:
-        raise _refuse("SQL013", f"it groups by {len(dims)} columns; group by at most two")
+        raise AggregateOnlyError(
+            "SQL013", f"it groups by {len(dims)} columns; group by at most two"
+        )
     allowed = {f'"{t}"."{c}"' for t, cols in groupable.items() for c in cols}
     for dim in dims:
         if isinstance(dim.unalias(), exp.AggFunc | exp.Window):
-            raise _refuse("SQL014", f"column {dim.alias_or_name} is an aggregate other than COUNT")
+            raise AggregateOnlyError(
+                "SQL014", f"column {dim.alias_or_name} is an aggregate other than COUNT"
+            )
         sources = [
             n.name
             for n in lineage(dim.alias_or_name, tree, schema=sql_schema).walk()
@@ -89,13 +93,13 @@ def aggregate_shape(
         outside = sorted({s for s in sources if s not in allowed})
         if outside or not sources:
             names = ", ".join(s.split(".")[-1].strip('"') for s in outside) or "no column"
-            raise _refuse(
+            raise AggregateOnlyError(
                 "SQL015",
                 f"group {dim.alias_or_name} is made from {names}, which identify people or "
                 "dates; group by coarse columns (see docs/schemas.md, cohort: groupable)",
             )
     if dims and not tree.args.get("group"):
-        raise _refuse("SQL013", "columns beside the COUNT need a GROUP BY")
+        raise AggregateOnlyError("SQL013", "columns beside the COUNT need a GROUP BY")
     where = {id(e): i for i, e in enumerate(tree.expressions)}
     return AggregateShape([where[id(d)] for d in dims], where[id(counts[0])])
 

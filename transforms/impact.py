@@ -127,9 +127,7 @@ def matched_pairs(
     before, and of the mean of the months before that): a crisis peak is matched by a crisis
     peak. Returns (treated rows with `change`, the matched comparison rows with `match_of`).
     Comparison people are those never supported."""
-    supported = supported.with_columns(
-        pl.col("start").map_elements(_month, return_dtype=pl.Date).alias("start_month")
-    )
+    supported = supported.with_columns(pl.col("start").dt.truncate("1mo").alias("start_month"))
     # only starts whose whole before and after windows lie inside the observed months: a month
     # past the data's end is not a month of no use
     first, last = panel["month"].min(), panel["month"].max()
