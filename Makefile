@@ -15,7 +15,7 @@ demo: setup
 	$(UV) run mcn demo
 
 test: lint browser
-	MCN_REQUIRE_BROWSER=1 $(UV) run pytest
+	MCN_REQUIRE_BROWSER=1 $(UV) run pytest -n auto --dist worksteal
 
 # Headless Chromium (Debian's package) for the tests that open the HTML reports; installed when
 # missing. `make test` sets MCN_REQUIRE_BROWSER=1, so a missing browser fails those tests
