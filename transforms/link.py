@@ -118,7 +118,6 @@ def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Score
         how="diagonal_relaxed",
     )
     lap("scoring")
-    model.seconds = seconds
     chosen, expected = fs.choose_threshold(scored["match_probability"])
     model.threshold = chosen if threshold is None else threshold
     model.expected = fs.expected_quality(scored["match_probability"], model.threshold)
@@ -126,6 +125,7 @@ def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Score
     accepted = scored.filter(pl.col("match_probability") >= model.threshold).select(
         "l", "r", "match_weight", "match_probability"
     )
+    lap("threshold")
     members = mapping.join(records.select("record_key", "idx"), on="record_key")
     unit = members.sort("idx")["profile"].to_numpy()
 
@@ -134,7 +134,10 @@ def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Score
         out = fs.score(g_, model, tf).select("l", "r", pl.col("match_probability").alias("p"))
         return out.with_columns(pl.col("p").fill_nan(0.0)).cast({"l": pl.Int64, "r": pl.Int64})
 
-    return Scored(_record_edges(accepted, members), model, unit, similarity)
+    edges = _record_edges(accepted, members)
+    lap("record_edges")
+    model.seconds = seconds
+    return Scored(edges, model, unit, similarity)
 
 
 def _record_edges(accepted: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
@@ -181,8 +184,11 @@ def link_records(
     the one the fitted model expects to give the best F1 (model.threshold says which).
     key: the linkage key: person_id is keyed with it (governance.pseudonymise.person_id).
     """
-    records = records.with_row_index("idx")
+    # idx follows record_key, so sorting by idx is sorting by record key (integers, not strings)
+    records = records.sort("record_key").with_row_index("idx")
+    clock = time.perf_counter()
     det = token_edges(records)
+    keys_seconds = round(time.perf_counter() - clock, 2)
     prob = probabilistic_edges(records, threshold)
     edges = pl.concat(
         [
@@ -216,7 +222,16 @@ def link_records(
         prob.model.seconds["clustering"] = round(constrained - start, 2)
         prob.model.seconds["cohesion"] = round(time.perf_counter() - constrained, 2)
     kept = edges.filter(pl.Series(labels[edges["a"].to_numpy()] == labels[edges["b"].to_numpy()]))
-    return Linkage(_links(records, labels, kept, key), _pairs(records, kept), prob.model)
+    clock = time.perf_counter()
+    links = _links(records, labels, kept, key)
+    links_seconds = round(time.perf_counter() - clock, 2)
+    clock = time.perf_counter()
+    pairs = _pairs(records, kept)
+    if prob.model is not None:
+        prob.model.seconds.update(
+            keys=keys_seconds, links=links_seconds, pairs=round(time.perf_counter() - clock, 2)
+        )
+    return Linkage(links, pairs, prob.model)
 
 
 def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -242,39 +257,52 @@ def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.D
 
 
 def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) -> pl.DataFrame:
+    """record_key -> person_id, with each record's strongest link (lowest rank, then rule name).
+
+    The strongest link is one integer minimum per record (rank * rules + the rule's place in
+    name order), not a sort per record; person_id is keyed once per cluster, not per record."""
+    rules = sorted(set(kept["rule"].unique().to_list())) or [""]
+    code = pl.col("rule").replace_strict(rules, list(range(len(rules))), return_dtype=pl.Int64)
+    order = (pl.col("rank").cast(pl.Int64).fill_null(99) * len(rules) + code).alias("order")
+    weighed = kept.select("a", "b", order, "match_weight")
     ends = pl.concat(
         [
-            kept.select(pl.col("a").alias("idx"), "rank", "rule", "match_weight"),
-            kept.select(pl.col("b").alias("idx"), "rank", "rule", "match_weight"),
+            weighed.select(pl.col("a").alias("idx"), "order", "match_weight"),
+            weighed.select(pl.col("b").alias("idx"), "order", "match_weight"),
         ]
     )
-    best = ends.group_by("idx").agg(
-        pl.col("rank").min().cast(pl.Int8).alias("link_rank"),
-        pl.col("rule").sort_by(pl.col("rank").fill_null(99), "rule").first().alias("link_rule"),
-        pl.col("match_weight").max(),
+    best = ends.group_by("idx").agg(pl.col("order").min(), pl.col("match_weight").max())
+    decode = pl.DataFrame(
+        {
+            "order": [r * len(rules) + i for r in [*range(100)] for i in range(len(rules))],
+            "link_rank": [None if r == 99 else r for r in range(100) for _ in rules],
+            "link_rule": [rule for _ in range(100) for rule in rules],
+        },
+        schema={"order": pl.Int64, "link_rank": pl.Int8, "link_rule": pl.String},
     )
     linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(labels))
-    linked = linked.with_columns(person_id(pl.col("record_key").min().over("cluster"), key))
+    people = linked.group_by("cluster").agg(pl.col("record_key").min().alias("rep"))
+    people = people.select("cluster", person_id(pl.col("rep"), key))
     return (
-        linked.join(best, on="idx", how="left")
+        linked.join(people, on="cluster", how="left")
+        .join(best.join(decode, on="order", how="left"), on="idx", how="left")
+        .sort("idx")  # idx follows record_key
         .select("record_key", "person_id", "link_rank", "link_rule", "match_weight")
-        .sort("record_key")
     )
 
 
 def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
-    keys = records.select("idx", "record_key")
-    return (
-        kept.join(keys, left_on="a", right_on="idx")
-        .join(keys, left_on="b", right_on="idx", suffix="_r")
-        .select(
-            pl.col("record_key").alias("record_key_l"),
-            pl.col("record_key_r"),
-            "rule",
-            "match_weight",
-            "match_probability",
-        )
-        .sort("record_key_l", "record_key_r", "rule")  # the same pairs, the same file
+    keys = records["record_key"]  # row idx holds record idx
+    rules = sorted(set(kept["rule"].unique().to_list())) or [""]
+    code = pl.col("rule").replace_strict(rules, list(range(len(rules))), return_dtype=pl.Int32)
+    # idx follows record_key and the code rule names' order: the same pairs, the same file
+    ordered = kept.sort(pl.col("a"), pl.col("b"), code)
+    return ordered.select(
+        pl.Series("record_key_l", keys.gather(ordered["a"])),
+        pl.Series("record_key_r", keys.gather(ordered["b"])),
+        "rule",
+        "match_weight",
+        "match_probability",
     )
 
 

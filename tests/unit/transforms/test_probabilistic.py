@@ -255,3 +255,25 @@ def test_threshold_from_the_model_reports_expected_quality():
     assert threshold in fs.THRESHOLDS
     assert 0.9 < expected["precision"] <= 1 and 0.9 < expected["recall"] <= 1
     assert fs.expected_quality(probs, 0.999)["recall"] < fs.expected_quality(probs, 0.5)["recall"]
+
+
+def test_linkage_does_not_depend_on_the_order_records_arrive_in(key):
+    """The same records in another order give the same persons, links and pair table (partners'
+    files arrive in any order; the pair table is compared night to night)."""
+    from transforms.link import TOKEN_COLUMNS, link_records
+
+    rows = _names_only_pair("Quillon", "Vantreight", 0)
+    rows += [{**ANN, "forename": name} for name in ("Ann", "Anne", "Anna", "Ann", "Hannah")]
+    records = staged(rows, key)
+    records = records.select(
+        "record_key",
+        *[
+            pl.col(c) if c in records.columns else pl.lit(None, pl.String).alias(c)
+            for c in TOKEN_COLUMNS
+        ],
+    )
+    first = link_records(records, key=key)
+    again = link_records(records.reverse(), key=key)
+    assert first.pairs.height > 0 and first.links["person_id"].n_unique() < records.height
+    assert first.links.equals(again.links)
+    assert first.pairs.equals(again.pairs)
