@@ -81,9 +81,9 @@ def main() -> int:
     print("| rule | candidate pairs | true pairs | true pairs only this rule finds |")
     print("|---|---|---|---|")
     for row in measure(folder):
+        pairs = "" if row["pairs"] is None else row["pairs"]
         print(
-            f"| {row['rule']} | {'' if row['pairs'] is None else row['pairs']} | {row['true_pairs']} | "
-            f"{row.get('only_this_rule', '')} |"
+            f"| {row['rule']} | {pairs} | {row['true_pairs']} | {row.get('only_this_rule', '')} |"
         )
     return 0
 
