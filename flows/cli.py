@@ -32,7 +32,7 @@ from schemas.cohort import (
     DEFAULT_MCN_THRESHOLD,  # noqa: E402
 )
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
-from schemas.registry import partner_names  # noqa: E402
+from schemas.registry import agreement_names, partner_names  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
@@ -426,8 +426,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--partner",
         action="append",
-        choices=partner_names(),
-        help="policy to sign (repeatable)",
+        choices=agreement_names(),
+        help="policy to sign (repeatable; a partner's, or a partnership list's)",
     )
     p.add_argument(
         "--all",
