@@ -179,3 +179,16 @@ def test_the_list_is_ingested_like_an_extract_and_read_back_under_its_agreement(
     assert (counts.rows_in, counts.rows_staged, counts.rows_quarantined) == (3, 3, 0)
     got = load_starts(zones, D(2026, 11, 1))
     assert got.rows() == [("p-a", D(2026, 1, 20)), ("p-b", D(2026, 4, 9))]
+
+
+def test_the_same_inputs_give_the_same_interval(costs):
+    cohort = _cohort(40)
+    rows = [
+        (pid, D(2025, m, 1), "ae_attendance", 1 + (i * m) % 4)
+        for i, pid in enumerate(cohort["person_id"])
+        for m in range(1, 13)
+    ]
+    starts = pl.DataFrame({"person_id": ["p000", "p005", "p009"], "start": [D(2025, 7, 1)] * 3})
+    settings = ImpactSettings(match_on=("age_band", "area"), bootstrap=50)
+    runs = [evaluate(cohort, _use(rows), starts, costs, 2025, settings).total for _ in range(3)]
+    assert len({(r.did, r.ci_low, r.ci_high) for r in runs}) == 1
