@@ -324,9 +324,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.sql, args.key, args.max_rows = DEMO_QUERY, None, 50
     args.format, args.out, args.force = "table", None, False
     cmd_query(args)
+    from flows.cli_evidence import cmd_business_case
+
+    demo.intervention_list(zones, args.run_date, args.seed)
+    print("\nBusiness case from the intervention list (ILLUSTRATIVE unit costs, controlled):")
+    args.format, args.unit_costs, args.parameters = "xlsx", None, None
+    args.year, args.price_year = None, None
+    cmd_business_case(args)
     service_log(zones.audit).seal_run()  # the operator seals the demo's queries into the log
     data = "" if zones.root == Path("data") else f" --data-dir {zones.root}"
     print(f'\nTry: . {env} && uv run mcn query "{DEMO_QUERY}"{data}')
+    print(f"     . {env} && uv run mcn costs{data}  (also: mcn impact, mcn business-case)")
     args.public_key, args.witness = None, None  # verified with the audit public key only
     return cmd_audit_verify(args)
 
@@ -469,6 +477,9 @@ def parser() -> argparse.ArgumentParser:
         "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
     )
     p.set_defaults(func=cmd_query)
+    from flows.cli_evidence import register as register_evidence
+
+    register_evidence(sub, common, _positive)
 
     linkage = sub.add_parser("linkage", help="linkage quality")
     lsub = linkage.add_subparsers(dest="linkage_command", required=True)
