@@ -152,35 +152,6 @@ def test_the_estimate_is_withheld_over_too_few_matched_people():
     assert "naive_before_after_per_person_month" not in out
 
 
-@pytest.mark.slow
-def test_the_list_is_ingested_like_an_extract_and_read_back_under_its_agreement(tmp_path, dev_keys):
-    """Read, checked (GX), leak-scanned and staged under its own policy; read back as starts,
-    the first start per person."""
-    from flows.config import Zones
-    from flows.evaluation import load_starts
-    from flows.ingest import ingest_context
-    from flows.io import read_manifest
-    from flows.partners.interventions import write_drop
-    from flows.stages import process_extract
-
-    zones = Zones(tmp_path / "data")
-    starts = pl.DataFrame(
-        {
-            "record_ref": ["IS-1", "IS-2", "IS-3"],
-            "person_id": ["p-a", "p-b", "p-a"],
-            "start_date": [D(2026, 3, 2), D(2026, 4, 9), D(2026, 1, 20)],
-            "programme": ["navigator", None, "navigator"],
-            "caseworker_notes": ["free text", None, None],
-        }
-    )
-    write_drop(zones.landing, starts, D(2026, 11, 1))
-    ctx = ingest_context(str(zones.root), INTERVENTIONS, D(2026, 11, 1), "run-1")
-    counts = process_extract(ctx, LIST, read_manifest(zones.landing / INTERVENTIONS))
-    assert (counts.rows_in, counts.rows_staged, counts.rows_quarantined) == (3, 3, 0)
-    got = load_starts(zones, D(2026, 11, 1))
-    assert got.rows() == [("p-a", D(2026, 1, 20)), ("p-b", D(2026, 4, 9))]
-
-
 def test_the_same_inputs_give_the_same_interval(costs):
     cohort = _cohort(40)
     rows = [
