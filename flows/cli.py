@@ -153,10 +153,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from governance.policy import check_all, policy_path
+    from governance.policy import agreements_in, check_all, policy_path
     from governance.signing import verify_policy
 
-    policies, problems = check_all(args.policy_dir, on=args.on)
+    names = agreements_in(args.policy_dir)
+    policies, problems = check_all(args.policy_dir, on=args.on, names=names)
     approvals = {n: verify_policy(policy_path(n, args.policy_dir)) for n in policies}
     print(report.policy_report(policies, approvals, problems))
     if problems:
