@@ -163,3 +163,15 @@ def test_the_same_inputs_give_the_same_interval(costs):
     settings = ImpactSettings(match_on=("age_band", "area"), bootstrap=50)
     runs = [evaluate(cohort, _use(rows), starts, costs, 2025, settings).total for _ in range(3)]
     assert len({(r.did, r.ci_low, r.ci_high) for r in runs}) == 1
+
+
+def test_the_lists_agreement_is_checked_only_where_a_partnership_keeps_one(tmp_path):
+    import shutil
+
+    from governance.policy import POLICY_DIR, agreements_in
+
+    assert agreements_in() == [*partner_names(), INTERVENTIONS]
+    own = tmp_path / "policies"
+    shutil.copytree(POLICY_DIR, own)
+    (own / f"{INTERVENTIONS}.yaml").unlink()
+    assert agreements_in(own) == list(partner_names())  # no list kept: no missing-file problem
