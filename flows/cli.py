@@ -32,7 +32,7 @@ from schemas.cohort import (
     DEFAULT_MCN_THRESHOLD,  # noqa: E402
 )
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
-from schemas.registry import partner_names  # noqa: E402
+from schemas.registry import agreement_names, partner_names  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
@@ -153,10 +153,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    from governance.policy import check_all, policy_path
+    from governance.policy import agreements_in, check_all, policy_path
     from governance.signing import verify_policy
 
-    policies, problems = check_all(args.policy_dir, on=args.on)
+    names = agreements_in(args.policy_dir)
+    policies, problems = check_all(args.policy_dir, on=args.on, names=names)
     approvals = {n: verify_policy(policy_path(n, args.policy_dir)) for n in policies}
     print(report.policy_report(policies, approvals, problems))
     if problems:
@@ -324,9 +325,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.sql, args.key, args.max_rows = DEMO_QUERY, None, 50
     args.format, args.out, args.force = "table", None, False
     cmd_query(args)
+    from flows.cli_evidence import cmd_business_case
+
+    demo.intervention_list(zones, args.run_date, args.seed)
+    print("\nBusiness case from the intervention list (ILLUSTRATIVE unit costs, controlled):")
+    args.format, args.unit_costs, args.parameters = "xlsx", None, None
+    args.year, args.price_year = None, None
+    cmd_business_case(args)
     service_log(zones.audit).seal_run()  # the operator seals the demo's queries into the log
     data = "" if zones.root == Path("data") else f" --data-dir {zones.root}"
     print(f'\nTry: . {env} && uv run mcn query "{DEMO_QUERY}"{data}')
+    print(f"     . {env} && uv run mcn costs{data}  (also: mcn impact, mcn business-case)")
     args.public_key, args.witness = None, None  # verified with the audit public key only
     return cmd_audit_verify(args)
 
@@ -426,8 +435,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--partner",
         action="append",
-        choices=partner_names(),
-        help="policy to sign (repeatable)",
+        choices=agreement_names(),
+        help="policy to sign (repeatable; a partner's, or a partnership list's)",
     )
     p.add_argument(
         "--all",
@@ -469,6 +478,9 @@ def parser() -> argparse.ArgumentParser:
         "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
     )
     p.set_defaults(func=cmd_query)
+    from flows.cli_evidence import register as register_evidence
+
+    register_evidence(sub, common, _positive)
 
     linkage = sub.add_parser("linkage", help="linkage quality")
     lsub = linkage.add_subparsers(dest="linkage_command", required=True)

@@ -355,11 +355,12 @@ def cmd_retention(args: argparse.Namespace) -> int:
     from governance.keys import load_linkage_key
     from governance.policy import load_policy
     from governance.vault import load_vault_key
-    from schemas.registry import partner_names
+    from schemas.registry import agreement_names
 
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)  # and no symbolic link planted anywhere in it
-    policies = {n: load_policy(n) for n in partner_names()}
+    # the partners' data and the lists' (the intervention list): each under its own agreement
+    policies = {n: load_policy(n) for n in agreement_names()}
     keys = Keys(load_linkage_key(), load_vault_key() if retention.has_vault(zones) else None)
     audit = None if args.dry_run else service_log(zones.audit)
     items = retention.apply(zones, policies, args.today, args.dry_run, audit, keys)

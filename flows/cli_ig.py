@@ -169,11 +169,12 @@ def cmd_ig_ropa(args: argparse.Namespace) -> int:
 
     from flows import tables
     from flows.ig import security_measures, write_xlsx
-    from governance.policy import check_all
+    from governance.policy import agreements_in, check_all
     from governance.ropa import HEADER, record
     from schemas.registry import all_partners
 
-    policies, problems = check_all(args.policy_dir, verify=False)
+    names = agreements_in(args.policy_dir)
+    policies, problems = check_all(args.policy_dir, verify=False, names=names)
     if not policies:
         raise PolicyError(problems)
     rows = record(policies, all_partners(), security_measures())

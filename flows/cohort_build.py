@@ -33,6 +33,7 @@ from transforms.exclusions import Excluded, exclude_persons, listed_records
 from transforms.link import TOKEN_COLUMNS, Linkage, link_records
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import NEEDS_VERSION, need_events
+from transforms.service_use import service_use_table, use_events
 
 NHS_TOKEN = token_column(key_named("nhs"))
 RECORD_COLUMNS = (
@@ -206,6 +207,7 @@ def build(
     records = records.join(links.select("record_key"), on="record_key", how="semi")
     events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
     cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
+    use = service_use_table(use_events({k: v.lazy() for k, v in staged.items()}), links.lazy())
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
         links, on="record_key"
     )
@@ -218,7 +220,15 @@ def build(
         "mcn.stale_partners": json.dumps(stale, sort_keys=True),
     }
     outputs = publish.write_set(
-        zones, run_id, {"cohort": cohort, "links": link_out, "link_pairs": linkage.pairs}, footer
+        zones,
+        run_id,
+        {
+            "cohort": cohort,
+            "links": link_out,
+            "link_pairs": linkage.pairs,
+            "service_use": use.collect(),
+        },
+        footer,
     )
     summary = {
         "run_id": run_id,
@@ -242,6 +252,7 @@ def build(
             "records_removed": objected.records,
         },
         "cohort_path": str(zones.cohort),
+        "service_use_path": str(zones.service_use),
         "links_path": str(zones.links),
         "published_set": str(publish.set_folder(zones, run_id)),
         "linkage": linkage_summary(linkage),

@@ -3,7 +3,7 @@
 landing/<partner>/       identifiable extracts as partners drop them (raw zone)
 quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw zone)
 staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
-published/<run_id>/      one run's output set: cohort, links, link pairs (pseudonymised)
+published/<run_id>/      one run's output set: cohort, links, link pairs, service use
 published/current        -> the set in use (switched atomically; flows.publish)
 runs/<run_id>/           run summary and check results: counts, column and rule names only
 ground_truth/            synthetic data only: the true person of every record, their needs
@@ -81,6 +81,11 @@ class Zones:
     @property
     def link_pairs(self) -> Path:
         return self.current / "link_pairs.parquet"
+
+    @property
+    def service_use(self) -> Path:
+        """Events per person, month and event type (schemas/service_use.py)."""
+        return self.current / "service_use.parquet"
 
     @property
     def ground_truth(self) -> Path:

@@ -146,3 +146,22 @@ def write_dev_env() -> Path:
     DEV_ENV.parent.mkdir(parents=True, exist_ok=True)
     DEV_ENV.write_text("\n".join(lines) + "\n")
     return DEV_ENV
+
+
+def intervention_list(zones: Zones, run_date: dt.date, seed: int) -> None:
+    """A synthetic intervention list (people at a crisis peak, supported from the month after;
+    flows/partners/interventions.py) dropped and ingested under its own signed agreement, as
+    the support team's would be each night."""
+    import polars as pl
+
+    from flows.evaluation import INTERVENTIONS
+    from flows.ingest import ingest_partner
+    from flows.nightly import new_run_id
+    from flows.partners.interventions import demo_starts, write_drop
+    from transforms.impact import ImpactSettings
+
+    cohort, use = pl.read_parquet(zones.cohort), pl.read_parquet(zones.service_use)
+    starts = demo_starts(cohort, use, ImpactSettings().months_after, 0.6, seed)
+    write_drop(zones.landing, starts, run_date)
+    ingest_partner(INTERVENTIONS, str(zones.root), run_date, new_run_id())
+    _say(f"!! a synthetic intervention list of {starts.height} starts was ingested (demo only)")

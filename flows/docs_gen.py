@@ -12,7 +12,9 @@ from schemas.codes import CODES
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
 from schemas.contract import EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
 from schemas.registry import all_partners
+from schemas.service_use import COLUMNS as USE_COLUMNS
 from transforms.needs import NEEDS_VERSION, need_rules
+from transforms.service_use import use_rules
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "schemas.md"
 
@@ -115,6 +117,18 @@ def render() -> str:
         "| column | type | identity role | rules | description |",
         "|---|---|---|---|---|",
         *[_column_row(c) for c in COHORT_COLUMNS],
+        "",
+        "## Service-use table: `published/current/service_use.parquet`",
+        "",
+        "| column | type | identity role | rules | description |",
+        "|---|---|---|---|---|",
+        *[_column_row(c) for c in USE_COLUMNS],
+        "",
+        "## Event types (service use, priced by the unit cost table)",
+        "",
+        "| event type | partner/extract | event |",
+        "|---|---|---|",
+        *[f"| `{r.event_type}` | {r.partner}/{r.extract} | {r.description} |" for r in use_rules()],
         "",
         f"## Need definitions ({NEEDS_VERSION})",
         "",

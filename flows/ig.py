@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from governance.errors import PolicySignatureError, Problem
-from governance.policy import check_all, policy_path
+from governance.policy import agreements_in, check_all, policy_path
 from governance.register import Entry, Signatures, entry
 from governance.signing import verify_policy
 
@@ -23,7 +23,7 @@ def register_entries(
 ) -> tuple[list[Entry], list[Problem]]:
     """Every agreement whose policy loads, with its statuses; and the problems of those that
     do not (which stop their partner as surely as an expired agreement)."""
-    policies, problems = check_all(policy_dir, verify=False)
+    policies, problems = check_all(policy_dir, verify=False, names=agreements_in(policy_dir))
     entries = [
         entry(name, policy, signatures_of(policy_path(name, policy_dir)), on, window)
         for name, policy in policies.items()

@@ -16,7 +16,7 @@ from governance.audit import service_log
 from governance.policy import check_all
 from schemas.cohort import DEFAULT_LOOKBACK_DAYS, DEFAULT_MCN_THRESHOLD
 from schemas.errors import UserError
-from schemas.registry import partner_names
+from schemas.registry import list_names, partner_names
 from transforms.settings import check_settings
 
 
@@ -143,6 +143,9 @@ def _night(
     # Need rules and linkage settings against every usable policy, before any partner is read;
     # a partner whose policy fails is refused (and audited) by its own ingest below.
     check_settings(check_all(names=names)[0])
+    # Partnership lists (the intervention list) dropped in landing/ are ingested the same way,
+    # under their own agreements; they are never linked into the cohort.
+    names += [n for n in list_names() if partners is None and (zones.landing / n).is_dir()]
     futures = {p: ingest_partner_task.submit(p, data_dir, run_date, run_id) for p in names}
     ingested, failed = {}, {}
     for partner, future in futures.items():

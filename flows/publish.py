@@ -1,6 +1,7 @@
 """Crash-safe publishing of the output set: all of it from one run, or none of it.
 
-    published/<run_id>/cohort.parquet, links.parquet, link_pairs.parquet, manifest.json
+    published/<run_id>/cohort.parquet, links.parquet, link_pairs.parquet, service_use.parquet,
+                       manifest.json
     published/current -> <run_id>        (a symlink, switched atomically with rename)
 
 A build writes its whole set into a folder of its own, then its manifest (the last file: a set
@@ -24,7 +25,7 @@ from flows.config import Zones
 from flows.errors import NothingThere, PublishedIntegrityError
 from flows.io import sha256_file, write_json_atomic, write_parquet_atomic
 
-TABLES = ("cohort", "links", "link_pairs")
+TABLES = ("cohort", "links", "link_pairs", "service_use")
 MANIFEST = "manifest.json"
 KEEP_SETS = 2  # the current set and the one before it
 

@@ -55,10 +55,19 @@ GENESIS = "0" * 64
 LEAF_TAG = b"mcn-audit-leaf-v2\n"
 # Who may write which event. Everything not listed is the pipeline's, signed by the audit key.
 USER_EVENTS = frozenset(
-    {"reidentify", "reidentify_refused", "query", "query_finished", "query_refused"}
+    {
+        "reidentify",
+        "reidentify_refused",
+        "query",
+        "query_finished",
+        "query_refused",
+        "evidence_output",  # `mcn costs`, `mcn impact`, `mcn business-case`
+        "evidence_refused",
+    }
 )
 APPROVER_EVENTS = frozenset({"grant_issued", "grant_revoked"})
-ATTEMPT_EVENTS = frozenset({"reidentify_refused", "query_refused"})  # may be unauthenticated
+# may be unauthenticated
+ATTEMPT_EVENTS = frozenset({"reidentify_refused", "query_refused", "evidence_refused"})
 _thread_lock = threading.Lock()
 
 

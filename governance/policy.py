@@ -26,7 +26,7 @@ from governance.errors import (
 )
 from governance.signing import Approval, verify_policy
 from schemas.contract import Extract
-from schemas.registry import partner, partner_names
+from schemas.registry import list_names, partner, partner_names
 
 POLICY_DIR = Path(__file__).parent / "policies"
 ENV_POLICY_DIR = "MCN_POLICY_DIR"  # where a partnership keeps its reviewed policies
@@ -340,6 +340,13 @@ def check_all(
         if policy is not None and not found:
             policies[name] = policy
     return policies, problems
+
+
+def agreements_in(policy_dir: Path | None = None) -> list[str]:
+    """Every partner's policy (a missing one is a problem), and each partnership list's whose
+    file is there (a partnership that keeps no intervention list needs no agreement for it)."""
+    present = [n for n in list_names() if policy_path(n, policy_dir).exists()]
+    return [*partner_names(), *present]
 
 
 def in_force(policy: Policy, on: dt.date) -> bool:

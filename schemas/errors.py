@@ -33,6 +33,7 @@ class ExitCode(IntEnum):
     STALE_PARTNER = 17
     OUTPUT_EXISTS = 18
     BAD_SETTINGS = 19
+    BAD_EVIDENCE_SETTINGS = 20
     INTERRUPTED = 130
 
 
@@ -61,6 +62,9 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.STALE_PARTNER: "a partner's data is older than the staleness limit",
     ExitCode.OUTPUT_EXISTS: "the output exists; nothing was overwritten",
     ExitCode.BAD_SETTINGS: "need rules or linkage settings do not fit the contracts and policies",
+    ExitCode.BAD_EVIDENCE_SETTINGS: (
+        "unit costs, deflators, the intervention list or business-case parameters cannot be used"
+    ),
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the last published outputs stand",
 }
 

@@ -33,6 +33,7 @@ class Entry:
 
     name: str
     root: str = ""
+    kind: Literal["partner", "list"] = "partner"
 
     def module(self, layer: Layer) -> ModuleType:
         return importlib.import_module(f"{self.root}{layer}.partners.{self.name}")
@@ -47,12 +48,27 @@ PARTNERS: tuple[Entry, ...] = (
 )
 
 
+# Partnership lists: files the partnership keeps itself (not a service's records), ingested
+# under their own signed agreement like a partner's extract (schemas/partners/<name>.py,
+# governance/policies/<name>.yaml) but never linked into the cohort and not in partner_names().
+LISTS: tuple[Entry, ...] = (Entry("interventions", kind="list"),)
+
+
 def partner_names() -> tuple[str, ...]:
     return tuple(e.name for e in PARTNERS)
 
 
+def list_names() -> tuple[str, ...]:
+    return tuple(e.name for e in LISTS)
+
+
+def agreement_names() -> tuple[str, ...]:
+    """Everything ingested under a signed agreement: the partners, then the lists."""
+    return partner_names() + list_names()
+
+
 def entry(name: str) -> Entry:
-    for e in PARTNERS:
+    for e in (*PARTNERS, *LISTS):
         if e.name == name:
             return e
     raise KeyError(name)
@@ -69,7 +85,9 @@ def partner(name: str) -> Partner:
 
 
 def all_partners() -> list[Partner]:
-    return [partner(n) for n in partner_names()]
+    """Every contract with an agreement: the partners', then the lists' (for checks, docs and
+    the record of processing). The cohort uses only partner_names()."""
+    return [partner(n) for n in agreement_names()]
 
 
 def all_extracts() -> list[Extract]:

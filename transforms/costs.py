@@ -26,13 +26,18 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from schemas.errors import UserError
+from schemas.errors import ExitCode, UserError
 
 UNIT_COST_COLUMNS = ("event_type", "agency", "unit_cost", "source", "year", "price_base")
+# Optional: the share of a saving on this cost that is cashable (0..1); empty means the business
+# case's default (transforms/business_case.py)
+CASHABLE = "cashable"
 
 
 class CostTableError(UserError):
     """A unit cost table or deflator series that cannot be used as it stands."""
+
+    exit_code = ExitCode.BAD_EVIDENCE_SETTINGS
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class UnitCosts:
             {y: target / d for y, d in self.deflators.items()}, return_dtype=pl.Float64
         )
         return self.table.select(
-            "event_type", "agency", (pl.col("unit_cost") * factor).alias("unit_cost")
+            "event_type", "agency", (pl.col("unit_cost") * factor).alias("unit_cost"), CASHABLE
         )
 
 
@@ -87,7 +92,15 @@ def load_unit_costs(path: Path) -> UnitCosts:
             problems.append(f"costs[{i}] lacks {', '.join(absent)}")
         elif not isinstance(row["unit_cost"], int | float) or row["unit_cost"] < 0:
             problems.append(f"costs[{i}].unit_cost is not a non-negative number")
-    table = pl.DataFrame(rows, schema_overrides={"unit_cost": pl.Float64}) if not problems else None
+        share = row.get(CASHABLE)
+        if share is not None and not (isinstance(share, int | float) and 0 <= share <= 1):
+            problems.append(f"costs[{i}].{CASHABLE} is not a share from 0 to 1")
+    rows = [{CASHABLE: None, **r} for r in rows if isinstance(r, dict)]
+    table = (
+        pl.DataFrame(rows, schema_overrides={"unit_cost": pl.Float64, CASHABLE: pl.Float64})
+        if not problems
+        else None
+    )
     if table is not None and table["event_type"].is_duplicated().any():
         problems.append("an event_type is listed twice")
     if problems:
@@ -98,7 +111,7 @@ def load_unit_costs(path: Path) -> UnitCosts:
     assert table is not None
     deflators = {int(k): float(v) for k, v in (doc.get("deflators") or {}).items()}
     return UnitCosts(
-        table.select(UNIT_COST_COLUMNS),
+        table.select(*UNIT_COST_COLUMNS, CASHABLE),
         deflators,
         bool(doc.get("illustrative", False)),
         str(doc.get("name") or Path(path).stem),

@@ -10,8 +10,15 @@ from governance.match_keys import applicable, token_column
 from schemas.contract import Extract
 from schemas.registry import partner
 from transforms.needs import need_rules
+from transforms.service_use import use_rules
 
-LINKED = ("links.person_id", "links.link_rank", "cohort.person_id", "cohort.link_rank")
+LINKED = (
+    "links.person_id",
+    "links.link_rank",
+    "cohort.person_id",
+    "cohort.link_rank",
+    "service_use.person_id",
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,20 @@ def _needs_using(ex: Extract, column: str) -> list[str]:
     return sorted(set(out))
 
 
+def _uses_using(ex: Extract, column: str) -> list[str]:
+    """The service-use columns a staged column feeds (event types by their conditions, months
+    by the event date)."""
+    out = []
+    for rule in use_rules():
+        if (rule.partner, rule.extract) != (ex.partner, ex.name):
+            continue
+        if column in rule.columns:
+            out.append("service_use.event_type")
+        if column == ex.event_date:
+            out.append("service_use.month")
+    return sorted(set(out))
+
+
 def column_flow(policy: Policy, ex: Extract, column: str) -> Flow:
     treatments = policy.treatments(ex.name, column)
     role = ex.column(column).identity
@@ -46,7 +67,7 @@ def column_flow(policy: Policy, ex: Extract, column: str) -> Flow:
     for t in treatments:
         if t == "keep":
             staged.append(f"staged.{column}")
-            published += _needs_using(ex, column)
+            published += _needs_using(ex, column) + _uses_using(ex, column)
             if column == ex.event_date:
                 published += [
                     "cohort.first_need_date",

@@ -146,7 +146,11 @@ def matched_pairs(
             pl.lit(start).alias("start_month"),
         )
         month_picks = []
-        groups = w.group_by(list(settings.match_on)) if settings.match_on else [((), w)]
+        groups = (
+            w.sort("person_id").group_by(list(settings.match_on), maintain_order=True)
+            if settings.match_on
+            else [((), w.sort("person_id"))]
+        )
         for _, group in groups:
             t = group.filter(pl.col("supported"))
             c = group.filter(~pl.col("supported"))
@@ -224,11 +228,17 @@ def estimate(
     treated, controls = matched_pairs(panel, people, supported, settings)
     outside = supported.height - treated.height  # windows not inside the observed months
     naive = float(treated["change"].mean() or 0.0) if treated.height else 0.0  # type: ignore[arg-type]
-    matched = treated.filter(pl.col("matched")).join(
-        controls.group_by("match_of").agg(pl.col("change_adjusted").mean().alias("control_change")),
-        left_on=["person_id"],
-        right_on=["match_of"],
-    )
+    matched = (
+        treated.filter(pl.col("matched"))
+        .join(
+            controls.group_by("match_of").agg(
+                pl.col("change_adjusted").mean().alias("control_change")
+            ),
+            left_on=["person_id"],
+            right_on=["match_of"],
+        )
+        .sort("person_id")
+    )  # the bootstrap draws by position: the same inputs, the same interval
     if matched.height == 0:
         nan = float("nan")
         return Impact(

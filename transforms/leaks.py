@@ -33,6 +33,8 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
             }[role]
         )
         parts += [raw.select(f.alias("v")) for f in forms]
+    if not parts:  # an extract with no identity columns (the intervention list)
+        return pl.Series("v", [], dtype=pl.String)
     values = pl.concat(parts).drop_nulls().unique()
     return values.filter(pl.col("v").str.len_chars() > 1)["v"]
 

@@ -328,3 +328,101 @@ def test_retention_deletes_what_is_too_old_with_receipts(zones, tmp_path, capsys
     receipts = [e for e in read_entries(copy / "audit") if e["event"] == "retention_delete"]
     assert len(receipts) == sum(line.startswith("would delete") for line in planned.splitlines())
     assert main(["audit", "verify", "--data-dir", str(copy)]) == 0
+
+
+# Evidence for the business case (issue 15): on this module's night, with an intervention list
+# ingested under its own agreement (people at a crisis peak, supported from the month after;
+# the synthetic data hold no effect of support).
+
+
+@pytest.fixture(scope="module")
+def evidence(zones):
+    from flows.ingest import ingest_partner
+    from flows.partners.interventions import demo_starts, write_drop
+
+    cohort, use = pl.read_parquet(zones.cohort), pl.read_parquet(zones.service_use)
+    write_drop(zones.landing, demo_starts(cohort, use, 6, 1.0, 5), RUN_DATE)
+    ingest_partner("interventions", str(zones.root), RUN_DATE, "evidence-run")
+    return zones
+
+
+def _evidence(zones, *args) -> int:
+    return main([*args, "--data-dir", str(zones.root), "--key", str(USERS["analyst"])])
+
+
+def _people_controlled(values) -> None:
+    from governance.disclosure import DEFAULT_RULES
+
+    values = [v for v in values if v is not None]
+    assert values
+    assert not any(1 <= v <= DEFAULT_RULES.threshold for v in values)
+    assert all(v % DEFAULT_RULES.rounding == 0 for v in values)
+
+
+def test_service_use_is_published_for_linked_people_and_the_list_under_its_agreement(evidence):
+    from governance.audit import read_entries
+
+    use, cohort = pl.read_parquet(evidence.service_use), pl.read_parquet(evidence.cohort)
+    assert use.height > 1000 and use["events"].min() >= 1
+    assert set(use["person_id"]) <= set(cohort["person_id"])
+    ingests = [e for e in read_entries(evidence.audit) if e["event"] == "ingest"]
+    listed = [e for e in ingests if e["partner"] == "interventions"]
+    assert listed and listed[-1]["agreement_id"] == "DSA-INTERVENTIONS-2026-01"
+
+
+def test_costs_in_json_are_controlled_labelled_and_audited(evidence, tmp_path):
+    from governance.audit import read_entries
+
+    out = tmp_path / "costs.json"
+    assert _evidence(evidence, "costs", "--format", "json", "-o", str(out)) == 0
+    doc = json.loads(out.read_text())
+    assert "ILLUSTRATIVE" in doc["labels"]["illustrative"]
+    for rows in doc["tables"].values():
+        _people_controlled([r["people"] for r in rows])
+        assert all(r["total_cost"] is None or r["total_cost"] % 1000 == 0 for r in rows)
+    assert any(r["people"] is None for r in doc["tables"]["need_combination"])
+    last = read_entries(evidence.audit)[-1]
+    assert last["event"] == "evidence_output" and last["output"] == "costs"
+
+
+def test_impact_never_shows_the_before_after_without_the_comparison(evidence, tmp_path):
+    out = tmp_path / "impact.json"
+    assert _evidence(evidence, "impact", "--format", "json", "-o", str(out)) == 0
+    total = json.loads(out.read_text())["all_agencies"]
+    _people_controlled([total["supported"], total["comparison_people"]])
+    assert isinstance(total["did_per_person_month"], int | float)  # enough people matched
+    assert len(total["ci"]) == 2 and "not an effect" in total["naive_warning"]
+    csv_out = tmp_path / "impact.csv"
+    assert _evidence(evidence, "impact", "--format", "csv", "-o", str(csv_out)) == 0
+    assert csv_out.read_text().startswith("measure,all agencies")
+
+
+def test_the_workbook_is_labelled_and_every_people_count_controlled(evidence, tmp_path):
+    from openpyxl import load_workbook
+
+    out = tmp_path / "case.xlsx"
+    assert _evidence(evidence, "business-case", "--format", "xlsx", "-o", str(out)) == 0
+    book = load_workbook(out)
+    assert {"Read me", "Cost by agency", "Impact", "Business case"} <= set(book.sheetnames)
+    assert all(
+        "ILLUSTRATIVE" in str(book[s]["A1"].value) for s in book.sheetnames if s != "Read me"
+    )
+    readme = list(book["Read me"].iter_rows(values_only=True))
+    assert any(r[0] == "discount_rate" and r[1] == 0.035 for r in readme)
+    rows = list(book["Cost by need combination"].iter_rows(values_only=True))
+    header = next(i for i, r in enumerate(rows) if r[0] == "need_combination")
+    people = [r[1] for r in rows[header + 1 :]]
+    assert "redacted" in people
+    _people_controlled([p for p in people if p != "redacted"])
+    case = list(book["Business case"].iter_rows(values_only=True))
+    assert any(r[0] == "All agencies" for r in case)
+    assert _evidence(evidence, "business-case", "--format", "xlsx", "-o", str(out)) == 18
+
+
+def test_no_grant_no_figures(evidence, tmp_path):
+    from governance.audit import read_entries
+    from governance.signing import keygen
+
+    stranger, _ = keygen("Stranger", tmp_path, kind="u")
+    assert main(["costs", "--data-dir", str(evidence.root), "--key", str(stranger)]) == 12
+    assert read_entries(evidence.audit)[-1]["event"] == "evidence_refused"

@@ -2,7 +2,9 @@
 
 import polars as pl
 
+from schemas.partners.council import DUTY_TYPES
 from transforms.needs import ANY, NeedRule
+from transforms.service_use import UseRule
 
 NEED_RULES = (
     NeedRule(
@@ -29,4 +31,17 @@ NEED_RULES = (
         pl.col("contact_reason") == "mental_health_support",
         "adult social care contact for mental-health support",
     ),
+)
+
+SERVICE_USE = (
+    *(
+        UseRule(
+            f"homelessness_{duty}",
+            "homelessness_cases",
+            pl.col("duty_type") == duty,
+            f"a homelessness {duty} duty decision",
+        )
+        for duty in DUTY_TYPES
+    ),
+    UseRule("social_care_contact", "social_care_contacts", ANY, "an adult social care contact"),
 )

@@ -2,7 +2,8 @@
 
 import polars as pl
 
-from transforms.needs import NeedRule
+from transforms.needs import ANY, NeedRule
+from transforms.service_use import UseRule
 
 OUT_OF_WORK_REGIMES = (
     "intensive_work_search",
@@ -19,3 +20,5 @@ NEED_RULES = (
         "Universal Credit claim in an out-of-work conditionality regime",
     ),
 )
+
+SERVICE_USE = (UseRule("uc_claim", "uc_claims", ANY, "a Universal Credit claim started"),)

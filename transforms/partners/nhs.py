@@ -3,6 +3,7 @@
 import polars as pl
 
 from transforms.needs import ANY, NeedRule
+from transforms.service_use import UseRule
 
 NEED_RULES = (
     NeedRule(
@@ -20,4 +21,10 @@ NEED_RULES = (
     NeedRule(
         "mental_health", "ae_attendances", pl.col("self_harm"), "A&E attendance for self-harm"
     ),
+)
+
+SERVICE_USE = (
+    UseRule("ae_attendance", "ae_attendances", ANY, "an A&E attendance"),
+    UseRule("mh_referral", "mh_referrals", ANY, "a referral to secondary mental-health services"),
+    UseRule("treatment_episode", "treatment_episodes", ANY, "a drug or alcohol treatment episode"),
 )

@@ -4,6 +4,7 @@ substance misuse, from supervision and its OASys-style assessment."""
 import polars as pl
 
 from transforms.needs import ANY, NeedRule
+from transforms.service_use import UseRule
 
 NEED_RULES = (
     NeedRule(
@@ -23,5 +24,14 @@ NEED_RULES = (
         "supervision_episodes",
         pl.col("need_drugs") | pl.col("need_alcohol"),
         "OASys drug or alcohol misuse need linked to offending",
+    ),
+)
+
+SERVICE_USE = (
+    UseRule(
+        "probation_supervision",
+        "supervision_episodes",
+        ANY,
+        "a probation supervision episode started (licence, community or suspended sentence order)",
     ),
 )

@@ -31,7 +31,7 @@ def test_same_seed_same_files(tmp_path, synthetic_dir):
     from tests.conftest import RUN_DATE
 
     synthesise(3000, 11, tmp_path, RUN_DATE)
-    for ex in all_extracts():
+    for ex in (ex for ex in all_extracts() if ex.partner in partner_names()):
         a = (synthetic_dir / "landing" / ex.partner / ex.file).read_bytes()
         b = (tmp_path / "landing" / ex.partner / ex.file).read_bytes()
         assert a == b, ex.name
