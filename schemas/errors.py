@@ -33,6 +33,7 @@ class ExitCode(IntEnum):
     STALE_PARTNER = 17
     OUTPUT_EXISTS = 18
     BAD_SETTINGS = 19
+    UNREACHABLE = 20
     INTERRUPTED = 130
 
 
@@ -61,14 +62,28 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.STALE_PARTNER: "a partner's data is older than the staleness limit",
     ExitCode.OUTPUT_EXISTS: "the output exists; nothing was overwritten",
     ExitCode.BAD_SETTINGS: "need rules or linkage settings do not fit the contracts and policies",
+    ExitCode.UNREACHABLE: "the storage location or the Dask cluster cannot be reached",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the last published outputs stand",
 }
 
 
 class UserError(Exception):
-    """Something the user can fix: one clear message, a stable exit code, no traceback."""
+    """Something the user can fix: one clear message, a stable exit code, no traceback.
+
+    Pickles as it is (message and attributes), whatever its __init__ takes: a task's error
+    comes back from a Dask worker to the flow that reports it (flows.dask_runner)."""
 
     exit_code: int = ExitCode.INTERNAL
+
+    def __reduce__(self):
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[UserError], args: tuple, state: dict) -> UserError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
 
 
 class SchemaError(UserError):
