@@ -20,15 +20,22 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flows.config import Zones
-from flows.errors import StorageError
+from flows.errors import StorageError, UsageError
 
 ENV_STORAGE = "MCN_STORAGE_URL"
 CURRENT = "current"
 
 
 def location(url: str | None = None) -> str | None:
-    """The storage location of a run: the one given, else $MCN_STORAGE_URL, else none."""
-    return (url or os.environ.get(ENV_STORAGE) or "").rstrip("/") or None
+    """The storage location of a run: the one given, else $MCN_STORAGE_URL, else none. It is
+    a flow parameter (shown in the UI), so it may not carry credentials."""
+    found = (url or os.environ.get(ENV_STORAGE) or "").rstrip("/") or None
+    if found and "@" in found.split("/")[2 if "://" in found else 0]:
+        raise UsageError(
+            "the storage location holds credentials (user@ or key:secret@), which would be "
+            "shown and stored with the run. Fix: give them as AWS_* environment variables"
+        )
+    return found
 
 
 @contextmanager

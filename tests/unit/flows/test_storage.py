@@ -7,7 +7,7 @@ import pytest
 
 from flows import storage
 from flows.config import Zones
-from flows.errors import StorageError
+from flows.errors import StorageError, UsageError
 
 
 @pytest.fixture
@@ -25,6 +25,8 @@ def test_location_is_the_one_given_else_the_environment(monkeypatch):
     monkeypatch.setenv(storage.ENV_STORAGE, "s3://bucket/prefix/")
     assert storage.location(None) == "s3://bucket/prefix"
     assert storage.location("s3://other/x") == "s3://other/x"
+    with pytest.raises(UsageError, match="AWS_"):
+        storage.location("s3://KEY:SECRET@bucket/x")
 
 
 def test_a_partners_drop_is_copied_into_its_landing_folder(store, tmp_path):
