@@ -122,16 +122,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)  # before anything is created, keys read or Prefect started
     preflight(args.partner or list(partner_names()))
+    runcli.quiet_prefect_console()  # before scale_preflight, which may import Prefect
     store = scale_preflight(args)
-    runcli.quiet_prefect_console()
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
     log = runcli.log_to_file(zones)
     runs.show_progress_on_terminal()
     runcli.stop_on_signals(zones, _say)
     if getattr(args, "runner", "local") == "dask":
+        import logging
+
         from flows.dask_runner import nightly_on_dask
 
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # not its shutdown chatter
         nightly = nightly_on_dask(args.dask_address)
     try:
         result = nightly(
