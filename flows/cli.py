@@ -122,12 +122,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     zones = Zones.from_env(args.data_dir)
     runs.require_data_dir(zones)  # before anything is created, keys read or Prefect started
     preflight(args.partner or list(partner_names()))
-    runcli.quiet_prefect_console()
+    runcli.quiet_prefect_console()  # before scale_preflight, which may import Prefect
+    store = scale_preflight(args)
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
     log = runcli.log_to_file(zones)
     runs.show_progress_on_terminal()
     runcli.stop_on_signals(zones, _say)
+    if getattr(args, "runner", "local") == "dask":
+        import logging
+
+        from flows.dask_runner import nightly_on_dask
+
+        logging.getLogger("distributed").setLevel(logging.ERROR)  # not its shutdown chatter
+        nightly = nightly_on_dask(args.dask_address)
     try:
         result = nightly(
             data_dir=str(zones.root),
@@ -136,6 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             lookback_days=args.lookback_days,
             mcn_threshold=args.threshold,
             max_stale_days=args.max_stale_days,
+            storage_url=store,
         )
     except NightFailed as failed:
         print(report.run_summary(failed.result))
@@ -150,6 +159,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         return failed.exit_code
     print(report.run_summary(result))
     return 0
+
+
+def scale_preflight(args: argparse.Namespace) -> str | None:
+    """The storage location and the Dask scheduler answer, before Prefect starts; the
+    storage location of the run (None: the data directory alone)."""
+    from flows import storage
+
+    store = storage.location(getattr(args, "storage", None))
+    if store:
+        storage.check(store)
+    if getattr(args, "dask_address", None) and args.runner != "dask":
+        raise UsageError("--dask-address needs --runner dask. Fix: add --runner dask")
+    if getattr(args, "runner", "local") == "dask":
+        from flows.dask_runner import ENV_DASK_ADDRESS, require_scheduler
+
+        args.dask_address = args.dask_address or os.environ.get(ENV_DASK_ADDRESS)
+        if args.dask_address:
+            require_scheduler(args.dask_address)
+    return store
 
 
 def cmd_policy_check(args: argparse.Namespace) -> int:
@@ -376,6 +404,27 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
     )
 
 
+def _add_scale_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        default="local",
+        help="where partner ingests and the cohort build run: local (threads in this process, "
+        "the default) or dask (tasks on a Dask cluster; docs/operations.md)",
+    )
+    p.add_argument(
+        "--dask-address",
+        help="scheduler of an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (default "
+        "$MCN_DASK_ADDRESS; none: --runner dask starts a local cluster for the run)",
+    )
+    p.add_argument(
+        "--storage",
+        help="read partner drops from <URL>/landing and publish the output set to "
+        "<URL>/published: s3://bucket/prefix or a folder (default $MCN_STORAGE_URL; none: the "
+        "data directory alone)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="mcn", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -403,6 +452,7 @@ def parser() -> argparse.ArgumentParser:
         help="run the nightly flow locally: ingest all partners, build the cohort",
     )
     _add_run_options(p)
+    _add_scale_options(p)
     p.set_defaults(func=cmd_run)
 
     policy = sub.add_parser("policy", help="data-sharing agreement policies")

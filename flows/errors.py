@@ -51,3 +51,15 @@ class PublishedIntegrityError(UserError):
     """A published table is not what the signed audit log says was published."""
 
     exit_code = ExitCode.AUDIT
+
+
+class StorageError(UserError):
+    """The storage location (--storage, $MCN_STORAGE_URL) cannot be read or written."""
+
+    exit_code = ExitCode.UNREACHABLE
+
+
+class ClusterError(UserError):
+    """The Dask scheduler (--dask-address, $MCN_DASK_ADDRESS) cannot be reached."""
+
+    exit_code = ExitCode.UNREACHABLE

@@ -8,7 +8,7 @@ import uuid
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows import publish, runs
+from flows import publish, runs, storage
 from flows.cohort_build import build
 from flows.config import Zones, restrict_umask
 from flows.ingest import build_run_data_docs, ingest_partner
@@ -74,8 +74,47 @@ def build_cohort(
     persist_result=False,
     cache_policy=None,
 )  # no timeout here: Prefect cannot enforce one on a task in a worker thread; the subflow has it
-def ingest_partner_task(partner: str, data_dir: str, run_date: dt.date, run_id: str) -> list:
+def ingest_partner_task(
+    partner: str, data_dir: str, run_date: dt.date, run_id: str, store: str | None = None
+) -> list:
+    return _ingest(partner, data_dir, run_date, run_id, store)
+
+
+# A task's body calls a module function: a Dask worker unpickles it by reference (imports this
+# module), where the task's own function would be copied by value without the names its
+# subflow's annotations need (`dt`), and Prefect could not validate the subflow's parameters.
+def _ingest(partner: str, data_dir: str, run_date: dt.date, run_id: str, store: str | None):
+    if store:  # the drop is read from storage by the task, where it runs (a Dask worker)
+        storage.fetch_landing(store, partner, Zones.from_env(data_dir))
     return ingest_partner(partner, data_dir, run_date, run_id, data_docs=False)
+
+
+@task(task_run_name="build-cohort", persist_result=False, cache_policy=None)
+def build_cohort_task(
+    data_dir: str,
+    run_date: dt.date,
+    run_id: str,
+    lookback_days: int,
+    mcn_threshold: int,
+    failed_partners: list[str],
+    max_stale_days: int,
+) -> dict:
+    """The cohort build as a task, so a Dask task runner runs it on a worker."""
+    return _build(
+        data_dir, run_date, run_id, lookback_days, mcn_threshold, failed_partners, max_stale_days
+    )
+
+
+def _build(*args) -> dict:  # by reference on a Dask worker, as _ingest
+    return build_cohort(*args)
+
+
+def _on_cluster() -> bool:
+    """Whether this flow run's tasks go to a Dask cluster (flows.dask_runner)."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx is not None and type(ctx.task_runner).__module__.startswith("prefect_dask")
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -105,13 +144,15 @@ def nightly(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
     max_stale_days: int = runs.DEFAULT_MAX_STALE_DAYS,
+    storage_url: str | None = None,
 ) -> dict:
     """Ingest every partner at once, then build the cohort. A partner that fails (bad policy,
     bad file, missing opt-out list) stops only itself: the others go on, the build uses the
     failed partner's last good staged data marked stale (failing the night if older than
     max_stale_days) and only partners whose agreement is signed and in force, and the run ends
     failed, naming them. One run at a time per data directory; a run killed earlier is
-    cleaned up first."""
+    cleaned up first. storage_url: drops read from and outputs published to a storage location
+    (flows.storage; default $MCN_STORAGE_URL, else the data directory alone)."""
     restrict_umask()
     zones = Zones.from_env(data_dir)
     runs.require_data_dir(zones)
@@ -123,6 +164,7 @@ def nightly(
             lookback_days,
             mcn_threshold,
             max_stale_days,
+            storage.location(storage_url),
         )
 
 
@@ -133,6 +175,7 @@ def _night(
     lookback_days: int,
     mcn_threshold: int,
     max_stale_days: int,
+    store: str | None = None,
 ) -> dict:
     data_dir, run_id = str(zones.root), new_run_id()
     recovered = publish.recover(zones)
@@ -146,7 +189,7 @@ def _night(
     # Partnership lists (the intervention list) dropped in landing/ are ingested the same way,
     # under their own agreements; they are never linked into the cohort.
     names += [n for n in list_names() if partners is None and (zones.landing / n).is_dir()]
-    futures = {p: ingest_partner_task.submit(p, data_dir, run_date, run_id) for p in names}
+    futures = {p: ingest_partner_task.submit(p, data_dir, run_date, run_id, store) for p in names}
     ingested, failed = {}, {}
     for partner, future in futures.items():
         try:
@@ -158,9 +201,13 @@ def _night(
     build_run_data_docs(zones, run_id)
     if not ingested:
         raise next(iter(failed.values()))
-    cohort = build_cohort(
-        data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed), max_stale_days
-    )
+    args = (data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed))
+    if _on_cluster():
+        cohort = build_cohort_task.submit(*args, max_stale_days).result()
+    else:
+        cohort = build_cohort(*args, max_stale_days)
+    if store:
+        cohort["storage"] = _publish_to(store, zones, run_id)
     result = {
         "run_id": run_id,
         "ingest": ingested,
@@ -172,6 +219,15 @@ def _night(
     if failed:
         raise NightFailed(result, failed)
     return result
+
+
+def _publish_to(store: str, zones: Zones, run_id: str) -> dict:
+    """The published set copied to storage, audited by object and hash."""
+    outputs = storage.publish_set(store, zones, run_id)
+    service_log(zones.audit).append(
+        "published_storage", run_id=run_id, flow="nightly", location=store, outputs=outputs
+    )
+    return {"location": store, "outputs": outputs}
 
 
 def agreement_warnings(run_date: dt.date) -> list[str]:

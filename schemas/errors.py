@@ -34,6 +34,7 @@ class ExitCode(IntEnum):
     OUTPUT_EXISTS = 18
     BAD_SETTINGS = 19
     BAD_EVIDENCE_SETTINGS = 20
+    UNREACHABLE = 21
     INTERRUPTED = 130
 
 
@@ -65,14 +66,28 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.BAD_EVIDENCE_SETTINGS: (
         "unit costs, deflators, the intervention list or business-case parameters cannot be used"
     ),
+    ExitCode.UNREACHABLE: "the storage location or the Dask cluster cannot be reached",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C or SIGTERM); the last published outputs stand",
 }
 
 
 class UserError(Exception):
-    """Something the user can fix: one clear message, a stable exit code, no traceback."""
+    """Something the user can fix: one clear message, a stable exit code, no traceback.
+
+    Pickles as it is (message and attributes), whatever its __init__ takes: a task's error
+    comes back from a Dask worker to the flow that reports it (flows.dask_runner)."""
 
     exit_code: int = ExitCode.INTERNAL
+
+    def __reduce__(self):
+        return (_rebuilt, (type(self), self.args, self.__dict__))
+
+
+def _rebuilt(cls: type[UserError], args: tuple, state: dict) -> UserError:
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, *args)
+    exc.__dict__.update(state)
+    return exc
 
 
 class SchemaError(UserError):

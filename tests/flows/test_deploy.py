@@ -280,6 +280,9 @@ def test_deploy_all_registers_both_deployments_with_the_schedule_and_a_limit_of_
     assert nightly["work_pool_name"] == "mcn" and nightly["parameters"] == {}
     cohort = prefect.api("GET", "/deployments/name/build_cohort/build-cohort")
     assert cohort["work_pool_name"] == "mcn"
+    dask = prefect.api("GET", "/deployments/name/nightly/nightly-dask")  # the Dask variant
+    assert dask["entrypoint"] == "flows/dask_runner.py:nightly_dask" and not dask["schedules"]
+    assert dask["work_pool_name"] == "mcn" and dask["global_concurrency_limit"]["limit"] == 1
 
 
 def test_the_schedule_makes_nights_at_two_in_the_morning_london_time(prefect):
