@@ -79,10 +79,12 @@ def synthetic_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """One temporary Prefect server for every flow test (starting one costs seconds)."""
+    """One temporary Prefect server for every flow test (starting one costs seconds). With
+    `pytest -n` each worker starts its own; on a loaded machine a start has taken over 120 s
+    (Prefect counts only its 0.1 s sleeps towards the limit), hence the generous one."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=600):
         yield
 
 
