@@ -110,12 +110,17 @@ def incomplete_clusters(labels: np.ndarray, unit: np.ndarray, edges: pl.DataFram
 
 def average_linkage(n: int, pairs: list[tuple[int, int, float]], cut: float) -> np.ndarray:
     """Sub-cluster labels of n items from pairwise similarities (missing pairs: 0)."""
+    i, j, p = (np.array(x) for x in zip(*pairs, strict=True)) if pairs else ([], [], [])
+    return _average_linkage(n, np.asarray(i, int), np.asarray(j, int), np.asarray(p, float), cut)
+
+
+def _average_linkage(n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, cut: float) -> np.ndarray:
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
     sim = np.zeros((n, n))
-    for i, j, p in pairs:
-        sim[i, j] = sim[j, i] = p
+    sim[i, j] = p
+    sim[j, i] = p
     dist = 1.0 - sim
     np.fill_diagonal(dist, 0.0)
     tree = linkage(squareform(dist, checks=False), method="average")
@@ -146,18 +151,29 @@ def cohesive_labels(
     big = sizes.filter(pl.col("len") > MAX_COHESION_PROFILES)["cluster"]
     pairs = pairs.filter(~pl.col("cluster").is_in(big.implode()))
     scored = similarity(pairs.select("l", "r")).join(pairs, on=["l", "r"])
+    if scored.is_empty():
+        return labels, 0
     out, split = labels.copy(), 0
     offset = int(labels.max()) + 1
     sub_of: dict[tuple[int, int], int] = {}
-    for (cluster,), group in scored.group_by(["cluster"]):
-        ids = np.unique(np.concatenate([group["l"].to_numpy(), group["r"].to_numpy()]))
-        pos = {int(u): i for i, u in enumerate(ids)}
-        rows = zip(group["l"].to_list(), group["r"].to_list(), group["p"].to_list(), strict=True)
-        sub = average_linkage(len(ids), [(pos[a], pos[b], p) for a, b, p in rows], cut)
+    # one pass over numpy arrays sorted by cluster: no per-cluster frame
+    scored = scored.sort("cluster", "l", "r")
+    clusters = scored["cluster"].to_numpy()
+    left, right, prob = scored["l"].to_numpy(), scored["r"].to_numpy(), scored["p"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, clusters[1:] != clusters[:-1]])
+    ends = np.r_[starts[1:], len(clusters)]
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        if prob[lo:hi].min() >= cut:  # every pair (all are scored) as close as the cut: one group
+            continue
+        a, b = left[lo:hi], right[lo:hi]
+        ids, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+        k = hi - lo
+        sub = _average_linkage(len(ids), inverse[:k], inverse[k:], prob[lo:hi], cut)
         if sub.max() > 1:
             split += 1
-            for u, s in zip(ids, sub, strict=True):
-                sub_of[(int(cluster), int(u))] = offset + int(s)
+            cluster = int(clusters[lo])
+            for u, s_ in zip(ids.tolist(), sub.tolist(), strict=True):
+                sub_of[(cluster, int(u))] = offset + int(s_)
             offset += int(sub.max()) + 1
     if sub_of:
         table = pl.DataFrame(
