@@ -34,7 +34,7 @@ from governance import canonical as canon  # noqa: E402
 from governance.keys import SecretKey  # noqa: E402
 from governance.policy import load_policy  # noqa: E402
 from governance.pseudonymise import apply_policy  # noqa: E402
-from schemas.registry import all_extracts  # noqa: E402
+from schemas.registry import all_extracts, partner_names  # noqa: E402
 from transforms.evaluate import pairwise_quality  # noqa: E402
 from transforms.link import TOKEN_COLUMNS, link_records  # noqa: E402
 
@@ -43,12 +43,14 @@ THRESHOLD = 0.99
 
 
 def landing(root: Path) -> dict:
-    """extract -> raw text rows, for every partner extract."""
+    """extract -> raw text rows, for every partner extract (lists such as the intervention list
+    are not linked)."""
     return {
         ex: read_extract(
             root / "landing" / ex.partner, ex, read_manifest(root / "landing" / ex.partner)
         )[0].rows.drop("source_row")
         for ex in all_extracts()
+        if ex.partner in partner_names()
     }
 
 
