@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.link_stage import prepare  # noqa: E402
 from transforms import probabilistic as fs  # noqa: E402
-from transforms.blocking import BLOCKING_RULES, NAME_ONLY_RULES, block, same  # noqa: E402
+from transforms.blocking import BLOCKING_RULES, RULE_CAPS, block, same  # noqa: E402
 from transforms.link import TOKEN_COLUMNS  # noqa: E402
 
-COMPARED = {"dob_alone (replaced)": same("tok_f_dob")}
+COMPARED = {"dob without its cap (as before)": same("tok_f_dob")}
 
 
 def profile_truth(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -49,7 +49,7 @@ def measure(folder: Path) -> list[dict]:
     found: dict[str, pl.Series] = {}
     rows = []
     for name, rule in {**BLOCKING_RULES, **COMPARED}.items():
-        pairs, _ = block(profiles, rule, NAME_ONLY_RULES.get(name))
+        pairs, _ = block(profiles, rule, RULE_CAPS.get(name))
         true = (
             pairs.join(owner, left_on="l", right_on="profile")
             .join(owner, left_on="r", right_on="profile", suffix="_r")

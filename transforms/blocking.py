@@ -25,10 +25,11 @@ def same(*cols: str) -> Rule:
 
 
 BLOCKING_RULES: dict[str, Rule] = {
-    # DOB with one more field: a DOB alone pairs every two people born the same day (about 40
-    # per day in a million people: 8.9M pairs, 49% of all candidates at 1M), nearly all
-    # strangers; with sex or either name's Soundex code it keeps all but 0.2% of the true
-    # pairs DOB finds (benchmarks/blocking_rules.py), and those are reached through other records
+    # DOB alone only where it is rare enough to tell people apart (RULE_CAPS): in a file of
+    # thousands a DOB is nearly a person, and names full of typos still meet on it (FEBRL); in a
+    # million people about 40 share each birthday (8.9M pairs, nearly all strangers), so there
+    # DOB pairs only with sex or either name's Soundex code (benchmarks/blocking_rules.py)
+    "dob": same("tok_f_dob"),
     "dob_sex": same("tok_f_dob", "tok_f_sex"),
     "dob_forename": same("tok_f_dob", "tok_f_fn_ph"),
     "dob_surname": same("tok_f_dob", "tok_f_sn_ph"),
@@ -47,7 +48,9 @@ MAX_BLOCK = 500  # profiles sharing one blocking value beyond this are not paire
 # Rules on names alone stop much earlier: when this many profiles share both names, the names are
 # too common for their agreement alone to outweigh the prior (term frequencies), so such pairs
 # can only link with other evidence, which the DOB, postcode and name-with-year/area rules bring.
-NAME_ONLY_RULES = {"names": 50, "names_crossed": 50, "nysiis": 50}
+# DOB alone: a birthday shared by more profiles than this says little by itself; the rules
+# pairing it with sex or a name still reach those profiles.
+RULE_CAPS = {"names": 50, "names_crossed": 50, "nysiis": 50, "dob": 10}
 
 
 def block(
@@ -82,7 +85,7 @@ def candidate_pairs(profiles: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int
     pass over integers."""
     parts, made, skipped = [], {}, 0
     for name, rule in BLOCKING_RULES.items():
-        pairs, big = block(profiles, rule, NAME_ONLY_RULES.get(name))
+        pairs, big = block(profiles, rule, RULE_CAPS.get(name))
         parts.append(
             pairs.select((pl.col("l").cast(pl.UInt64) * (1 << 32) + pl.col("r")).alias("k"))
         )
