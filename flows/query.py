@@ -20,7 +20,7 @@ from flows.config import Zones
 from flows.errors import PublishedIntegrityError, QueryFailed
 from governance import grants as grant_rules
 from governance.audit import AuditLog, Signer, revoked_grants
-from governance.disclosure import DEFAULT_RULES
+from governance.disclosure import DisclosureRules, strictest
 from governance.errors import GrantError, QueryRefusedError
 from governance.output_check import AggregateOnlyError, aggregate_shape, controlled_result
 from governance.signing import trusted_keys
@@ -38,12 +38,11 @@ TABLE_COLUMNS = {"cohort": {c.name: c.dtype for c in cohort.COLUMNS}}
 GROUPABLE = {"cohort": set(cohort.GROUPABLE)}
 
 
-def run_query(
-    zones: Zones, sql: str, user_key: Path | str | None = None, today: dt.date | None = None
-) -> pl.DataFrame:
-    today = today or dt.date.today()
-    tables = catalogue(zones)
-    digest = {"sql_sha256": check_sha(sql)}
+def authorise(
+    zones: Zones, user_key: Path | str | None, today: dt.date, digest: dict
+) -> tuple[AuditLog, bool]:
+    """The user's audit log writer under their covering analyst grant, and whether that grant
+    is an accredited (row-level) one; a refusal is audited, then raised."""
     try:
         user = grant_rules.load_user_key(user_key)
     except GrantError:
@@ -60,7 +59,32 @@ def run_query(
         )
         raise GrantError(f"[{decision.code}] query refused: {decision.reason}")
     log = AuditLog(zones.audit, Signer(user.key_id, user.private, decision.grant))
-    row_level = decision.grant["role"] in grant_rules.ACCREDITED_ROLES
+    return log, decision.grant["role"] in grant_rules.ACCREDITED_ROLES
+
+
+def agreement_rules() -> DisclosureRules:
+    """The strictest disclosure rules of every agreement (an agreement that cannot be read
+    counts as the defaults, never as looser)."""
+    from governance.errors import PolicyError
+    from governance.policy import load_policy
+    from schemas.registry import partner_names
+
+    found = []
+    for name in partner_names():
+        try:
+            found.append(load_policy(name, verify=False).agreement.disclosure.rules)
+        except PolicyError:
+            found.append(DisclosureRules())
+    return strictest(found)
+
+
+def run_query(
+    zones: Zones, sql: str, user_key: Path | str | None = None, today: dt.date | None = None
+) -> pl.DataFrame:
+    today = today or dt.date.today()
+    tables = catalogue(zones)
+    digest = {"sql_sha256": check_sha(sql)}
+    log, row_level = authorise(zones, user_key, today, digest)
     try:
         checked = check_query(sql, tables)
         shape = None if row_level else aggregate_shape(checked.sql, TABLE_COLUMNS, GROUPABLE)
@@ -87,7 +111,7 @@ def run_query(
     if shape is None:
         log.append("query_finished", status="ok", rows_returned=result.height, **digest)
         return result
-    controlled = controlled_result(result, shape, DEFAULT_RULES)
+    controlled = controlled_result(result, shape, agreement_rules())
     log.append(
         "query_finished",
         status="ok",
