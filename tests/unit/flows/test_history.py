@@ -30,7 +30,7 @@ def _cohort(people: dict[str, list[str]]) -> pl.DataFrame:
         rows.append(row)
     return pl.DataFrame(rows).with_columns(
         pl.col("first_need_date", "last_need_date").cast(pl.Date),
-        pl.col("age_band", "postcode_district").cast(pl.String),
+        pl.col("age_band", "sex", "postcode_district").cast(pl.String),
         pl.col("link_rank").cast(pl.Int64),
     )
 
