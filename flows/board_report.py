@@ -37,6 +37,9 @@ SCRIPT = (
 )
 
 
+TOP = 20  # combinations drawn in a need-overlap chart
+
+
 def _svg(chart: alt.TopLevelMixin) -> str:
     import vl_convert as vlc
 
@@ -139,7 +142,7 @@ def need_overlap(page: Page, cohort: pl.DataFrame, fw_name: str, version: str) -
     counts = members.select(combo.alias("needs")).group_by("needs").len("persons")
     counts = counts.sort("persons", "needs", descending=[True, False])
     c = page.controlled(counts, ["needs"], "persons")
-    shown = c.published.filter(pl.col("needs") != TOTAL).drop_nulls("persons")
+    shown = c.published.filter(pl.col("needs") != TOTAL).drop_nulls("persons").head(TOP)
     order = shown["needs"].to_list()
     bars = (
         alt.Chart(alt.Data(values=shown.to_dicts()))
@@ -170,8 +173,8 @@ def need_overlap(page: Page, cohort: pl.DataFrame, fw_name: str, version: str) -
     )
     page.figure(
         f"overlap-{fw_name}",
-        f"{fw.title} ({version}): persons by the combination of needs they have; "
-        "combinations of fewer than 8 persons are redacted and not drawn",
+        f"{fw.title} ({version}): persons by the combination of needs they have (the "
+        f"{TOP} largest drawn; all in the table); redacted combinations are not drawn",
         chart,
         _controlled_table(c, ["needs"]),
     )

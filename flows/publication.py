@@ -31,7 +31,7 @@ import polars as pl
 from flows import publish
 from flows.config import Zones
 from flows.io import sha256_file
-from flows.query import GROUPABLE, TABLE_COLUMNS, agreement_rules, authorise, catalogue
+from flows.query import agreement_rules, authorise, catalogue, groupable, table_columns
 from governance import signatures
 from governance.audit import read_entries
 from governance.disclosure import DisclosureError, differencing
@@ -82,7 +82,9 @@ def publish_table(
     log, _accredited = authorise(zones, user_key, today, digest)
     tables = catalogue(zones)
     checked = check_query(sql, tables)
-    shape = aggregate_shape(checked.sql, TABLE_COLUMNS, GROUPABLE)  # aggregates only, any role
+    shape = aggregate_shape(
+        checked.sql, table_columns(tables), groupable(tables)
+    )  # aggregates only, any role
     frames = {t: pl.scan_parquet(publish.verified_table(zones, t)) for t in checked.tables}
     result = pl.SQLContext(frames).execute(checked.sql).collect()
     rules = agreement_rules()

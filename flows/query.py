@@ -29,13 +29,34 @@ from schemas import cohort
 
 
 def catalogue(zones: Zones) -> dict[str, Path]:
-    """Registered tables an analyst may query, by name. Nothing else is reachable."""
-    return {"cohort": zones.cohort}
+    """Registered tables an analyst may query, by name: `cohort`, and each further needs
+    framework's cohort of the current set (`cohort_<framework>`). Nothing else is reachable."""
+    import json
+
+    tables = {"cohort": zones.cohort}
+    manifest = publish.read_manifest(zones) or {}
+    try:
+        listed = json.loads(manifest.get("mcn.frameworks") or "[]")
+    except ValueError:
+        listed = []
+    for f in listed if isinstance(listed, list) else []:
+        table = str(f.get("table", "")) if isinstance(f, dict) else ""
+        if table.startswith("cohort_") and table.replace("_", "").isalnum():
+            tables[table] = zones.current / f"{table}.parquet"
+    return tables
 
 
-# Per registered table: its columns (contract dtypes) and those a default analyst may group by.
-TABLE_COLUMNS = {"cohort": {c.name: c.dtype for c in cohort.COLUMNS}}
-GROUPABLE = {"cohort": set(cohort.GROUPABLE)}
+# Per registered table: its columns (contract dtypes) and those a default analyst may group by;
+# every framework's cohort has the cohort contract.
+COHORT_COLUMNS = {c.name: c.dtype for c in cohort.COLUMNS}
+
+
+def table_columns(tables: dict[str, Path]) -> dict[str, dict[str, str]]:
+    return {t: COHORT_COLUMNS for t in tables}
+
+
+def groupable(tables: dict[str, Path]) -> dict[str, set[str]]:
+    return {t: set(cohort.GROUPABLE) for t in tables}
 
 
 def authorise(
@@ -87,7 +108,11 @@ def run_query(
     log, row_level = authorise(zones, user_key, today, digest)
     try:
         checked = check_query(sql, tables)
-        shape = None if row_level else aggregate_shape(checked.sql, TABLE_COLUMNS, GROUPABLE)
+        shape = (
+            None
+            if row_level
+            else aggregate_shape(checked.sql, table_columns(tables), groupable(tables))
+        )
     except (QueryRefusedError, AggregateOnlyError) as exc:
         log.append("query_refused", reason=exc.code, **digest)
         raise

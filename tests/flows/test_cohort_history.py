@@ -213,3 +213,27 @@ def test_the_board_report_renders_in_headless_chromium(world, tmp_path):
     taken = chromium(profile, f"--screenshot={shot}", "--window-size=1400,3000", page.as_uri())
     assert taken.returncode == 0 and shot.stat().st_size > 10_000
     assert console_errors(taken.stderr) == []
+
+
+def test_each_frameworks_cohort_is_registered_for_analysts(world, tmp_path):
+    data, analyst, _ = world
+    out = tmp_path / "cf.csv"
+    sql = "select need_count, count(*) as n from cohort_changing_futures group by 1"
+    args = ["query", sql, "--data-dir", str(data), "--key", str(analyst)]
+    assert main([*args, "--format", "csv", "-o", str(out)]) == 0
+    counts = pl.read_csv(out)["n"].drop_nulls()
+    assert counts.len() and (counts % DEFAULT_RULES.rounding == 0).all()
+    # not a catalogue of files: an unregistered name is still refused
+    assert (
+        main(
+            [
+                "query",
+                "select count(*) from cohort_nothing",
+                "--data-dir",
+                str(data),
+                "--key",
+                str(analyst),
+            ]
+        )
+        != 0
+    )
