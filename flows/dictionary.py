@@ -97,7 +97,8 @@ def sections() -> list[tables.Section]:
                     ", ".join(e.columns) or "any record",
                     e.description,
                 ]
-                for e in all_events().values()
+                for kind in all_events().values()
+                for e in kind
             ],
         )
     )

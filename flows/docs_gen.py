@@ -98,7 +98,8 @@ def _frameworks() -> list[str]:
         *[
             f"| `{e.name}` | {e.partner}/{e.extract} | "
             f"{', '.join(f'`{c}`' for c in e.columns) or 'any record'} | {e.description} |"
-            for e in all_events().values()
+            for kind in all_events().values()
+            for e in kind
         ],
         "",
     ]

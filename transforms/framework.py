@@ -62,14 +62,15 @@ class Framework:
     path: str = ""
 
     def rules(
-        self, events: dict[str, Event] | None = None, lookback_days: int | None = None
+        self, events: dict[str, tuple[Event, ...]] | None = None, lookback_days: int | None = None
     ) -> tuple[NeedRule, ...]:
         """The compiled rules; `lookback_days` overrides every need's (a sensitivity run)."""
         events = all_events() if events is None else events
         return tuple(
-            NeedRule(need.domain, events[e], lookback_days or need.lookback_days)
+            NeedRule(need.domain, event, lookback_days or need.lookback_days)
             for need in self.needs
             for e in need.events
+            for event in events[e]
         )
 
     @property
@@ -97,7 +98,7 @@ def _int(value: object) -> bool:
 
 
 def parse(
-    text: str, where: str, events: dict[str, Event] | None = None
+    text: str, where: str, events: dict[str, tuple[Event, ...]] | None = None
 ) -> tuple[Framework | None, list[Problem]]:
     """A framework from its YAML text, and every problem found (codes SET001, SET005-SET008)."""
     events = all_events() if events is None else events
@@ -190,15 +191,14 @@ def parse(
     return fw, []
 
 
-def content_hash(data: dict, events: dict[str, Event]) -> str:
+def content_hash(data: dict, events: dict[str, tuple[Event, ...]]) -> str:
     """Hash of the parsed definition and of every event it uses (partner, extract, condition,
     description): any change to a definition changes the version."""
     used = sorted({e for spec in data["needs"].values() for e in spec["events"]})
     body = {
         "framework": data,
         "events": {
-            name: [events[name].partner, events[name].extract, str(events[name].condition)]
-            + [events[name].description]
+            name: [[e.partner, e.extract, str(e.condition), e.description] for e in events[name]]
             for name in used
         },
     }
@@ -210,7 +210,9 @@ def framework_path(name: str) -> Path:
     return FRAMEWORK_DIR / f"{name}.yaml"
 
 
-def load(name: str = DEFAULT_FRAMEWORK, events: dict[str, Event] | None = None) -> Framework:
+def load(
+    name: str = DEFAULT_FRAMEWORK, events: dict[str, tuple[Event, ...]] | None = None
+) -> Framework:
     """A shipped framework, checked; SettingsError listing every problem."""
     path = framework_path(name)
     if name not in shipped():
@@ -234,7 +236,7 @@ def load_all(names: list[str] | None = None) -> list[Framework]:
     return [load(n) for n in (names or [DEFAULT_FRAMEWORK])]
 
 
-def framework_problems(events: dict[str, Event] | None = None) -> list[Problem]:
+def framework_problems(events: dict[str, tuple[Event, ...]] | None = None) -> list[Problem]:
     """Every problem in every shipped framework."""
     out = []
     for name in shipped():

@@ -23,7 +23,7 @@ ANY = pl.lit(True)
 
 @dataclass(frozen=True)
 class Event:
-    name: str  # unique across partners; frameworks refer to it
+    name: str  # the kind of event; frameworks refer to it (partners may share a kind)
     extract: str  # an extract of the partner whose module declares the event
     condition: pl.Expr  # over the extract's staged columns
     description: str
@@ -61,9 +61,14 @@ def partner_events(name: str) -> tuple[Event, ...]:
     return tuple(dataclasses.replace(e, partner=name) for e in events)
 
 
-def all_events() -> dict[str, Event]:
-    """Every partner's events by name, in registry order."""
-    return {e.name: e for name in partner_names() for e in partner_events(name)}
+def all_events() -> dict[str, tuple[Event, ...]]:
+    """Every partner's events by name, in registry order. Partners may declare the same kind of
+    event (two services of one kind): a framework naming it counts each."""
+    out: dict[str, tuple[Event, ...]] = {}
+    for name in partner_names():
+        for e in partner_events(name):
+            out[e.name] = (*out.get(e.name, ()), e)
+    return out
 
 
 def need_events(

@@ -3,7 +3,8 @@ policies, before any partner is read, and report every problem at once (as Splin
 its settings).
 
 Catches what would otherwise pass silently or fail late: a framework need the cohort does not
-have or an event no partner declares (SET001, SET005), an event on an extract or column the
+have or an event no partner declares (SET001, SET005; partners may declare the same kind of
+event, and a framework naming it counts each), an event on an extract or column the
 contract lacks or the policy does not keep (SET002-SET004: it would fail after every partner is
 ingested), a threshold nobody can meet (SET006), and a token the linkage settings use that no
 match key makes (SET010: a renamed token would become an all-null column).
@@ -42,20 +43,6 @@ def event_problems(policies: dict[str, Policy]) -> list[Problem]:
         where = _shown(partner_module(name, "transforms").__file__)
         for i, event in enumerate(partner_events(name)):
             problems += _event_problems(name, policy, event, where, f"EVENTS[{i}]")
-    seen: dict[str, str] = {}
-    for name in policies:
-        for i, event in enumerate(partner_events(name)):
-            if event.name in seen:
-                problems.append(
-                    Problem(
-                        _shown(partner_module(name, "transforms").__file__),
-                        f"EVENTS[{i}].name",
-                        "SET005",
-                        f"event {event.name} is declared by {seen[event.name]} too: frameworks "
-                        "name events, so each name is declared once; rename one",
-                    )
-                )
-            seen.setdefault(event.name, name)
     return problems
 
 

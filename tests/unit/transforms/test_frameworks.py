@@ -149,15 +149,17 @@ def test_the_version_changes_when_the_file_or_an_event_it_uses_changes():
     lookback, _ = framework.parse(text.replace("lookback_days: 365", "lookback_days: 366"), where)
     assert lookback is not None and lookback.version != base.version
     events = all_events()
-    events["ae_self_harm"] = dataclasses.replace(
-        events["ae_self_harm"], condition=pl.col("self_harm") & pl.col("drug_related")
+    events["ae_self_harm"] = (
+        dataclasses.replace(
+            events["ae_self_harm"][0], condition=pl.col("self_harm") & pl.col("drug_related")
+        ),
     )
     changed, _ = framework.parse(text, where, events)
     assert changed is not None and changed.version != base.version
     # an event the framework does not use leaves its version alone
     events = all_events()
-    events["out_of_work_benefit_claim"] = dataclasses.replace(
-        events["out_of_work_benefit_claim"], description="changed"
+    events["out_of_work_benefit_claim"] = (
+        dataclasses.replace(events["out_of_work_benefit_claim"][0], description="changed"),
     )
     unused, _ = framework.parse(text, where, events)
     assert unused is not None and unused.version == base.version
