@@ -27,12 +27,9 @@ from flows.config import Zones, restrict_umask  # noqa: E402
 from flows.errors import NothingThere, UsageError  # noqa: E402
 from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
-from schemas.cohort import (
-    DEFAULT_LOOKBACK_DAYS,  # noqa: E402
-    DEFAULT_MCN_THRESHOLD,  # noqa: E402
-)
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
 from schemas.registry import agreement_names, partner_names  # noqa: E402
+from transforms.framework import DEFAULT_FRAMEWORK, shipped  # noqa: E402
 
 DEMO_QUERY = "select need_count, count(*) as persons from cohort group by 1 order by 1"
 # The demo is pinned to a date inside the shipped agreements' validity, so it keeps working
@@ -82,6 +79,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         args.as_of,
         _progress(start),
         noise=getattr(args, "noise", "default"),
+        events_until=getattr(args, "events_until", None),
     )
     _say(f"[{time.monotonic() - start:6.1f}s] done")
     print(report.synth_table(written, args.out))
@@ -145,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             mcn_threshold=args.threshold,
             max_stale_days=args.max_stale_days,
             storage_url=store,
+            frameworks=args.framework,
         )
     except NightFailed as failed:
         print(report.run_summary(failed.result))
@@ -330,7 +329,10 @@ def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Two nights a month apart (the same synthetic people, their history running to the demo
+    date), every needs framework, then the analyst's query and the board report."""
     from flows import demo
+    from flows.cli_cohort import cmd_report
     from flows.cli_governance import cmd_audit_verify
     from flows.gx_project import latest_data_docs
     from governance.audit import service_log
@@ -338,12 +340,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     demo.dev_keys()
     demo.dev_officer()
     zones = Zones.from_env(args.data_dir)
-    args.out, args.as_of = zones.root, args.run_date
-    cmd_synth(args)
-    demo.sign_dev_optout(zones)
-    code = cmd_run(args)
-    if code:
-        return code
+    night = args.run_date
+    args.framework = args.framework or [DEFAULT_FRAMEWORK] + [
+        n for n in shipped() if n != DEFAULT_FRAMEWORK
+    ]
+    args.out, args.events_until = zones.root, night
+    for args.as_of in (night - dt.timedelta(days=31), night):
+        args.run_date, args.force = args.as_of, True
+        _say(f"== demo night {args.as_of} ==")
+        cmd_synth(args)
+        demo.sign_dev_optout(zones)
+        code = cmd_run(args)
+        if code:
+            return code
     print(f"Data Docs (great-expectations checks, counts only): {latest_data_docs(zones.runs)}")
     demo.dev_analyst(zones)
     env = demo.write_dev_env()
@@ -360,12 +369,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.format, args.unit_costs, args.parameters = "xlsx", None, None
     args.year, args.price_year = None, None
     cmd_business_case(args)
+    args.out, args.on = None, night
+    cmd_report(args)
     service_log(zones.audit).seal_run()  # the operator seals the demo's queries into the log
     data = "" if zones.root == Path("data") else f" --data-dir {zones.root}"
     print(f'\nTry: . {env} && uv run mcn query "{DEMO_QUERY}"{data}')
     print(f"     . {env} && uv run mcn costs{data}  (also: mcn impact, mcn business-case)")
+    print(
+        f"     . {env} && uv run mcn cohort diff --from {args.as_of - dt.timedelta(days=31)} "
+        f"--to {args.as_of}{data}"
+    )
     args.public_key, args.witness = None, None  # verified with the audit public key only
     return cmd_audit_verify(args)
+
+
+def add_framework_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--framework",
+        action="append",
+        choices=shipped(),
+        help=f"needs framework to build (repeatable; the first is published as `cohort`, "
+        f"the others as cohort_<name>; default {DEFAULT_FRAMEWORK}; transforms/frameworks/)",
+    )
+    p.add_argument(
+        "--lookback-days",
+        type=_positive,
+        help="need events count within this many days before the run date (default: each "
+        "framework's own, per need)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=_positive,
+        help="need_count at which a person is flagged MCN (default: the framework's)",
+    )
 
 
 def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None) -> None:
@@ -381,19 +417,7 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
         choices=partner_names(),
         help="ingest only this partner (repeatable; default all)",
     )
-    p.add_argument(
-        "--lookback-days",
-        type=int,
-        default=DEFAULT_LOOKBACK_DAYS,
-        help="need events count within this many days before the run date "
-        f"(default {DEFAULT_LOOKBACK_DAYS})",
-    )
-    p.add_argument(
-        "--threshold",
-        type=int,
-        default=DEFAULT_MCN_THRESHOLD,
-        help=f"need_count at which a person is flagged MCN (default {DEFAULT_MCN_THRESHOLD})",
-    )
+    add_framework_options(p)
     p.add_argument(
         "--max-stale-days",
         type=int,
@@ -437,6 +461,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("data"), help="data directory to write")
     p.add_argument("--as-of", type=_date, default=dt.date.today(), help="extract date")
     p.add_argument("--force", action="store_true", help="replace extracts already in <out>/landing")
+    p.add_argument(
+        "--events-until",
+        type=_date,
+        help="the day the synthetic people's history runs to (default --as-of); extracts of "
+        "one seed and --events-until with --as-of a month apart show the same people a month "
+        "apart (entries and exits for `mcn cohort diff`)",
+    )
     p.add_argument(
         "--noise",
         choices=("default", "realistic"),
@@ -507,6 +538,9 @@ def parser() -> argparse.ArgumentParser:
     from flows.cli_ig import register as register_ig
 
     register_ig(sub, psub, common, _date)
+    from flows.cli_cohort import register as register_cohort
+
+    register_cohort(sub, common, _date, add_framework_options)
 
     p = sub.add_parser(
         "query",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows import publish
+from flows import history, publish
 from flows.config import Zones
 from flows.errors import StalePartnerError
 from flows.io import sha256_file, write_json_atomic
@@ -30,9 +30,10 @@ from schemas.registry import all_extracts, partner, partner_names
 from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.exclusions import Excluded, exclude_persons, listed_records
+from transforms.framework import Framework, load_all, slug
 from transforms.link import TOKEN_COLUMNS, Linkage, link_records
 from transforms.linkage_quality import linkage_quality
-from transforms.needs import NEEDS_VERSION, need_events
+from transforms.needs import need_events
 from transforms.service_use import service_use_table, use_events
 
 NHS_TOKEN = token_column(key_named("nhs"))
@@ -180,12 +181,17 @@ def build(
     zones: Zones,
     run_date: dt.date,
     run_id: str,
-    lookback_days: int,
-    threshold: int,
+    lookback_days: int | None,
+    threshold: int | None,
     audit: AuditLog | None = None,
     failed: list[str] | None = None,
     max_stale_days: int = DEFAULT_MAX_STALE_DAYS,
+    frameworks: list[str] | None = None,
 ) -> dict:
+    """Link, derive every framework's needs, publish the set (the first framework's cohort as
+    `cohort`, each other as `cohort_<name>`) and add tonight to the cohort history.
+    `lookback_days` and `threshold` override the frameworks' own when given."""
+    fws = load_all(frameworks)
     ctx = build_context(zones, run_date)
     stale = stale_partners(zones, ctx.bindings, failed or [], run_date, ctx.key)
     require_fresh_enough(stale, max_stale_days)
@@ -205,9 +211,34 @@ def build(
     links = objected.links
     linkage.pairs = objected.pairs
     records = records.join(links.select("record_key"), on="record_key", how="semi")
-    events = need_events({k: v.lazy() for k, v in staged.items()}, run_date, lookback_days)
-    cohort = cohort_table(records.lazy(), links.lazy(), events, threshold).collect()
-    use = service_use_table(use_events({k: v.lazy() for k, v in staged.items()}), links.lazy())
+    lazy = {k: v.lazy() for k, v in staged.items()}
+    use = service_use_table(use_events(lazy), links.lazy())
+    cohorts: dict[str, pl.DataFrame] = {}
+    for fw in fws:
+        events = need_events(lazy, run_date, fw.rules(lookback_days=lookback_days))
+        cohorts[cohort_table_name(fw, fws)] = cohort_table(
+            records.lazy(), links.lazy(), events, threshold or fw.threshold
+        ).collect()
+    cohort = cohorts["cohort"]
+    removed = linkage.links.select("person_id", "record_key").join(
+        links.select("person_id").unique(), on="person_id", how="anti"
+    )
+    framework_info = {
+        fw.name: framework_summary(
+            fw, cohorts[cohort_table_name(fw, fws)], lookback_days, threshold
+        )
+        | {"table": cohort_table_name(fw, fws)}
+        for fw in fws
+    }
+    history_summary = history.record(
+        zones.history,
+        run_id,
+        run_date,
+        {fw: cohorts[cohort_table_name(fw, fws)] for fw in fws},
+        links.select("record_key", "person_id"),
+        removed,
+        history_limit_days(ctx.policies),
+    )
     link_out = records.select("record_key", "partner", "extract", "record_ref").join(
         links, on="record_key"
     )
@@ -215,7 +246,13 @@ def build(
     footer = {
         "mcn.run_id": run_id,
         "mcn.run_date": run_date.isoformat(),
-        "mcn.needs_version": NEEDS_VERSION,
+        "mcn.needs_version": fws[0].version,
+        "mcn.frameworks": json.dumps(  # in build order: the first is `cohort`
+            [
+                {"name": n, "version": f["version"], "table": f["table"]}
+                for n, f in framework_info.items()
+            ]
+        ),
         "mcn.linkage_key_ids": ",".join(key_ids),
         "mcn.stale_partners": json.dumps(stale, sort_keys=True),
     }
@@ -223,7 +260,7 @@ def build(
         zones,
         run_id,
         {
-            "cohort": cohort,
+            **cohorts,
             "links": link_out,
             "link_pairs": linkage.pairs,
             "service_use": use.collect(),
@@ -233,9 +270,12 @@ def build(
     summary = {
         "run_id": run_id,
         "run_date": run_date.isoformat(),
-        "needs_version": NEEDS_VERSION,
-        "lookback_days": lookback_days,
-        "mcn_threshold": threshold,
+        "needs_version": fws[0].version,
+        "framework": fws[0].name,
+        "lookback_days": framework_info[fws[0].name]["lookback_days"],
+        "mcn_threshold": framework_info[fws[0].name]["threshold"],
+        "frameworks": framework_info,
+        "history": history_summary,
         "records_linked": records.height,
         "persons": cohort.height,
         "mcn_persons": int(cohort["mcn_flag"].sum()),
@@ -284,6 +324,36 @@ def build(
         if superseded:
             audit.append("published_superseded", run_id=run_id, deleted=superseded)
     return summary
+
+
+def cohort_table_name(fw: Framework, fws: list[Framework]) -> str:
+    """The first framework of a build is published as `cohort`, each other as
+    `cohort_<name>`."""
+    return "cohort" if fw is fws[0] else f"cohort_{slug(fw.name)}"
+
+
+def framework_summary(
+    fw: Framework, cohort: pl.DataFrame, lookback_days: int | None, threshold: int | None
+) -> dict:
+    """What a framework made tonight: counts only."""
+    return {
+        "version": fw.version,
+        "title": fw.title,
+        "needs": list(fw.domains),
+        "threshold": threshold or fw.threshold,
+        "lookback_days": lookback_days or fw.lookback_days,
+        "mcn_persons": int(cohort["mcn_flag"].sum()),
+        "persons_by_need_count": {
+            str(k): v for k, v in cohort.group_by("need_count").len().sort("need_count").iter_rows()
+        },
+    }
+
+
+def history_limit_days(policies: dict[str, Policy]) -> int | None:
+    """The cohort history is kept no longer than the shortest staged retention of the
+    agreements in use (as the published sets: flows/retention.py)."""
+    limits = [p.agreement.retention.staged for p in policies.values()]
+    return min(limits) if limits else None
 
 
 def linkage_summary(linkage) -> dict:
@@ -340,6 +410,8 @@ def _audit_details(
     keep = (
         "run_date",
         "needs_version",
+        "frameworks",
+        "history",
         "lookback_days",
         "mcn_threshold",
         "records_linked",

@@ -5,6 +5,7 @@ quarantine/<partner>/<run_id>/   rows that failed checks, with reason codes (raw
 staged/<partner>/<extract>/      pseudonymised rows, one file per extract content hash
 published/<run_id>/      one run's output set: cohort, links, link pairs, service use
 published/current        -> the set in use (switched atomically; flows.publish)
+history/cohort/          every night's cohort per framework (Delta Lake table; flows.history)
 runs/<run_id>/           run summary and check results: counts, column and rule names only
 ground_truth/            synthetic data only: the true person of every record, their needs
 """
@@ -60,6 +61,11 @@ class Zones:
     @property
     def published(self) -> Path:
         return self.root / "published"
+
+    @property
+    def history(self) -> Path:
+        """The cohort history: a Delta Lake table (flows.history)."""
+        return self.root / "history" / "cohort"
 
     @property
     def runs(self) -> Path:

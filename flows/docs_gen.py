@@ -13,7 +13,8 @@ from schemas.cohort import COLUMNS as COHORT_COLUMNS
 from schemas.contract import EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
 from schemas.registry import all_partners
 from schemas.service_use import COLUMNS as USE_COLUMNS
-from transforms.needs import NEEDS_VERSION, need_rules
+from transforms import framework
+from transforms.needs import all_events
 from transforms.service_use import use_rules
 
 TARGET = Path(__file__).resolve().parent.parent / "docs" / "schemas.md"
@@ -86,6 +87,44 @@ def _codes() -> list[str]:
     return out
 
 
+def _frameworks() -> list[str]:
+    """The qualifying events the partners declare, and each needs framework built on them."""
+    out = [
+        "## Qualifying events",
+        "",
+        "Declared by each partner (`transforms/partners/<partner>.py` `EVENTS`); the needs "
+        "frameworks below say which count towards which need.",
+        "",
+        "| event | partner/extract | condition | description |",
+        "|---|---|---|---|",
+        *[
+            f"| `{e.name}` | {e.partner}/{e.extract} | "
+            f"{', '.join(f'`{c}`' for c in e.columns) or 'any record'} | {e.description} |"
+            for kind in all_events().values()
+            for e in kind
+        ],
+        "",
+    ]
+    for name in framework.shipped():
+        fw = framework.load(name)
+        out += [
+            f"## Needs framework: {fw.title} (`{fw.version}`)",
+            "",
+            f"{fw.description} Source: {fw.source}. In the cohort at {fw.threshold} or more "
+            f"needs. File: `transforms/frameworks/{name}.yaml`.",
+            "",
+            "| need (domain) | label | events | lookback (days) |",
+            "|---|---|---|---|",
+            *[
+                f"| `need_{n.domain}` | {n.label} | {', '.join(f'`{e}`' for e in n.events)} "
+                f"| {n.lookback_days} |"
+                for n in fw.needs
+            ],
+            "",
+        ]
+    return out
+
+
 def render() -> str:
     out = [
         "# Data contracts (generated from schemas/; do not edit by hand)",
@@ -130,12 +169,7 @@ def render() -> str:
         "|---|---|---|",
         *[f"| `{r.event_type}` | {r.partner}/{r.extract} | {r.description} |" for r in use_rules()],
         "",
-        f"## Need definitions ({NEEDS_VERSION})",
-        "",
-        "| need | partner/extract | qualifying event |",
-        "|---|---|---|",
-        *[f"| {r.need} | {r.partner}/{r.extract} | {r.description} |" for r in need_rules()],
-        "",
+        *_frameworks(),
         "## Match keys (linkage tokens)",
         "",
         "| key | rank | fields |",

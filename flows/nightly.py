@@ -14,9 +14,9 @@ from flows.config import Zones, restrict_umask
 from flows.ingest import build_run_data_docs, ingest_partner
 from governance.audit import service_log
 from governance.policy import check_all
-from schemas.cohort import DEFAULT_LOOKBACK_DAYS, DEFAULT_MCN_THRESHOLD
 from schemas.errors import UserError
 from schemas.registry import list_names, partner_names
+from transforms.framework import load_all
 from transforms.settings import check_settings
 
 
@@ -35,13 +35,16 @@ def build_cohort(
     data_dir: str | None = None,
     run_date: dt.date | None = None,
     run_id: str | None = None,
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+    lookback_days: int | None = None,
+    mcn_threshold: int | None = None,
     failed_partners: list[str] | None = None,
     max_stale_days: int = runs.DEFAULT_MAX_STALE_DAYS,
+    frameworks: list[str] | None = None,
 ) -> dict:
     """Link staged records, derive needs, publish the output set atomically. Partners that
-    failed tonight are used from their last good staged data, marked stale."""
+    failed tonight are used from their last good staged data, marked stale. `frameworks`:
+    the needs frameworks to build (transforms/frameworks; default mcn-default), the first
+    published as `cohort`; lookback_days and mcn_threshold override theirs when given."""
     restrict_umask()
     zones = Zones.from_env(data_dir)
     audit = service_log(zones.audit)
@@ -56,15 +59,17 @@ def build_cohort(
             audit,
             failed_partners,
             max_stale_days,
+            frameworks,
         )
     finally:
         audit.seal_run()
     runs.progress(f"cohort: {summary['persons']:,} persons published")
     get_run_logger().info(
-        "cohort: %d persons, %d with %d+ needs",
+        "cohort: %d persons, %d with %d+ needs (%s)",
         summary["persons"],
         summary["mcn_persons"],
-        mcn_threshold,
+        summary["mcn_threshold"],
+        summary["needs_version"],
     )
     return summary
 
@@ -98,10 +103,18 @@ def build_cohort_task(
     mcn_threshold: int,
     failed_partners: list[str],
     max_stale_days: int,
+    frameworks: list[str] | None = None,
 ) -> dict:
     """The cohort build as a task, so a Dask task runner runs it on a worker."""
     return _build(
-        data_dir, run_date, run_id, lookback_days, mcn_threshold, failed_partners, max_stale_days
+        data_dir,
+        run_date,
+        run_id,
+        lookback_days,
+        mcn_threshold,
+        failed_partners,
+        max_stale_days,
+        frameworks,
     )
 
 
@@ -141,10 +154,11 @@ def nightly(
     data_dir: str | None = None,
     run_date: dt.date | None = None,
     partners: list[str] | None = None,
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS,
-    mcn_threshold: int = DEFAULT_MCN_THRESHOLD,
+    lookback_days: int | None = None,
+    mcn_threshold: int | None = None,
     max_stale_days: int = runs.DEFAULT_MAX_STALE_DAYS,
     storage_url: str | None = None,
+    frameworks: list[str] | None = None,
 ) -> dict:
     """Ingest every partner at once, then build the cohort. A partner that fails (bad policy,
     bad file, missing opt-out list) stops only itself: the others go on, the build uses the
@@ -165,6 +179,7 @@ def nightly(
             mcn_threshold,
             max_stale_days,
             storage.location(storage_url),
+            frameworks,
         )
 
 
@@ -172,10 +187,11 @@ def _night(
     zones: Zones,
     run_date: dt.date,
     partners: list[str] | None,
-    lookback_days: int,
-    mcn_threshold: int,
+    lookback_days: int | None,
+    mcn_threshold: int | None,
     max_stale_days: int,
     store: str | None = None,
+    frameworks: list[str] | None = None,
 ) -> dict:
     data_dir, run_id = str(zones.root), new_run_id()
     recovered = publish.recover(zones)
@@ -186,6 +202,7 @@ def _night(
     # Need rules and linkage settings against every usable policy, before any partner is read;
     # a partner whose policy fails is refused (and audited) by its own ingest below.
     check_settings(check_all(names=names)[0])
+    load_all(frameworks)  # an unknown framework stops the night before any partner is read
     # Partnership lists (the intervention list) dropped in landing/ are ingested the same way,
     # under their own agreements; they are never linked into the cohort.
     names += [n for n in list_names() if partners is None and (zones.landing / n).is_dir()]
@@ -203,9 +220,9 @@ def _night(
         raise next(iter(failed.values()))
     args = (data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed))
     if _on_cluster():
-        cohort = build_cohort_task.submit(*args, max_stale_days).result()
+        cohort = build_cohort_task.submit(*args, max_stale_days, frameworks).result()
     else:
-        cohort = build_cohort(*args, max_stale_days)
+        cohort = build_cohort(*args, max_stale_days, frameworks)
     if store:
         cohort["storage"] = _publish_to(store, zones, run_id)
     result = {

@@ -2,6 +2,7 @@
 
     published/<run_id>/cohort.parquet, links.parquet, link_pairs.parquet, service_use.parquet,
                        manifest.json
+                       (and cohort_<framework>.parquet for each further needs framework)
     published/current -> <run_id>        (a symlink, switched atomically with rename)
 
 A build writes its whole set into a folder of its own, then its manifest (the last file: a set
@@ -37,10 +38,14 @@ def set_folder(zones: Zones, run_id: str) -> Path:
 def write_set(
     zones: Zones, run_id: str, tables: dict[str, pl.DataFrame], footer: dict[str, str]
 ) -> dict[str, str]:
-    """Write every table of a run's set, then its manifest; returns outputs by path."""
+    """Write every table of a run's set (TABLES and any further framework's cohort), then its
+    manifest; returns outputs by path."""
+    missing = set(TABLES) - set(tables)
+    if missing:
+        raise RuntimeError(f"a published set needs {', '.join(sorted(missing))}")
     folder = set_folder(zones, run_id)
     outputs = {}
-    for name in TABLES:
+    for name in tables:
         path = folder / f"{name}.parquet"
         write_parquet_atomic(tables[name], path, footer)
         outputs[str(path.relative_to(zones.root))] = sha256_file(path)

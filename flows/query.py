@@ -20,7 +20,7 @@ from flows.config import Zones
 from flows.errors import PublishedIntegrityError, QueryFailed
 from governance import grants as grant_rules
 from governance.audit import AuditLog, Signer, revoked_grants
-from governance.disclosure import DEFAULT_RULES
+from governance.disclosure import DisclosureRules, strictest
 from governance.errors import GrantError, QueryRefusedError
 from governance.output_check import AggregateOnlyError, aggregate_shape, controlled_result
 from governance.signing import trusted_keys
@@ -29,21 +29,41 @@ from schemas import cohort
 
 
 def catalogue(zones: Zones) -> dict[str, Path]:
-    """Registered tables an analyst may query, by name. Nothing else is reachable."""
-    return {"cohort": zones.cohort}
+    """Registered tables an analyst may query, by name: `cohort`, and each further needs
+    framework's cohort of the current set (`cohort_<framework>`). Nothing else is reachable."""
+    import json
+
+    tables = {"cohort": zones.cohort}
+    manifest = publish.read_manifest(zones) or {}
+    try:
+        listed = json.loads(manifest.get("mcn.frameworks") or "[]")
+    except ValueError:
+        listed = []
+    for f in listed if isinstance(listed, list) else []:
+        table = str(f.get("table", "")) if isinstance(f, dict) else ""
+        if table.startswith("cohort_") and table.replace("_", "").isalnum():
+            tables[table] = zones.current / f"{table}.parquet"
+    return tables
 
 
-# Per registered table: its columns (contract dtypes) and those a default analyst may group by.
-TABLE_COLUMNS = {"cohort": {c.name: c.dtype for c in cohort.COLUMNS}}
-GROUPABLE = {"cohort": set(cohort.GROUPABLE)}
+# Per registered table: its columns (contract dtypes) and those a default analyst may group by;
+# every framework's cohort has the cohort contract.
+COHORT_COLUMNS = {c.name: c.dtype for c in cohort.COLUMNS}
 
 
-def run_query(
-    zones: Zones, sql: str, user_key: Path | str | None = None, today: dt.date | None = None
-) -> pl.DataFrame:
-    today = today or dt.date.today()
-    tables = catalogue(zones)
-    digest = {"sql_sha256": check_sha(sql)}
+def table_columns(tables: dict[str, Path]) -> dict[str, dict[str, str]]:
+    return {t: COHORT_COLUMNS for t in tables}
+
+
+def groupable(tables: dict[str, Path]) -> dict[str, set[str]]:
+    return {t: set(cohort.GROUPABLE) for t in tables}
+
+
+def authorise(
+    zones: Zones, user_key: Path | str | None, today: dt.date, digest: dict
+) -> tuple[AuditLog, bool]:
+    """The user's audit log writer under their covering analyst grant, and whether that grant
+    is an accredited (row-level) one; a refusal is audited, then raised."""
     try:
         user = grant_rules.load_user_key(user_key)
     except GrantError:
@@ -60,10 +80,39 @@ def run_query(
         )
         raise GrantError(f"[{decision.code}] query refused: {decision.reason}")
     log = AuditLog(zones.audit, Signer(user.key_id, user.private, decision.grant))
-    row_level = decision.grant["role"] in grant_rules.ACCREDITED_ROLES
+    return log, decision.grant["role"] in grant_rules.ACCREDITED_ROLES
+
+
+def agreement_rules() -> DisclosureRules:
+    """The strictest disclosure rules of every agreement (an agreement that cannot be read
+    counts as the defaults, never as looser)."""
+    from governance.errors import PolicyError
+    from governance.policy import load_policy
+    from schemas.registry import partner_names
+
+    found = []
+    for name in partner_names():
+        try:
+            found.append(load_policy(name, verify=False).agreement.disclosure.rules)
+        except PolicyError:
+            found.append(DisclosureRules())
+    return strictest(found)
+
+
+def run_query(
+    zones: Zones, sql: str, user_key: Path | str | None = None, today: dt.date | None = None
+) -> pl.DataFrame:
+    today = today or dt.date.today()
+    tables = catalogue(zones)
+    digest = {"sql_sha256": check_sha(sql)}
+    log, row_level = authorise(zones, user_key, today, digest)
     try:
         checked = check_query(sql, tables)
-        shape = None if row_level else aggregate_shape(checked.sql, TABLE_COLUMNS, GROUPABLE)
+        shape = (
+            None
+            if row_level
+            else aggregate_shape(checked.sql, table_columns(tables), groupable(tables))
+        )
     except (QueryRefusedError, AggregateOnlyError) as exc:
         log.append("query_refused", reason=exc.code, **digest)
         raise
@@ -87,7 +136,7 @@ def run_query(
     if shape is None:
         log.append("query_finished", status="ok", rows_returned=result.height, **digest)
         return result
-    controlled = controlled_result(result, shape, DEFAULT_RULES)
+    controlled = controlled_result(result, shape, agreement_rules())
     log.append(
         "query_finished",
         status="ok",

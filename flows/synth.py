@@ -21,7 +21,7 @@ from flows.synth_draw import Draw, PartnerSynth
 from flows.synth_noise import broken_rows, duplicates
 from flows.synth_people import nhs_numbers, population
 from governance.optout import write_optout
-from schemas.cohort import NEEDS
+from schemas.cohort import DEFAULT_LOOKBACK_DAYS, NEEDS
 from schemas.contract import Extract
 from schemas.registry import partner, partner_module, partner_names
 
@@ -72,6 +72,9 @@ def write_manifest(folder: Path, partner: str, files: dict[str, int], as_of: dt.
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+HISTORY_EXTRA_DAYS = 92  # with events_until: nights up to three months before it
+
+
 def synthesise(
     people: int,
     seed: int,
@@ -79,15 +82,27 @@ def synthesise(
     as_of: dt.date,
     progress: Progress = lambda _m: None,
     noise: str = "default",
+    events_until: dt.date | None = None,
 ) -> dict[str, int]:
-    """Generate every partner's extract; returns rows written per partner/extract."""
+    """Generate every partner's extract; returns rows written per partner/extract.
+
+    `events_until` (default `as_of`): the day the synthetic people's history runs to. An
+    extract as of an earlier day holds only the events up to `as_of`, so two extracts of the
+    same seed and `events_until` a month apart show the same people a month apart: events
+    enter the later one, and older ones leave the lookback (`mcn cohort diff`). With it, need
+    events spread over the lookback and HISTORY_EXTRA_DAYS before it, so every night in those
+    months has people entering and leaving."""
     version_of, slips = NOISE[noise]
+    until = events_until or as_of
+    if until < as_of:
+        raise ValueError("events_until is before as_of")
     rng = np.random.default_rng(seed)
     progress(f"drawing {people:,} synthetic people ({noise} noise)")
-    pop = population(rng, people, as_of)
+    pop = population(rng, people, until)
     if noise == "realistic":
         pop = synth_realistic.lookalikes(pop, rng)
-    draw = Draw(pop, rng, as_of)
+    recent = DEFAULT_LOOKBACK_DAYS + (HISTORY_EXTRA_DAYS if events_until else 0)
+    draw = Draw(pop, rng, until, recent)
     events = {
         (name, ex): build(draw)
         for name in partner_names()
@@ -114,7 +129,7 @@ def synthesise(
         version = version_of(pop, rng)
         files = {}
         for ex in partner(name).extracts:
-            rows, refs = _records(events[(name, ex.name)], version, ex, rng, slips)
+            rows, refs = _records(events[(name, ex.name)], version, ex, rng, slips, as_of)
             truth.append(refs)
             formatted = format_extract(rows, ex)
             write_extract(formatted, ex, folder)
@@ -142,6 +157,7 @@ def _records(
     ex: Extract,
     rng: np.random.Generator,
     slips=synth_noise.row_slips,
+    as_of: dt.date | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     rows = events.join(version, on="person_idx", how="left")
     rows = rows.sample(fraction=1.0, shuffle=True, seed=int(rng.integers(2**31)))
@@ -159,8 +175,14 @@ def _records(
             .otherwise("nhs_number")
         )
     rows = duplicates(slips(rows, rng), rng)
-    rows = format_extract_dates(rows, ex)
+    day = pl.col(ex.event_date)
+    rows = format_extract_dates(rows.with_columns(day.alias("_event_day")), ex)
     rows = broken_rows(rows, rng, ex.event_date)
+    # Events after the extract's date are not in it yet. Filtered last, so every draw above is
+    # the same whatever the date: an event has the same reference in every extract showing it.
+    if as_of is not None:
+        rows = rows.filter(pl.col("_event_day") <= as_of)
+    rows = rows.drop("_event_day")
     refs = rows.select(
         pl.lit(ex.partner).alias("partner"),
         pl.lit(ex.name).alias("extract"),

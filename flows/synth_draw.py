@@ -17,8 +17,15 @@ from schemas.cohort import DEFAULT_LOOKBACK_DAYS
 class Draw:
     """Picks people for a kind of event and dates the events."""
 
-    def __init__(self, pop: pl.DataFrame, rng: np.random.Generator, as_of: dt.date) -> None:
+    def __init__(
+        self,
+        pop: pl.DataFrame,
+        rng: np.random.Generator,
+        as_of: dt.date,
+        recent_days: int = DEFAULT_LOOKBACK_DAYS,
+    ) -> None:
         self.pop, self.rng, self.as_of = pop, rng, np.datetime64(as_of)
+        self.recent_days = recent_days
 
     def people(self, need: str | None, p: float, most: int) -> np.ndarray:
         """Indices of people with the latent need (anyone when None), each with 1..most events."""
@@ -32,12 +39,13 @@ class Draw:
         return self.pop[f"need_{need}"].to_numpy()[idx]
 
     def dates(self, m: int, recent: bool) -> np.ndarray:
-        """Need events mostly inside the lookback; background events over three years."""
+        """Need events mostly inside the last `recent_days` (the lookback, unless a history
+        is drawn for several nights); background events over three years."""
         inside = self.rng.random(m) < (0.85 if recent else 0.33)
         days = np.where(
             inside,
-            self.rng.integers(0, DEFAULT_LOOKBACK_DAYS, m),
-            self.rng.integers(DEFAULT_LOOKBACK_DAYS + 1, 3 * 365, m),
+            self.rng.integers(0, self.recent_days, m),
+            self.rng.integers(self.recent_days + 1, 3 * 365, m),
         )
         return self.as_of - days.astype("timedelta64[D]")
 

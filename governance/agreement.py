@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from governance.disclosure import DEFAULT_RULES, DisclosureRules
+
 Simple = Literal["drop", "keep", "pseudonymise"]
 Generalisation = Literal["age_band", "postcode_sector", "postcode_district"]
 # Which identity role each generalisation can be applied to.
@@ -60,6 +62,21 @@ class Retention(Strict):
     vault: int = Field(gt=0, description="Days re-identification vault entries may be kept.")
 
 
+class Disclosure(Strict):
+    threshold: int = Field(
+        DEFAULT_RULES.threshold,
+        ge=0,
+        description="Counts from 1 to this are redacted in every figure that leaves.",
+    )
+    rounding: int = Field(
+        DEFAULT_RULES.rounding, ge=1, description="Every published count is rounded to this."
+    )
+
+    @property
+    def rules(self) -> DisclosureRules:
+        return DisclosureRules(self.threshold, self.rounding)
+
+
 class SignOff(Strict):
     name: str = Field(description="Name of the IG officer or SIRO who approved the agreement.")
     role: str = Field(description="Their post, e.g. Senior Information Risk Owner.")
@@ -104,6 +121,12 @@ class Agreement(Strict):
     opt_out: OptOut | None = Field(None, description="National data opt-out (NHS-sourced data).")
     reidentification: Reidentification | None = Field(
         None, description="Who may re-identify, for what; absent means nobody may."
+    )
+    disclosure: Disclosure = Field(
+        Disclosure(threshold=DEFAULT_RULES.threshold, rounding=DEFAULT_RULES.rounding),
+        description="Statistical disclosure control of queries, publications and the report "
+        "(default: redact 1-7, round to 5); a figure from several partners' data takes the "
+        "strictest of their agreements.",
     )
 
     @model_validator(mode="after")

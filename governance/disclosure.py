@@ -60,6 +60,14 @@ class DisclosureRules:
 DEFAULT_RULES = DisclosureRules()
 
 
+def strictest(rules: list[DisclosureRules]) -> DisclosureRules:
+    """The rules a figure from several agreements' data must meet: the highest threshold and
+    the coarsest rounding of them all (the defaults when there are none)."""
+    if not rules:
+        return DEFAULT_RULES
+    return DisclosureRules(max(r.threshold for r in rules), max(r.rounding for r in rules))
+
+
 @dataclass
 class Controlled:
     """A table after control: the published frame (label columns, then the count, null where

@@ -5,8 +5,9 @@ A query result is an aggregate when its outermost SELECT is one COUNT(...) and a
 grouping columns, each derived (through any subqueries, aliases and CTEs: sqlglot's lineage)
 only from the table's groupable columns: never the person key, never a date. Anything else
 (a bare column list, SUM or MAX of a value, a window, a UNION at the top) is refused before it
-runs, with the reason. The result is then controlled (governance.disclosure): small cells
-redacted, a second cell where totals would give one away, every count rounded.
+runs, with the reason (and SQL016: a default analyst's `mcn cohort diff --rows`). The result
+is then controlled (governance.disclosure): small cells redacted, a second cell where totals
+would give one away, every count rounded.
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-Purpose = Literal["audit-entry", "audit-checkpoint", "audit-head", "grant", "optout-list"]
+Purpose = Literal[
+    "audit-entry", "audit-checkpoint", "audit-head", "grant", "optout-list", "output-check"
+]
 # The policy signature (governance.signing) keeps its own tag, "mcn-policy-signature-v1".
 TAGS: dict[str, bytes] = {
     "audit-entry": b"mcn-audit-entry-v2\n",
@@ -26,6 +28,7 @@ TAGS: dict[str, bytes] = {
     "audit-head": b"mcn-audit-head-v2\n",
     "grant": b"mcn-grant-v1\n",
     "optout-list": b"mcn-optout-list-v1\n",
+    "output-check": b"mcn-output-check-v1\n",
 }
 KeyKind = Literal["s", "a", "u"]
 

@@ -2,12 +2,12 @@
 
 from schemas.contract import Column
 
-# Defaults of a run (`mcn run --lookback-days`, `--threshold`), declared once.
+# The usual need lookback (the synthetic data's need window; mcn-default's, a spec test says).
+# A run's lookback and threshold are its needs framework's (transforms/frameworks/*.yaml).
 DEFAULT_LOOKBACK_DAYS = 365
-DEFAULT_MCN_THRESHOLD = 2
 
-# The need domains: one `need_<name>` column each. Need rules name one of these (checked
-# before any partner is read).
+# The need domains: one `need_<name>` column each. A framework's needs are these domains
+# under its own labels (checked before any partner is read); domains it does not use are false.
 NEEDS = (
     "homelessness",
     "offending",
@@ -37,7 +37,7 @@ COLUMNS = (
     Column(
         "mcn_flag",
         "bool",
-        f"need_count is at least the MCN threshold (default {DEFAULT_MCN_THRESHOLD}).",
+        "need_count is at least the needs framework's threshold.",
         required=True,
     ),
     Column("first_need_date", "date", "Earliest need event inside the lookback."),
@@ -46,6 +46,7 @@ COLUMNS = (
     Column("n_partners", "int", "Partners holding a record of the person.", required=True),
     Column("partners", "str", "Those partners, comma-separated.", required=True),
     Column("age_band", "str", "Age band at the run date (most common across records)."),
+    Column("sex", "str", "F or M, the most common across records; empty when none says."),
     Column("postcode_district", "str", "Postcode district of the latest record."),
     Column(
         "link_rank",

@@ -5,7 +5,7 @@ else in the code names it:
 
     schemas/partners/<name>.py       its data contract (`PARTNER`)
     governance/policies/<name>.yaml  its signed data-sharing agreement (and `.yaml.sig`)
-    transforms/partners/<name>.py    its need rules (`NEED_RULES`)
+    transforms/partners/<name>.py    its qualifying events (`EVENTS`), which frameworks count
     flows/partners/<name>.py         its synthetic data generator (`SYNTH`)
 
 Adding a partner is adding those files and one `Entry` below (README, "Adding a partner").

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from schemas.cohort import COLUMN_NAMES, DEFAULT_MCN_THRESHOLD, NEEDS
+from governance.canonical import sex_canonical
+from schemas.cohort import COLUMN_NAMES, NEEDS
 
 
 def person_needs(events: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
@@ -19,19 +20,30 @@ def person_needs(events: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def person_context(records: pl.LazyFrame, links: pl.LazyFrame) -> pl.LazyFrame:
-    """person_id with record and partner counts, age band, latest district and link rank."""
+    """person_id with record and partner counts, age band, sex (F or M, the most common across
+    records), latest district and link rank."""
     joined = records.join(links, on="record_key")
-    return joined.group_by("person_id").agg(
-        pl.len().cast(pl.Int64).alias("n_records"),
-        pl.col("partner").n_unique().cast(pl.Int64).alias("n_partners"),
-        pl.col("partner").unique().sort().str.join(",").alias("partners"),
-        pl.col("age_band").drop_nulls().mode().sort().first().alias("age_band"),
-        pl.col("postcode_district")
-        .sort_by("event_date")
-        .drop_nulls()
-        .last()
-        .alias("postcode_district"),
-        pl.col("link_rank").min().cast(pl.Int64).alias("link_rank"),
+    sex = (
+        sex_canonical(pl.col("sex"))
+        if "sex" in records.collect_schema()
+        else pl.lit(None, pl.String)
+    )
+    return (
+        joined.with_columns(sex=sex)
+        .group_by("person_id")
+        .agg(
+            pl.len().cast(pl.Int64).alias("n_records"),
+            pl.col("partner").n_unique().cast(pl.Int64).alias("n_partners"),
+            pl.col("partner").unique().sort().str.join(",").alias("partners"),
+            pl.col("age_band").drop_nulls().mode().sort().first().alias("age_band"),
+            pl.col("sex").drop_nulls().mode().sort().first().alias("sex"),
+            pl.col("postcode_district")
+            .sort_by("event_date")
+            .drop_nulls()
+            .last()
+            .alias("postcode_district"),
+            pl.col("link_rank").min().cast(pl.Int64).alias("link_rank"),
+        )
     )
 
 
@@ -39,9 +51,10 @@ def cohort_table(
     records: pl.LazyFrame,
     links: pl.LazyFrame,
     events: pl.LazyFrame,
-    threshold: int = DEFAULT_MCN_THRESHOLD,
+    threshold: int,
 ) -> pl.LazyFrame:
-    """Every linked person, need flags false where no qualifying event."""
+    """Every linked person, need flags false where no qualifying event (and for every domain
+    the framework whose events these are does not use); mcn_flag at `threshold` needs."""
     flags = [f"need_{n}" for n in NEEDS]
     return (
         person_context(records, links)

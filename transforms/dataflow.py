@@ -9,7 +9,7 @@ from governance.agreement import Generalise, Policy
 from governance.match_keys import applicable, token_column
 from schemas.contract import Extract
 from schemas.registry import partner
-from transforms.needs import need_rules
+from transforms.framework import load, shipped
 from transforms.service_use import use_rules
 
 LINKED = (
@@ -37,10 +37,11 @@ def _treatment_text(t) -> str:
 
 def _needs_using(ex: Extract, column: str) -> list[str]:
     out = []
-    for rule in need_rules():
+    rules = [r for name in shipped() for r in load(name).rules()]
+    for rule in rules:
         if (rule.partner, rule.extract) != (ex.partner, ex.name):
             continue
-        if column in rule.condition.meta.root_names() or column == ex.event_date:
+        if column in rule.event.columns or column == ex.event_date:
             out.append(f"cohort.need_{rule.need}")
     return sorted(set(out))
 
@@ -74,6 +75,8 @@ def column_flow(policy: Policy, ex: Extract, column: str) -> Flow:
                     "cohort.last_need_date",
                     "cohort.postcode_district (latest record)",
                 ]
+            if role == "sex":
+                published.append("cohort.sex")
             if column == "record_ref":
                 staged.append("staged.record_key")
                 published += ["links.record_ref", "links.record_key"]

@@ -1,10 +1,13 @@
-"""Check need rules and linkage settings against the contracts and policies, before any
-partner is read, and report every problem at once (as Splink validates its settings).
+"""Check qualifying events, needs frameworks and linkage settings against the contracts and
+policies, before any partner is read, and report every problem at once (as Splink validates
+its settings).
 
-Catches what would otherwise pass silently or fail late: a need name the cohort does not have
-(its events would be dropped), a rule on an extract or column the contract lacks or the policy
-does not keep (it would fail after every partner is ingested), and a token the linkage settings
-use that no match key makes (a renamed token would become an all-null column).
+Catches what would otherwise pass silently or fail late: a framework need the cohort does not
+have or an event no partner declares (SET001, SET005; partners may declare the same kind of
+event, and a framework naming it counts each), an event on an extract or column the
+contract lacks or the policy does not keep (SET002-SET004: it would fail after every partner is
+ingested), a threshold nobody can meet (SET006), and a token the linkage settings use that no
+match key makes (SET010: a renamed token would become an all-null column).
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from governance.errors import Problem, SettingsError
 from governance.match_keys import token_column
 from governance.policy import Policy, policy_path
 from governance.pseudonymise import staged_columns
-from schemas.cohort import NEEDS
 from schemas.registry import partner, partner_module
 from transforms import blocking, cluster, compare, probabilistic
-from transforms.needs import NeedRule, partner_need_rules
+from transforms.framework import framework_problems
+from transforms.needs import Event, partner_events
 
 
 def _shown(path: str | None) -> str:
@@ -33,30 +36,18 @@ def _shown(path: str | None) -> str:
         return str(p)
 
 
-def need_rule_problems(policies: dict[str, Policy]) -> list[Problem]:
-    """Every need rule of the partners with a policy: its need, extract and columns."""
+def event_problems(policies: dict[str, Policy]) -> list[Problem]:
+    """Every qualifying event of the partners with a policy: its extract and columns."""
     problems = []
     for name, policy in policies.items():
         where = _shown(partner_module(name, "transforms").__file__)
-        for i, rule in enumerate(partner_need_rules(name)):
-            problems += _rule_problems(name, policy, rule, where, f"NEED_RULES[{i}]")
+        for i, event in enumerate(partner_events(name)):
+            problems += _event_problems(name, policy, event, where, f"EVENTS[{i}]")
     return problems
 
 
-def _rule_problems(
-    name: str, policy: Policy, rule: NeedRule, where: str, key: str
-) -> list[Problem]:
+def _event_problems(name: str, policy: Policy, rule: Event, where: str, key: str) -> list[Problem]:
     out = []
-    if rule.need not in NEEDS:
-        out.append(
-            Problem(
-                where,
-                f"{key}.need",
-                "SET001",
-                f"unknown need {rule.need}; the need domains are {', '.join(NEEDS)} "
-                "(schemas/cohort.py NEEDS): use one of them or add it there",
-            )
-        )
     extracts = {ex.name: ex for ex in partner(name).extracts}
     if rule.extract not in extracts:
         out.append(
@@ -137,7 +128,7 @@ def linkage_problems() -> list[Problem]:
 
 
 def settings_problems(policies: dict[str, Policy]) -> list[Problem]:
-    return need_rule_problems(policies) + linkage_problems()
+    return event_problems(policies) + framework_problems() + linkage_problems()
 
 
 def check_settings(policies: dict[str, Policy]) -> None:

@@ -17,6 +17,7 @@ from governance.policy import POLICY_DIR
 from schemas.cohort import DEFAULT_LOOKBACK_DAYS
 from schemas.registry import partner
 from tests.conftest import RUN_DATE, grant_user, set_dev_keys, sign_optout
+from transforms import framework
 from transforms.cohort import cohort_table
 from transforms.needs import need_events
 
@@ -98,12 +99,13 @@ def test_cohort_matches_the_cohort_true_identities_would_give(zones):
     ctx = build_context(zones, RUN_DATE)
     staged = load_staged(zones, ctx.bindings, ctx.key)
     records = records_frame(staged)
-    events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE)
+    default = framework.load()
+    events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE, default.rules())
     truth = pl.read_parquet(zones.ground_truth)
     true_links = records.join(truth, on=["partner", "extract", "record_ref"]).select(
         "record_key", pl.col("person").alias("person_id"), pl.lit(None, pl.Int8).alias("link_rank")
     )
-    expected = cohort_table(records.lazy(), true_links.lazy(), events).collect()
+    expected = cohort_table(records.lazy(), true_links.lazy(), events, default.threshold).collect()
     got = pl.read_parquet(zones.cohort)
     assert expected["mcn_flag"].sum() > 50
     assert (
@@ -129,7 +131,8 @@ def test_probation_needs_match_the_ground_truth(zones):
     staged = load_staged(zones, ctx.bindings, ctx.key)
     probation = {k: v for k, v in staged.items() if k[0] == "probation"}
     assert probation, "probation was not staged"
-    events = need_events({k: v.lazy() for k, v in probation.items()}, RUN_DATE).collect()
+    rules = framework.load().rules()
+    events = need_events({k: v.lazy() for k, v in probation.items()}, RUN_DATE, rules).collect()
     truth = pl.read_parquet(zones.ground_truth)
     people = pl.read_parquet(zones.true_needs)
     records = records_frame(probation).join(truth, on=["partner", "extract", "record_ref"])

@@ -6,7 +6,6 @@ artifact or report; an objection removes them from the next cohort, links and pa
 """
 
 import io
-import os
 import re
 import shutil
 import sys
@@ -18,6 +17,7 @@ from flows.cli import main
 from flows.config import Zones
 from governance import canonical as canon
 from governance.audit import read_entries
+from tests.browser import chromium, console_errors
 from tests.conftest import RUN_DATE, set_dev_keys, sign_optout
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
@@ -187,27 +187,7 @@ def test_a_removed_objection_stops_the_build(data, monkeypatch, capsys):
     assert main(["run", "--data-dir", str(data), "--run-date", NEXT_NIGHT]) != 0
 
 
-def _chromium(*args: str, timeout: int = 120):
-    import subprocess
-
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        reason = "headless Chromium is not installed (Debian: apt-get install chromium)"
-        if os.environ.get("MCN_REQUIRE_BROWSER"):
-            pytest.fail(reason + "; `make test` installs it (make browser)")
-        pytest.skip(reason)
-    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-    flags += ["--enable-logging=stderr", "--log-level=0", "--user-data-dir=" + args[0]]
-    return subprocess.run(
-        [browser, *flags, *args[1:]], capture_output=True, text=True, timeout=timeout
-    )
-
-
-def _console_errors(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "CONSOLE" in line]
-
-
-def test_the_report_loads_in_headless_chromium_without_console_errors(data, tmp_path, capsys):
+def test_the_report_loads_in_headless_chromium_withoutconsole_errors(data, tmp_path, capsys):
     """The IG report is one offline page: it loads, shows its sections, logs nothing to the
     console, and the test writes a screenshot (beside the report)."""
     out = tmp_path / "report"
@@ -221,17 +201,17 @@ def test_the_report_loads_in_headless_chromium_without_console_errors(data, tmp_
     profile = str(tmp_path / "profile")
     control = tmp_path / "control.html"  # proves console messages would be seen
     control.write_text("<!doctype html><title>c</title><script>console.error('boom')</script>")
-    seen = _chromium(profile, "--dump-dom", control.as_uri())
-    assert _console_errors(seen.stderr), "the browser's console output is not captured"
-    dom = _chromium(profile, "--dump-dom", page.as_uri())
+    seen = chromium(profile, "--dump-dom", control.as_uri())
+    assert console_errors(seen.stderr), "the browser's console output is not captured"
+    dom = chromium(profile, "--dump-dom", page.as_uri())
     assert dom.returncode == 0
     for heading in ("Agreements and their status", "Processing by night", "Subject requests"):
         assert heading in dom.stdout
-    assert _console_errors(dom.stderr) == []
+    assert console_errors(dom.stderr) == []
     shot = out / "report.png"
-    taken = _chromium(profile, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri())
+    taken = chromium(profile, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri())
     assert taken.returncode == 0 and shot.stat().st_size > 10_000
-    assert _console_errors(taken.stderr) == []
+    assert console_errors(taken.stderr) == []
 
 
 def test_policy_history_lists_the_version_in_force_with_every_signer(data, capsys):

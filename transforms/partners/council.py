@@ -1,32 +1,32 @@
-"""Council records' need rules: homelessness, domestic abuse, substance misuse, mental health."""
+"""Council records' qualifying events: homelessness decisions and adult social care contacts."""
 
 import polars as pl
 
 from schemas.partners.council import DUTY_TYPES
-from transforms.needs import ANY, NeedRule
+from transforms.needs import ANY, Event
 from transforms.service_use import UseRule
 
-NEED_RULES = (
-    NeedRule(
-        "homelessness",
+EVENTS = (
+    Event(
+        "homelessness_case",
         "homelessness_cases",
         ANY,
         "any homelessness prevention, relief or main duty decision",
     ),
-    NeedRule(
-        "domestic_abuse",
+    Event(
+        "homeless_due_to_domestic_abuse",
         "homelessness_cases",
         pl.col("reason") == "domestic_abuse",
         "homeless because of domestic abuse",
     ),
-    NeedRule(
-        "substance_misuse",
+    Event(
+        "social_care_substance_misuse",
         "social_care_contacts",
         pl.col("contact_reason") == "substance_misuse_support",
         "adult social care contact for substance misuse",
     ),
-    NeedRule(
-        "mental_health",
+    Event(
+        "social_care_mental_health",
         "social_care_contacts",
         pl.col("contact_reason") == "mental_health_support",
         "adult social care contact for mental-health support",

@@ -1,8 +1,8 @@
-"""DWP records' need rule: worklessness."""
+"""DWP records' qualifying event: an out-of-work Universal Credit claim."""
 
 import polars as pl
 
-from transforms.needs import ANY, NeedRule
+from transforms.needs import ANY, Event
 from transforms.service_use import UseRule
 
 OUT_OF_WORK_REGIMES = (
@@ -12,9 +12,9 @@ OUT_OF_WORK_REGIMES = (
     "work_focused_interview",
 )
 
-NEED_RULES = (
-    NeedRule(
-        "worklessness",
+EVENTS = (
+    Event(
+        "out_of_work_benefit_claim",
         "uc_claims",
         pl.col("regime").is_in(OUT_OF_WORK_REGIMES),
         "Universal Credit claim in an out-of-work conditionality regime",

@@ -1,26 +1,27 @@
-"""NHS records' need rules: substance misuse and mental health."""
+"""NHS records' qualifying events: treatment, A&E attendances and mental-health referrals."""
 
 import polars as pl
 
-from transforms.needs import ANY, NeedRule
+from transforms.needs import ANY, Event
 from transforms.service_use import UseRule
 
-NEED_RULES = (
-    NeedRule(
-        "substance_misuse", "treatment_episodes", ANY, "any drug or alcohol treatment episode"
+EVENTS = (
+    Event(
+        "drug_alcohol_treatment", "treatment_episodes", ANY, "any drug or alcohol treatment episode"
     ),
-    NeedRule(
-        "substance_misuse",
+    Event(
+        "ae_alcohol_or_drugs",
         "ae_attendances",
         pl.col("alcohol_related") | pl.col("drug_related"),
         "A&E attendance related to alcohol or drugs",
     ),
-    NeedRule(
-        "mental_health", "mh_referrals", ANY, "any referral to secondary mental-health services"
+    Event(
+        "mental_health_referral",
+        "mh_referrals",
+        ANY,
+        "any referral to secondary mental-health services",
     ),
-    NeedRule(
-        "mental_health", "ae_attendances", pl.col("self_harm"), "A&E attendance for self-harm"
-    ),
+    Event("ae_self_harm", "ae_attendances", pl.col("self_harm"), "A&E attendance for self-harm"),
 )
 
 SERVICE_USE = (

@@ -1,26 +1,26 @@
-"""Probation records' need rules: offending, accommodation (the homelessness domain) and
-substance misuse, from supervision and its OASys-style assessment."""
+"""Probation records' qualifying events: supervision and its OASys-style assessed needs
+(accommodation, drugs or alcohol)."""
 
 import polars as pl
 
-from transforms.needs import ANY, NeedRule
+from transforms.needs import ANY, Event
 from transforms.service_use import UseRule
 
-NEED_RULES = (
-    NeedRule(
-        "offending",
+EVENTS = (
+    Event(
+        "supervised_sentence",
         "supervision_episodes",
         ANY,
         "under probation supervision (licence, community or suspended sentence order)",
     ),
-    NeedRule(
-        "homelessness",
+    Event(
+        "assessed_accommodation_need",
         "supervision_episodes",
         pl.col("need_accommodation"),
         "OASys accommodation need linked to offending",
     ),
-    NeedRule(
-        "substance_misuse",
+    Event(
+        "assessed_drug_or_alcohol_need",
         "supervision_episodes",
         pl.col("need_drugs") | pl.col("need_alcohol"),
         "OASys drug or alcohol misuse need linked to offending",

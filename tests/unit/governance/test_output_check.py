@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
-from flows.query import GROUPABLE, TABLE_COLUMNS
+from flows.query import groupable, table_columns
 from governance.disclosure import DEFAULT_RULES
 from governance.output_check import AggregateOnlyError, aggregate_shape, controlled_result
 from governance.sql_sandbox import check_query
 
+TABLES = {"cohort": Path("cohort.parquet")}
+
 
 def _shape(sql: str):
-    return aggregate_shape(check_query(sql, {"cohort"}).sql, TABLE_COLUMNS, GROUPABLE)
+    return aggregate_shape(check_query(sql, TABLES).sql, table_columns(TABLES), groupable(TABLES))
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ import polars as pl
 
 from schemas.cohort import COLUMN_NAMES
 from transforms.cohort import cohort_table
+from transforms.framework import load
 from transforms.needs import need_events
 
 RUN = dt.date(2026, 11, 1)
@@ -49,13 +50,16 @@ def _links(same_person: bool):
 
 
 def test_events_inside_the_lookback_only_and_both_window_ends_count():
-    events = need_events(_staged(), RUN, 365).collect()
+    rules = load().rules()
+    events = need_events(_staged(), RUN, rules).collect()
     assert sorted(events["record_key"]) == ["c1", "c2", "u1"]
-    assert need_events(_staged(), RUN, 366).collect().height == 4
+    assert need_events(_staged(), RUN, load().rules(lookback_days=366)).collect().height == 4
 
 
 def test_cohort_flags_counts_and_threshold():
-    cohort = cohort_table(_records(), _links(True), need_events(_staged(), RUN), 2).collect()
+    cohort = cohort_table(
+        _records(), _links(True), need_events(_staged(), RUN, load().rules()), 2
+    ).collect()
     assert cohort.columns == list(COLUMN_NAMES)
     p1 = cohort.filter(pl.col("person_id") == "p1").row(0, named=True)
     assert (p1["need_offending"], p1["need_domestic_abuse"], p1["need_worklessness"]) == (
@@ -70,5 +74,7 @@ def test_cohort_flags_counts_and_threshold():
 
 
 def test_a_missed_link_splits_needs_across_two_people():
-    cohort = cohort_table(_records(), _links(False), need_events(_staged(), RUN), 3).collect()
+    cohort = cohort_table(
+        _records(), _links(False), need_events(_staged(), RUN, load().rules()), 3
+    ).collect()
     assert cohort.height == 3 and cohort["mcn_flag"].sum() == 0

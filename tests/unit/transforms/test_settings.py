@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 
-import polars as pl
 import pytest
 import yaml
 
@@ -15,9 +14,8 @@ from governance.errors import SettingsError
 from governance.policy import ENV_POLICY_DIR, POLICY_DIR, check_all
 from governance.signing import ENV_APPROVERS_DIR
 from schemas.errors import ExitCode
-from schemas.registry import partner_module
 from tests.conftest import sign_policies
-from transforms.needs import NeedRule
+from transforms import framework
 from transforms.settings import check_settings, settings_problems
 
 RULES = "transforms/partners/probation.py"
@@ -39,10 +37,14 @@ def _rename_token(monkeypatch, old: str, new: str) -> None:
     monkeypatch.setattr(match_keys, "FIELD_TOKENS", renamed)
 
 
-def _unknown_need(monkeypatch) -> None:
-    module = partner_module("probation", "transforms")
-    extra = NeedRule("substance", "supervision_episodes", pl.col("need_drugs"), "typo'd need")
-    monkeypatch.setattr(module, "NEED_RULES", (*module.NEED_RULES, extra))
+def _unknown_need(monkeypatch, tmp_path) -> str:
+    """mcn-default with a typo'd need domain, in a copy of the frameworks folder."""
+    folder = tmp_path / "frameworks"
+    shutil.copytree(framework.FRAMEWORK_DIR, folder)
+    path = folder / "mcn-default.yaml"
+    path.write_text(path.read_text().replace("  substance_misuse:", "  substance:"))
+    monkeypatch.setattr(framework, "FRAMEWORK_DIR", folder)
+    return str(path)
 
 
 def _dropping_policy(tmp_path, monkeypatch) -> None:
@@ -68,10 +70,10 @@ def test_a_renamed_token_is_reported_where_it_is_used(monkeypatch):
     assert ("transforms/probabilistic.py", "BASE_COLUMNS", "SET010") in found
 
 
-def test_an_unknown_need_name_is_reported_with_file_and_key(monkeypatch):
-    _unknown_need(monkeypatch)
+def test_an_unknown_need_name_is_reported_with_file_and_key(monkeypatch, tmp_path):
+    where = _unknown_need(monkeypatch, tmp_path)
     [problem] = settings_problems(_policies())
-    assert (problem.file, problem.key, problem.code) == (RULES, "NEED_RULES[3].need", "SET001")
+    assert (problem.file, problem.key, problem.code) == (where, "needs.substance", "SET001")
     assert "substance_misuse" in problem.message  # says which names exist
 
 
@@ -80,7 +82,7 @@ def test_a_need_rule_on_a_dropped_column_is_reported_with_the_policy_key(tmp_pat
     [problem] = settings_problems(_policies())
     assert (problem.file, problem.key, problem.code) == (
         RULES,
-        "NEED_RULES[1].condition.need_accommodation",
+        "EVENTS[1].condition.need_accommodation",
         "SET004",
     )
     assert "probation.yaml: extracts.supervision_episodes.need_accommodation" in problem.message
@@ -88,7 +90,7 @@ def test_a_need_rule_on_a_dropped_column_is_reported_with_the_policy_key(tmp_pat
 
 def test_every_problem_at_once_and_the_run_stops_before_reading(tmp_path, monkeypatch, capsys):
     _rename_token(monkeypatch, "f_fn_nick", "f_forename_nick")
-    _unknown_need(monkeypatch)
+    where = _unknown_need(monkeypatch, tmp_path)
     _dropping_policy(tmp_path, monkeypatch)
     with pytest.raises(SettingsError) as err:
         check_settings(_policies())
@@ -101,7 +103,7 @@ def test_every_problem_at_once_and_the_run_stops_before_reading(tmp_path, monkey
     code = main(["run", "--data-dir", str(data), "--run-date", "2026-11-01"])
     err_text = capsys.readouterr().err
     assert code == ExitCode.BAD_SETTINGS
-    assert f"{RULES}: NEED_RULES[3].need: [SET001]" in err_text
+    assert f"{where}: needs.substance: [SET001]" in err_text
     assert "transforms/blocking.py: BLOCKING_RULES.names: [SET010]" in err_text
     assert "Traceback" not in err_text
     assert not (data / "staged").exists() and not (data / "runs").exists()
