@@ -29,3 +29,33 @@ def test_nino_is_a_constraint_too():
     labels = constrained_labels(3, _edges([(0, 2, 3.0), (1, 2, 2.0), (0, 1, 1.0)]), ids)
     assert labels[0] == labels[2] != labels[1]
     assert len(np.unique(labels)) == 2
+
+
+def _partition(labels) -> list[list[int]]:
+    return sorted(np.flatnonzero(labels == v).tolist() for v in np.unique(labels))
+
+
+def test_own_average_linkage_gives_scipys_flat_clusters():
+    """The cohesion check's average linkage against scipy's (linkage "average", fcluster by
+    distance at 1 - cut), on random similarities of small clusters, some pairs missing (0)."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    from transforms.cluster import COHESION, _average_linkage
+
+    rng = np.random.default_rng(7)
+    split = 0
+    for _ in range(500):
+        n = int(rng.integers(2, 15))
+        i, j = np.triu_indices(n, 1)
+        p = rng.random(len(i)) * (rng.random(len(i)) < 0.7)  # about 30% of pairs missing
+        sim = np.zeros((n, n))
+        sim[i, j] = p
+        dist = 1.0 - (sim + sim.T)
+        np.fill_diagonal(dist, 0.0)
+        tree = linkage(squareform(dist, checks=False), method="average")
+        expected = fcluster(tree, t=1.0 - COHESION, criterion="distance")
+        got = _average_linkage(n, i, j, p, COHESION)
+        assert _partition(got) == _partition(expected)
+        split += int(got.max() > 1)
+    assert 50 < split < 450  # both outcomes were exercised
