@@ -28,7 +28,8 @@ from governance.vault import create_vault_key
 WRAPPER = (
     "import resource, subprocess, sys; "
     "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(r.ru_utime + r.ru_stime); print(r.ru_maxrss)"
 )
 
 
@@ -37,11 +38,12 @@ def measure(cmd: list[str], env: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-c", WRAPPER, *cmd], check=True, env=env, capture_output=True, text=True
     ).stdout
-    peak_kib = int(out.strip().splitlines()[-1])
+    cpu_s, peak_kib = out.strip().splitlines()[-2:]
     return {
         "command": " ".join(cmd),
         "wall_s": round(time.monotonic() - start, 1),
-        "peak_rss_gib": round(peak_kib / 1024**2, 2),
+        "cpu_s": round(float(cpu_s), 1),  # the step's process tree: steadier on a shared machine
+        "peak_rss_gib": round(int(peak_kib) / 1024**2, 2),
     }
 
 
@@ -60,6 +62,9 @@ def main() -> int:
         "MCN_LINKAGE_KEY": secrets.token_hex(32),
         "MCN_AUDIT_KEY_FILE": str(keys / "audit.key"),
         "MCN_VAULT_KEY_FILE": str(keys / "vault.key"),
+        # The operator's record of sealed audit heads, fresh too: a rerun on the same
+        # --data-dir starts a new audit log under a new key.
+        "MCN_STATE_DIR": str(keys / "state"),
     }
     mcn = [sys.executable, "-m", "flows.cli"]
     results = {
