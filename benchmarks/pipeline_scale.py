@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 from governance.audit import create_audit_key
+from governance.optout import sign_manifest
+from governance.signing import APPROVERS_DIR, keygen, load_private
 from governance.vault import create_vault_key
 
 # Runs the step in a fresh process and prints that process tree's peak RSS (KiB), so one
@@ -66,6 +68,12 @@ def main() -> int:
         # --data-dir starts a new audit log under a new key.
         "MCN_STATE_DIR": str(keys / "state"),
     }
+    # A throwaway IG officer, trusted beside the shipped approvers, vouches for the synthetic
+    # opt-out list (a night refuses an unsigned one).
+    officer, public = keygen("Benchmark IG officer", keys / "approver")
+    (keys / "trusted").mkdir()
+    (keys / "trusted" / public.name).write_bytes(public.read_bytes())
+    env["MCN_APPROVERS_DIR"] = f"{APPROVERS_DIR}{os.pathsep}{keys / 'trusted'}"
     mcn = [sys.executable, "-m", "flows.cli"]
     results = {
         "people": args.people,
@@ -84,10 +92,11 @@ def main() -> int:
             ],
             env,
         ),
-        "run": measure(
-            [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date], env
-        ),
     }
+    sign_manifest(args.data_dir / "optout", "Benchmark IG officer", load_private(officer))
+    results["run"] = measure(
+        [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date], env
+    )
     score = subprocess.run(
         [*mcn, "linkage", "score", "--data-dir", str(args.data_dir)],
         check=True,
