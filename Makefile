@@ -5,7 +5,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint bench clean sign-policies browser
+.PHONY: setup demo test lint bench bench-stages clean sign-policies browser
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -45,6 +45,10 @@ lint: setup
 # Long: a million people, outside CI. See docs/benchmarks.md.
 bench: setup
 	$(UV) run python benchmarks/pipeline_scale.py --people 1000000
+
+# Every stage of a night, one by one, at 100k and 1M people (docs/benchmarks.md, docs/scaling.md).
+bench-stages: setup
+	$(UV) run python benchmarks/stages.py --people 100000 1000000
 
 clean:
 	rm -rf data .mcn

@@ -25,6 +25,7 @@ RUN_DATE = dt.date(2026, 11, 1)
 
 def frames(root: Path) -> list:
     from flows.io import read_extract, read_manifest
+    from flows.reader import SOURCE_ROW
     from governance.keys import SecretKey
     from governance.policy import POLICY_DIR, load_policy
     from governance.pseudonymise import apply_policy
@@ -37,7 +38,8 @@ def frames(root: Path) -> list:
         manifest = read_manifest(root / "landing" / p.name)
         policy = load_policy(p.name, POLICY_DIR, verify=False)
         for ex in p.extracts:
-            raw, _ = read_extract(root / "landing" / p.name, ex, manifest)
+            read, _ = read_extract(root / "landing" / p.name, ex, manifest)
+            raw = read.rows.drop(SOURCE_ROW)
             good, _ = split_rows(raw, ex)
             out += [(ex, "raw", raw), (ex, "staged", apply_policy(good, ex, policy, key, RUN_DATE))]
     return out

@@ -11,6 +11,7 @@ value counts), so no value from a row is ever copied into a result or a page.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -131,10 +132,66 @@ def shipped_suites() -> dict[str, list]:
     return suites
 
 
+# Keyword arguments GX adds to a result's copy of an expectation (not part of the check).
+_RUN_KWARGS = ("batch_id", "result_format")
+
+
+def describe(kind: str, kwargs: Mapping, meta: Mapping | None) -> str:
+    """One expectation as a line, e.g. `expect_column_values_to_match_regex(column=tok_nhs,
+    regex=...)`: its type, arguments (from the contract: column names, code lists, patterns)
+    and rule name; never a value from a row. The committed list of checks is made of these."""
+    args = {k: v for k, v in kwargs.items() if v is not None and k not in _RUN_KWARGS}
+    if (meta or {}).get("rule"):
+        args["rule"] = meta["rule"]  # type: ignore[index]
+    text = ", ".join(
+        f"{k}={json.dumps(v, sort_keys=True) if not isinstance(v, str) else v}"
+        for k, v in sorted(args.items())
+    )
+    return f"{kind}({text})"
+
+
+def describe_expectation(exp) -> str:
+    cfg = exp.configuration
+    return describe(cfg.type, cfg.kwargs, cfg.meta)
+
+
+def row_rules(ex: Extract) -> list[str]:
+    """Every row rule the quarantine evaluates on the extract (transforms/quality.py), by its
+    reason name (`CODE:column`)."""
+    from transforms.quality import rule_flags
+
+    return [e.meta.output_name() for e in rule_flags(ex, dt.date(2000, 1, 1))]
+
+
+def checks_per_extract() -> dict[str, dict[str, list[str]]]:
+    """Every check run on every extract under the shipped agreements: the raw suite, the row
+    rules, the pseudonymised suite, each sorted (GX reports a suite's results in its own order).
+    tests/data/checks_per_extract.json holds the committed copy;
+    a test compares it with this and with what a night records (checks.<partner>.<extract>.json)
+    so no check is dropped unnoticed (`uv run python -m tests.check_list` rewrites it)."""
+    from flows.gx_project import suite_name
+    from schemas.registry import all_extracts
+
+    suites = shipped_suites()
+    out = {}
+    for ex in all_extracts():
+        out[f"{ex.partner}/{ex.name}"] = {
+            "raw_expectations": sorted(
+                describe_expectation(e) for e in suites[suite_name(ex.partner, ex.name, "raw")]
+            ),
+            "row_rules": sorted(row_rules(ex)),
+            "staged_expectations": sorted(
+                describe_expectation(e) for e in suites[suite_name(ex.partner, ex.name, "staged")]
+            ),
+        }
+    return out
+
+
 def summary(r) -> dict:
     """One safe row per expectation result: names and counts, never a value."""
     cfg = r.expectation_config
     return {
+        "check": describe(cfg.type, cfg.kwargs, cfg.meta),
         "expectation": cfg.type,
         "column": cfg.kwargs.get("column"),
         "rule": (cfg.meta or {}).get("rule"),
@@ -148,9 +205,15 @@ def failures(summaries: list[dict]) -> list[dict]:
 
 
 def gx_frame(df: pl.DataFrame, expectations: list):
-    """Only the columns the suite names, as pandas: GX filters the whole frame for every metric
-    it computes, so every column it does not need costs time (benchmarks/gx_checks.py)."""
-    return df.select(list(dict.fromkeys(e.column for e in expectations))).to_pandas()
+    """Only the columns the suite names, as pandas, text columns as categoricals, each converted
+    once. GX's pandas engine filters the whole frame (every column) for each metric of each
+    expectation (`df[df[column].notnull()]`), so its cost grows with expectations x columns x
+    rows: a column it does not need costs time, and taking rows of a categorical moves integer
+    codes where an object column moves (and counts references to) Python strings. Results are
+    the same (benchmarks/gx_checks.py; docs/benchmarks.md)."""
+    names = list(dict.fromkeys(e.column for e in expectations))
+    text = pl.col(pl.String)
+    return df.select(names).with_columns(text.cast(pl.Categorical)).to_pandas()
 
 
 def validate(df: pl.DataFrame, ex: Extract, stage: str, run_dir: Path) -> list[dict]:

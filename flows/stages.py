@@ -207,6 +207,7 @@ def _check_staged(
     leaks = {c: n for c, n in leak_counts(staged, good, ex).items() if n}
     report = {
         "raw": raw_results,
+        "row_rules": checks.row_rules(ex),  # what split_rows evaluated (rule_flags)
         "staged": staged_results,
         "leak_scan": leaks,
         "gx": checks.gx_record(run_dir, ex),

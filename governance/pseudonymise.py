@@ -39,9 +39,15 @@ AGE_BANDS = (
 
 
 def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.DataFrame:
-    """Replace each plaintext column by its keyed token, hashing each distinct value once."""
+    """Replace each plaintext column by its keyed token, hashing each distinct value once.
+
+    Each column is looked up on its own (a one-column join, row order kept) and the tokens
+    replace the plaintexts in place: joining the whole frame once per token column copied
+    every other column each time."""
+    tokens = []
     for col in columns:
-        distinct = df.select(pl.col(col).unique()).drop_nulls()
+        values = df.get_column(col).to_frame()
+        distinct = values.unique().drop_nulls()
         try:
             hashed = distinct.with_columns(
                 plh.col(col)
@@ -51,8 +57,9 @@ def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.Data
             )
         except Exception:  # the engine's message may quote the plan, and the plan holds the key
             raise PseudonymisationError(f"keyed hashing failed for column {col}") from None
-        df = df.join(hashed, on=col, how="left").drop(col).rename({"__token": col})
-    return df
+        looked_up = values.join(hashed, on=col, how="left", maintain_order="left")
+        tokens.append(looked_up.get_column("__token").alias(col))
+    return df.with_columns(tokens)
 
 
 def neighbourhood(text: pl.Expr, count: int, prefix: str) -> list[pl.Expr]:
@@ -112,45 +119,53 @@ def name_fields(role: str) -> list[list[pl.Expr]]:
     ]
 
 
-def dob_fields(date_format: str | None) -> list[pl.Expr]:
-    """Working columns from one distinct raw date of birth."""
-    dob = canon.dob_canonical(V, date_format)
+def dob_fields(date_format: str | None) -> list[list[pl.Expr]]:
+    """Working columns from one distinct raw date of birth, in two stages: the canonical date
+    once, then the twenty-odd columns made from it (an eager frame does not share a common
+    subexpression between columns, so an unstaged canonical form was parsed for each)."""
+    dob = pl.col("__dob")
     day, month = dob.dt.day(), dob.dt.month()
     iso = dob.cast(pl.String)
     return [
-        iso.alias("w_dob"),
-        dob.dt.year().cast(pl.String).alias("w_yob"),
-        iso.str.head(7).alias("w_dob_ym"),
-        iso.str.tail(5).alias("w_dob_md"),
-        *neighbourhood(iso.str.replace_all("-", ""), DOB_EDITS, "w_dob_"),
-        pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
-        pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
-        pl.when(day <= 12)
-        .then(pl.date(dob.dt.year(), day, month))
-        .cast(pl.String)
-        .alias("w_dob_swap"),
+        [canon.dob_canonical(V, date_format).alias("__dob")],
+        [
+            iso.alias("w_dob"),
+            dob.dt.year().cast(pl.String).alias("w_yob"),
+            iso.str.head(7).alias("w_dob_ym"),
+            iso.str.tail(5).alias("w_dob_md"),
+            *neighbourhood(iso.str.replace_all("-", ""), DOB_EDITS, "w_dob_"),
+            pl.min_horizontal(day, month).cast(pl.String).alias("w_dm_lo"),
+            pl.max_horizontal(day, month).cast(pl.String).alias("w_dm_hi"),
+            pl.when(day <= 12)
+            .then(pl.date(dob.dt.year(), day, month))
+            .cast(pl.String)
+            .alias("w_dob_swap"),
+        ],
     ]
 
 
-def postcode_fields() -> list[pl.Expr]:
-    """Working columns from one distinct raw postcode (UK or any other country's)."""
-    pc, key = canon.postcode_canonical(V), canon.postcode_key(V)
-    compact = key.str.replace_all(" ", "")
+def postcode_fields() -> list[list[pl.Expr]]:
+    """Working columns from one distinct raw postcode (UK or any other country's), in stages:
+    the canonical forms once, then what is made from them (see dob_fields)."""
+    pc, compact = pl.col("__pc"), pl.col("__pc_compact")
     return [
-        key.alias("w_pc"),
-        *neighbourhood(compact, POSTCODE_EDITS, "w_pc_"),
-        # UK: sector and district; any other country's code: the code less its last 1 or 2
-        # characters (US ZIP 90210 -> 9021, 902; Australian 2000 -> 200, 20)
-        pl.when(pc.is_not_null())
-        .then(canon.postcode_sector(pc))
-        .when(compact.str.len_chars() >= 4)
-        .then(compact.str.head(-1))
-        .alias("w_sector"),
-        pl.when(pc.is_not_null())
-        .then(canon.postcode_district(pc))
-        .when(compact.str.len_chars() >= 4)
-        .then(compact.str.head(-2))
-        .alias("w_district"),
+        [canon.postcode_canonical(V).alias("__pc"), canon.postcode_key(V).alias("w_pc")],
+        [pl.col("w_pc").str.replace_all(" ", "").alias("__pc_compact")],
+        [
+            *neighbourhood(compact, POSTCODE_EDITS, "w_pc_"),
+            # UK: sector and district; any other country's code: the code less its last 1 or 2
+            # characters (US ZIP 90210 -> 9021, 902; Australian 2000 -> 200, 20)
+            pl.when(pc.is_not_null())
+            .then(canon.postcode_sector(pc))
+            .when(compact.str.len_chars() >= 4)
+            .then(compact.str.head(-1))
+            .alias("w_sector"),
+            pl.when(pc.is_not_null())
+            .then(canon.postcode_district(pc))
+            .when(compact.str.len_chars() >= 4)
+            .then(compact.str.head(-2))
+            .alias("w_district"),
+        ],
     ]
 
 

@@ -77,6 +77,22 @@ def test_run_reports_the_fitted_model_and_its_chart(zones):
     assert chart.endswith(".svg") and "<svg" in open(chart).read()
 
 
+def test_every_check_in_the_committed_list_ran_on_every_extract(zones):
+    """No check was dropped: what the night recorded per extract (GX results of both suites and
+    the row rules the quarantine evaluated) is exactly tests/data/checks_per_extract.json."""
+    from tests.check_list import committed
+
+    ran = {}
+    for path in zones.runs.glob("*/checks.*.json"):
+        report = json.loads(path.read_text())
+        ran[path.name.removeprefix("checks.").removesuffix(".json").replace(".", "/", 1)] = {
+            "raw_expectations": sorted(s["check"] for s in report["raw"]),
+            "row_rules": sorted(report["row_rules"]),
+            "staged_expectations": sorted(s["check"] for s in report["staged"]),
+        }
+    assert ran == committed()
+
+
 def test_every_link_explains_itself_without_values(zones):
     pairs = pl.read_parquet(zones.link_pairs)
     assert set(pairs.columns) == {
