@@ -174,3 +174,68 @@ def test_a_table_with_more_than_two_groupings_is_refused():
     table = pl.DataFrame({"a": ["x"], "b": ["y"], "c": ["z"], "count": [10]})
     with pytest.raises(DisclosureError, match="at most two"):
         control(table, ["a", "b", "c"])
+
+
+def _learned(published: pl.DataFrame, dims: list[str], rules: DisclosureRules, exact=False):
+    """What an attacker knows of every cell of one publication: a published count within its
+    rounding (or exactly, for an unrounded table), a redacted one from the linear programme."""
+    half = 0 if exact else rules.rounding // 2
+    out = {
+        tuple(r[d] for d in dims): (max(0, r["count"] - half), r["count"] + half)
+        for r in published.iter_rows(named=True)
+        if r["count"] is not None
+    }
+    return out | attack(published, dims, rules, exact_totals=exact)
+
+
+def _small_groups_shown(before: dict, after: dict, rules: DisclosureRules) -> list:
+    """Cells where subtracting the two publications shows that a group of 1..threshold people
+    came or went: the change's whole range lies within 1..threshold (or its negative)."""
+    shown = []
+    for key in before.keys() & after.keys():
+        low = after[key][0] - before[key][1]
+        high = after[key][1] - before[key][0]
+        if 1 <= low and high <= rules.threshold or -rules.threshold <= low and high <= -1:
+            shown.append(key)
+    return shown
+
+
+changes = st.one_of(st.just(0), st.integers(-9, 9), st.integers(-60, 60))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grids, st.data())
+def test_two_publications_never_show_a_small_group_by_subtraction(counts, data):
+    """The attacker holds last month's publication and this month's (if it was allowed) and
+    subtracts them, cell by cell and margin by margin, redacted cells at their LP ranges."""
+    after_counts = [[max(0, c + data.draw(changes)) for c in row] for row in counts]
+    dims = ["area", "need"]
+    before = control(_table(counts), dims)
+    after = control(_table(after_counts), dims)
+    try:
+        require_no_differencing(after, before.exact)
+    except DisclosureError:
+        return  # refused: nothing new was published to subtract
+    shown = _small_groups_shown(
+        _learned(before.published, dims, RULES), _learned(after.published, dims, RULES), RULES
+    )
+    assert shown == []
+
+
+def test_the_subtracting_attacker_finds_a_small_group_in_unprotected_tables():
+    """Positive control: the same attacker against two exact, unsuppressed publications finds
+    the three people who joined one cell, so the test above can fail."""
+    dims = ["area", "need"]
+    before, after = _table([[40, 52], [31, 60]]), _table([[43, 52], [31, 60]])
+
+    def exact(table: pl.DataFrame) -> pl.DataFrame:
+        margins = _exact([[40, 52], [31, 60]] if table.equals(before) else [[43, 52], [31, 60]])
+        rows = [{"area": a, "need": n, "count": v} for (a, n), v in margins.items()]
+        return pl.DataFrame(rows, schema=table.schema)
+
+    shown = _small_groups_shown(
+        _learned(exact(before), dims, RULES, exact=True),
+        _learned(exact(after), dims, RULES, exact=True),
+        RULES,
+    )
+    assert ("a0", "n0") in shown
