@@ -108,13 +108,7 @@ def incomplete_clusters(labels: np.ndarray, unit: np.ndarray, edges: pl.DataFram
     return units.join(short.select("cluster"), on="cluster")
 
 
-def average_linkage(n: int, pairs: list[tuple[int, int, float]], cut: float) -> np.ndarray:
-    """Sub-cluster labels of n items from pairwise similarities (missing pairs: 0)."""
-    i, j, p = (np.array(x) for x in zip(*pairs, strict=True)) if pairs else ([], [], [])
-    return _average_linkage(n, np.asarray(i, int), np.asarray(j, int), np.asarray(p, float), cut)
-
-
-def _average_linkage(n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, cut: float) -> np.ndarray:
+def average_linkage(n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, cut: float) -> np.ndarray:
     """Average linkage (UPGMA) cut where the groups' mean similarity falls below `cut`: merge
     the two closest groups (mean distance, 1 - similarity) while at most 1 - cut. The same flat
     clusters as scipy's linkage(method="average") with fcluster(t=1-cut, "distance") (a test
@@ -183,7 +177,7 @@ def cohesive_labels(
         a, b = left[lo:hi], right[lo:hi]
         ids, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
         k = hi - lo
-        sub = _average_linkage(len(ids), inverse[:k], inverse[k:], prob[lo:hi], cut)
+        sub = average_linkage(len(ids), inverse[:k], inverse[k:], prob[lo:hi], cut)
         if sub.max() > 1:
             split += 1
             cluster = int(clusters[lo])

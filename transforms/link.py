@@ -256,14 +256,22 @@ def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.D
     return similarity
 
 
+def _rule_codes(kept: pl.DataFrame) -> tuple[list[str], pl.Expr]:
+    """The link rules present, in name order, and each edge's rule as its place in that order."""
+    rules = sorted(set(kept["rule"].unique().to_list())) or [""]
+    return rules, pl.col("rule").replace_strict(
+        rules, list(range(len(rules))), return_dtype=pl.Int64
+    )
+
+
 def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) -> pl.DataFrame:
     """record_key -> person_id, with each record's strongest link (lowest rank, then rule name).
 
     The strongest link is one integer minimum per record (rank * rules + the rule's place in
     name order), not a sort per record; person_id is keyed once per cluster, not per record."""
-    rules = sorted(set(kept["rule"].unique().to_list())) or [""]
-    code = pl.col("rule").replace_strict(rules, list(range(len(rules))), return_dtype=pl.Int64)
-    order = (pl.col("rank").cast(pl.Int64).fill_null(99) * len(rules) + code).alias("order")
+    rules, code = _rule_codes(kept)
+    n = len(rules)
+    order = (pl.col("rank").cast(pl.Int64).fill_null(99) * n + code).alias("order")
     weighed = kept.select("a", "b", order, "match_weight")
     ends = pl.concat(
         [
@@ -271,21 +279,20 @@ def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) ->
             weighed.select(pl.col("b").alias("idx"), "order", "match_weight"),
         ]
     )
+    rank = pl.col("order") // n
     best = ends.group_by("idx").agg(pl.col("order").min(), pl.col("match_weight").max())
-    decode = pl.DataFrame(
-        {
-            "order": [r * len(rules) + i for r in [*range(100)] for i in range(len(rules))],
-            "link_rank": [None if r == 99 else r for r in range(100) for _ in rules],
-            "link_rule": [rule for _ in range(100) for rule in rules],
-        },
-        schema={"order": pl.Int64, "link_rank": pl.Int8, "link_rule": pl.String},
+    best = best.select(
+        "idx",
+        pl.when(rank != 99).then(rank).cast(pl.Int8).alias("link_rank"),
+        (pl.col("order") % n).replace_strict(list(range(n)), rules).alias("link_rule"),
+        "match_weight",
     )
     linked = records.select("idx", "record_key").with_columns(cluster=pl.Series(labels))
     people = linked.group_by("cluster").agg(pl.col("record_key").min().alias("rep"))
     people = people.select("cluster", person_id(pl.col("rep"), key))
     return (
         linked.join(people, on="cluster", how="left")
-        .join(best.join(decode, on="order", how="left"), on="idx", how="left")
+        .join(best, on="idx", how="left")
         .sort("idx")  # idx follows record_key
         .select("record_key", "person_id", "link_rank", "link_rule", "match_weight")
     )
@@ -293,8 +300,7 @@ def _links(records: pl.DataFrame, labels, kept: pl.DataFrame, key: SecretKey) ->
 
 def _pairs(records: pl.DataFrame, kept: pl.DataFrame) -> pl.DataFrame:
     keys = records["record_key"]  # row idx holds record idx
-    rules = sorted(set(kept["rule"].unique().to_list())) or [""]
-    code = pl.col("rule").replace_strict(rules, list(range(len(rules))), return_dtype=pl.Int32)
+    _, code = _rule_codes(kept)
     # idx follows record_key and the code rule names' order: the same pairs, the same file
     pair = pl.col("a").cast(pl.UInt64) * (1 << 32) + pl.col("b")  # one integer: half the sort
     ordered = kept.sort(pair, code)

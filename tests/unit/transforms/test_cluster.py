@@ -35,13 +35,13 @@ def _partition(labels) -> list[list[int]]:
     return sorted(np.flatnonzero(labels == v).tolist() for v in np.unique(labels))
 
 
-def test_own_average_linkage_gives_scipys_flat_clusters():
+def test_ownaverage_linkage_gives_scipys_flat_clusters():
     """The cohesion check's average linkage against scipy's (linkage "average", fcluster by
     distance at 1 - cut), on random similarities of small clusters, some pairs missing (0)."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    from transforms.cluster import COHESION, _average_linkage
+    from transforms.cluster import COHESION, average_linkage
 
     rng = np.random.default_rng(7)
     split = 0
@@ -55,7 +55,7 @@ def test_own_average_linkage_gives_scipys_flat_clusters():
         np.fill_diagonal(dist, 0.0)
         tree = linkage(squareform(dist, checks=False), method="average")
         expected = fcluster(tree, t=1.0 - COHESION, criterion="distance")
-        got = _average_linkage(n, i, j, p, COHESION)
+        got = average_linkage(n, i, j, p, COHESION)
         assert _partition(got) == _partition(expected)
         split += int(got.max() > 1)
     assert 50 < split < 450  # both outcomes were exercised
