@@ -19,7 +19,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.link_stage import prepare  # noqa: E402
+from benchmarks.link_stage import prepared  # noqa: E402
 from transforms import probabilistic as fs  # noqa: E402
 from transforms.blocking import BLOCKING_RULES, RULE_CAPS, block, same  # noqa: E402
 from transforms.link import TOKEN_COLUMNS  # noqa: E402
@@ -75,9 +75,9 @@ def main() -> int:
     parser.add_argument("--noise", default="default", choices=["default", "realistic"])
     parser.add_argument("--folder", type=Path, help="reuse a prepared folder (staged.parquet)")
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="mcn-blocking-"))
-    if not (folder / "staged.parquet").exists():
-        prepare(args.people, args.noise, folder)
+    folder = prepared(
+        args.people, args.noise, args.folder or Path(tempfile.mkdtemp(prefix="mcn-blocking-"))
+    )
     print("| rule | candidate pairs | true pairs | true pairs only this rule finds |")
     print("|---|---|---|---|")
     for row in measure(folder):

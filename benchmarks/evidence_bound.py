@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.link_stage import prepare  # noqa: E402
+from benchmarks.link_stage import prepared  # noqa: E402
 from transforms.compare import DOB_MASKED, PC_MASKED  # noqa: E402
 
 EVIDENCE = ["tok_nhs", "tok_nino", "tok_f_dob", "tok_f_pc", *DOB_MASKED, *PC_MASKED]
@@ -67,9 +67,9 @@ def main() -> int:
     parser.add_argument("--noise", default="realistic", choices=["default", "realistic"])
     parser.add_argument("--folder", type=Path, help="reuse a prepared folder (staged.parquet)")
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="mcn-bound-"))
-    if not (folder / "staged.parquet").exists():
-        prepare(args.people, args.noise, folder)
+    folder = prepared(
+        args.people, args.noise, args.folder or Path(tempfile.mkdtemp(prefix="mcn-bound-"))
+    )
     print(bound(folder))
     return 0
 

@@ -48,6 +48,14 @@ def prepare(people: int, noise: str, folder: Path) -> None:
     )
 
 
+def prepared(people: int, noise: str, folder: Path) -> Path:
+    """folder, with tokens prepared there unless a staged.parquet is already there (reused)."""
+    if not (folder / "staged.parquet").exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        prepare(people, noise, folder)
+    return folder
+
+
 def link_only(folder: Path) -> dict:
     """Runs in its own process: load tokens, link, score."""
     records = pl.read_parquet(folder / "staged.parquet")
@@ -91,10 +99,7 @@ def main() -> int:
     for noise in args.noise:
         for n in args.people:
             with tempfile.TemporaryDirectory(prefix="mcn-link-stage-") as tmp:
-                folder = args.data / f"{noise}-{n}" if args.data else Path(tmp)
-                if not (folder / "staged.parquet").exists():
-                    folder.mkdir(parents=True, exist_ok=True)
-                    prepare(n, noise, folder)
+                folder = prepared(n, noise, args.data / f"{noise}-{n}" if args.data else Path(tmp))
                 out = subprocess.run(
                     [sys.executable, __file__, "--link-only", str(folder)],
                     check=True,
