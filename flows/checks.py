@@ -204,16 +204,10 @@ def failures(summaries: list[dict]) -> list[dict]:
     return [s for s in summaries if not s["success"]]
 
 
-def gx_frame(df: pl.DataFrame, expectations: list):
-    """Only the columns the suite names, as pandas, text columns as categoricals, each converted
-    once. GX's pandas engine filters the whole frame (every column) for each metric of each
-    expectation (`df[df[column].notnull()]`), so its cost grows with expectations x columns x
-    rows: a column it does not need costs time, and taking rows of a categorical moves integer
-    codes where an object column moves (and counts references to) Python strings. Results are
-    the same (benchmarks/gx_checks.py; docs/benchmarks.md)."""
-    names = list(dict.fromkeys(e.column for e in expectations))
-    text = pl.col(pl.String)
-    return df.select(names).with_columns(text.cast(pl.Categorical)).to_pandas()
+def gx_frame(df: pl.DataFrame, expectations: list) -> pl.DataFrame:
+    """Only the columns the suite names: the table GX's SQL reads (flows/gx_engine.py) holds
+    nothing a check does not need."""
+    return df.select(list(dict.fromkeys(e.column for e in expectations)))
 
 
 def validate(df: pl.DataFrame, ex: Extract, stage: str, run_dir: Path) -> list[dict]:

@@ -4,7 +4,8 @@
 
 gx/ in the repository is a GX project as its users know it (`gx.get_context(project_root_dir=.)`):
 
-    great_expectations.yml                      stores, the Data Docs site, the pandas data source
+    great_expectations.yml                      stores, the Data Docs site, the data source (DuckDB
+                                                in the running process: flows/gx_engine.py)
     expectations/<partner>/<extract>/raw.json   raw suite, from the contract
     expectations/<partner>/<extract>/staged.json   pseudonymised suite, from the contract and the
                                                 shipped agreement (which columns are staged)
@@ -25,6 +26,8 @@ import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+
+import polars as pl
 
 REPO_GX = Path(__file__).resolve().parent.parent / "gx"
 STAGES = ("raw", "staged")
@@ -103,18 +106,22 @@ def checkpoint_doc(name: str) -> dict:
 
 def config_yml(names: Iterable[str]) -> str:
     """great_expectations.yml: committed stores here, run output where the variables point."""
+    from flows.gx_engine import CONNECTION_STRING, table_name  # DuckDB: imported when used
+
     assets = "".join(
         f"      {n}:\n"
-        f"        type: dataframe\n"
+        f"        type: table\n"
         f"        id: {gx_id('asset', n)}\n"
         f"        batch_metadata: {{}}\n"
         f"        batch_definitions:\n"
         f"          {BATCH}:\n"
         f"            id: {gx_id('batch', n)}\n"
         f"            partitioner:\n"
+        f"        table_name: {table_name(n)}\n"
         for n in sorted(names)
     )
     return CONFIG_TEMPLATE.format(
+        connection=CONNECTION_STRING,
         site=SITE,
         results=RESULTS_VAR,
         docs=DOCS_VAR,
@@ -175,8 +182,11 @@ analytics_enabled: false
 data_context_id: {context_id}
 fluent_datasources:
   {datasource}:
-    type: pandas
+    type: sql
     id: {datasource_id}
+    # DuckDB in the running process (flows/gx_engine.py): each checkpoint's frame is shown as
+    # the table its asset names while the checkpoint runs.
+    connection_string: '{connection}'
     assets:
 {assets}"""
 
@@ -262,17 +272,19 @@ def _context(root: str, run_dir: str):
     return gx.get_context(mode="file", context_root_dir=root, runtime_environment=variables)
 
 
-def run_checkpoint(name: str, expectations: list, frame, run_dir: Path):
-    """Run the checkpoint `name` on a pandas frame: the result is stored in the run's folder.
-    Returns the suite's validation result. Data Docs come after, once (build_data_docs)."""
+def run_checkpoint(name: str, expectations: list, frame: pl.DataFrame, run_dir: Path):
+    """Run the checkpoint `name` on a polars frame, shown to GX as its asset's table in DuckDB
+    (flows/gx_engine.py): the result is stored in the run's folder. Returns the suite's
+    validation result. Data Docs come after, once (build_data_docs)."""
     from great_expectations.core.run_identifier import RunIdentifier
+
+    from flows.gx_engine import frame_as_table
 
     with _lock:
         root = project_root(name, expectations, run_dir)
         ctx = _context(str(root), str(run_dir.resolve()))
-        result = ctx.checkpoints.get(name).run(
-            batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_dir.name)
-        )
+        with frame_as_table(name, frame):
+            result = ctx.checkpoints.get(name).run(run_id=RunIdentifier(run_name=run_dir.name))
     return next(iter(result.run_results.values()))
 
 

@@ -38,9 +38,12 @@ def test_a_dropped_expectation_changes_the_list(monkeypatch):
     assert checks.checks_per_extract() != committed()
 
 
-def test_gx_finds_the_same_failures_on_the_categorical_frame_as_on_plain_pandas(tmp_path):
-    """The faster frame for GX (text as categoricals) counts the same unexpected rows as the plain
-    object-dtype frame: duplicates, nulls, codes outside the set, leak shapes, bad tokens."""
+def test_gx_on_duckdb_finds_the_same_failures_as_gx_on_pandas(tmp_path):
+    """The engine the night validates on (GX's SQL engine over DuckDB, flows/gx_engine.py) counts
+    the same unexpected rows as GX's own pandas engine on the same rows and suite: duplicates,
+    nulls, codes outside the set, leak shapes (including a match inside a longer text), bad
+    tokens."""
+    import great_expectations as gx
     import polars as pl
 
     from flows import gx_project
@@ -50,30 +53,44 @@ def test_gx_finds_the_same_failures_on_the_categorical_frame_as_on_plain_pandas(
     text = [c for c in ex.column_names if c != "record_ref"][0]
     staged = pl.DataFrame(
         {
-            "record_key": ["a1", "a1", None, "b2", "c3"],
-            "partner": [ex.partner] * 5,
-            "extract": [ex.name] * 5,
-            text: ["AB12 3CD", None, "ok", "999 123 4567", "ok"],
-            "tok_x": ["0" * 32, "zz", None, "f" * 32, "1" * 32],
+            "record_key": ["a1", "a1", None, "b2", "c3", "d4"],
+            "partner": [ex.partner] * 6,
+            "extract": [ex.name] * 6,
+            text: ["AB12 3CD", None, "ok", "999 123 4567", "ok", "12/03/1980"],
+            "tok_x": ["0" * 32, "zz", None, "f" * 32, "1" * 32, "0" * 31 + "G"],
         }
     )
     suite = checks.staged_suite(staged, ex)
     name = gx_project.suite_name(ex.partner, ex.name, "staged")
-    frames = {
-        "categorical": checks.gx_frame(staged, suite),
-        "object": staged.select(list(dict.fromkeys(e.column for e in suite))).to_pandas(),
-    }
-    assert frames["categorical"][text].dtype == "category"
-    assert frames["object"][text].dtype == object
-    found = {}
-    for kind, frame in frames.items():
-        result = gx_project.run_checkpoint(name, suite, frame, tmp_path)
-        found[kind] = sorted(
+
+    def summaries(result) -> list:
+        return sorted(
             (s["check"], s["success"], s["unexpected_count"])
             for s in map(checks.summary, result.results)
         )
-    assert found["categorical"] == found["object"]
-    failed = {c.split("(")[0] for c, ok, _ in found["object"] if not ok}
+
+    on_duckdb = summaries(gx_project.run_checkpoint(name, suite, staged, tmp_path))
+    ctx = gx.get_context(mode="ephemeral")
+    batch = (
+        ctx.data_sources.add_pandas("reference")
+        .add_dataframe_asset("frame")
+        .add_batch_definition_whole_dataframe("all")
+    )
+    reference = ctx.validation_definitions.add(
+        gx.ValidationDefinition(
+            name="reference",
+            data=batch,
+            suite=ctx.suites.add(gx.ExpectationSuite(name="reference", expectations=suite)),
+        )
+    )
+    on_pandas = summaries(
+        reference.run(
+            batch_parameters={"dataframe": staged.to_pandas()},
+            result_format=gx_project.SAFE_RESULT,
+        )
+    )
+    assert on_duckdb == on_pandas
+    failed = {c.split("(")[0] for c, ok, _ in on_pandas if not ok}
     assert {
         "expect_column_values_to_be_unique",
         "expect_column_values_to_not_be_null",
