@@ -29,19 +29,18 @@ def frames(root: Path) -> list:
     from governance.keys import SecretKey
     from governance.policy import POLICY_DIR, load_policy
     from governance.pseudonymise import apply_policy
-    from schemas.registry import partner, partner_names
+    from schemas.registry import partner_extracts
     from transforms.quality import split_rows
 
     key = SecretKey.from_hex(secrets.token_hex(32), "bench")
     out = []
-    for p in map(partner, partner_names()):  # the partners a night links, not the lists
-        manifest = read_manifest(root / "landing" / p.name)
-        policy = load_policy(p.name, POLICY_DIR, verify=False)
-        for ex in p.extracts:
-            read, _ = read_extract(root / "landing" / p.name, ex, manifest)
-            raw = read.rows.drop(SOURCE_ROW)
-            good, _ = split_rows(raw, ex)
-            out += [(ex, "raw", raw), (ex, "staged", apply_policy(good, ex, policy, key, RUN_DATE))]
+    for ex in partner_extracts():  # the extracts a night links, not the lists
+        manifest = read_manifest(root / "landing" / ex.partner)
+        policy = load_policy(ex.partner, POLICY_DIR, verify=False)
+        read, _ = read_extract(root / "landing" / ex.partner, ex, manifest)
+        raw = read.rows.drop(SOURCE_ROW)
+        good, _ = split_rows(raw, ex)
+        out += [(ex, "raw", raw), (ex, "staged", apply_policy(good, ex, policy, key, RUN_DATE))]
     return out
 
 

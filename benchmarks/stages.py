@@ -107,8 +107,9 @@ def night(root: Path, meter: Meter) -> dict:
     from governance.policy import POLICY_DIR, load_policy
     from governance.pseudonymise import apply_policy, vault_columns
     from governance.vault import create_vault_key, load_vault_key, seal
-    from schemas.registry import all_extracts
+    from schemas.registry import partner_extracts
     from transforms.cohort import cohort_table
+    from transforms.framework import load as load_framework
     from transforms.leaks import leak_counts
     from transforms.link import TOKEN_COLUMNS, link_records
     from transforms.needs import need_events
@@ -121,7 +122,7 @@ def night(root: Path, meter: Meter) -> dict:
     vault_key = load_vault_key({"MCN_VAULT_KEY_FILE": str(root / "vault.key")})
     optout = load_optout(zones.optout, approvers=None)  # a synthetic list, signature not checked
     staged, rows_in = {}, 0
-    for ex in all_extracts():
+    for ex in partner_extracts():
         policy = load_policy(ex.partner, POLICY_DIR, verify=False)
         folder = zones.landing / ex.partner
         with meter.stage("read"):
@@ -158,9 +159,13 @@ def night(root: Path, meter: Meter) -> dict:
         records = records_frame(staged)
         linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key)
     with meter.stage("needs"):
-        events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE).collect()
+        fw = load_framework()  # the default needs framework, as a night without --framework
+        events = need_events({k: v.lazy() for k, v in staged.items()}, RUN_DATE, fw.rules())
+        events = events.collect()
     with meter.stage("cohort"):
-        cohort = cohort_table(records.lazy(), linkage.links.lazy(), events.lazy(), 2).collect()
+        cohort = cohort_table(
+            records.lazy(), linkage.links.lazy(), events.lazy(), fw.threshold
+        ).collect()
     with meter.stage("publish"):
         for name, table in (
             ("cohort", cohort),
@@ -188,10 +193,10 @@ def hashing(root: Path, sample: int = 1_000_000) -> dict:
     from governance.match_keys import applicable, plaintext, token_column
     from governance.policy import POLICY_DIR, load_policy
     from governance.pseudonymise import hmac_tokens, pseudonymised_roles, with_working_fields
-    from schemas.registry import all_extracts
+    from schemas.registry import partner_extracts
 
     frames = []
-    for ex in all_extracts():
+    for ex in partner_extracts():
         folder = root / "landing" / ex.partner
         rows = read_rows(folder, ex, read_manifest(folder)).rows.drop(SOURCE_ROW)
         roles = pseudonymised_roles(ex, load_policy(ex.partner, POLICY_DIR, verify=False))
@@ -219,8 +224,9 @@ def hashing(root: Path, sample: int = 1_000_000) -> dict:
         plain = [hmac.new(material, t.encode(), sha256).hexdigest()[:32] for t in texts]
         t_loop.append(time.perf_counter() - start)
     col = frames[0].columns[0]
-    theirs = [hmac.new(material, t.encode(), sha256).hexdigest()[:32] for t in texts[:1000]]
-    if theirs != plain[:1000] or plain[:1000] != ours[0][col].drop_nulls().head(1000).to_list():
+    n = min(1000, frames[0][col].drop_nulls().len())  # texts start with the first column's values
+    theirs = [hmac.new(material, t.encode(), sha256).hexdigest()[:32] for t in texts[:n]]
+    if theirs != plain[:n] or plain[:n] != ours[0][col].drop_nulls().head(n).to_list():
         raise SystemExit("keyed hashing and the plain hmac loop disagree")
     loop_s = sorted(t_loop)[1] * values / len(texts)
     return {

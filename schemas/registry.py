@@ -92,3 +92,8 @@ def all_partners() -> list[Partner]:
 
 def all_extracts() -> list[Extract]:
     return [ex for p in all_partners() for ex in p.extracts]
+
+
+def partner_extracts() -> list[Extract]:
+    """The extracts a night links: the partners' (partner_names()), not the lists'."""
+    return [ex for name in partner_names() for ex in partner(name).extracts]

@@ -81,6 +81,36 @@ def test_leak_scan_finds_a_raw_value_that_survived(key):
     assert leak_counts(leaked, _crimes(), police.CRIMES)["role"] == 1
 
 
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    planted=st.lists(
+        st.tuples(st.integers(0, 2), st.sampled_from(["forename", "surname"])), max_size=6
+    ),
+    noise=st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=3, max_size=3),
+)
+def test_leak_scan_counts_exactly_what_a_plain_lookup_counts(planted, noise, key):
+    """The hashed lookup (sorted hashes, then an exact check of the candidates) gives every
+    column the count polars' own `is_in` against every raw form gives."""
+    from transforms.leaks import raw_identifier_values
+
+    raw = _crimes()
+    staged = apply_policy(raw, police.CRIMES, load_policy("police"), key, RUN_DATE)
+    tok = next(c for c in staged.columns if c.startswith("tok_"))
+    cells = staged[tok].to_list()
+    for row, role in planted:  # a raw name copied into a token column
+        cells[row] = raw[role][row]
+    leaked = staged.with_columns(pl.Series(tok, cells), pl.Series("role", noise))
+    values = raw_identifier_values(raw, police.CRIMES).implode()
+    plain = {
+        c: int(leaked[c].is_in(values).sum()) for c, t in leaked.schema.items() if t == pl.String
+    }
+    counts = leak_counts(leaked, raw, police.CRIMES)
+    assert {c: counts[c] for c in plain} == plain
+    assert (counts[tok] > 0) == bool(planted)  # every name in _crimes() is a raw value
+
+
 def test_dwp_without_sex_still_gets_keys_that_do_not_need_it(key):
     df = pl.DataFrame({c: ["x"] for c in dwp.UC_CLAIMS.column_names}).with_columns(
         claim_start=pl.lit("2026-01-01"),
