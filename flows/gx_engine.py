@@ -9,10 +9,11 @@ the same checks on every row, about seven times faster (docs/decisions.md).
 GX 1.24 has no DuckDB dialect of its own. DuckDB speaks PostgreSQL's SQL, and duckdb-engine's
 SQLAlchemy dialect is PostgreSQL's, so this dialect names itself "postgresql" and GX writes
 PostgreSQL SQL (`col ~ 'regex'`, `col IN (...)`, `GROUP BY ... HAVING count(*) > 1`), which
-DuckDB runs. tests/unit/flows/test_check_list.py proves it counts the same unexpected rows as
-GX's pandas engine on every kind of check we use.
+DuckDB runs. tests/unit/flows/test_check_list.py and (property-based, on awkward text, names
+and types) tests/unit/flows/test_gx_engine.py prove it counts the same unexpected rows as GX's
+pandas engine on every kind of check we use, or more where a full match is stricter.
 
-Three things differ from a database server, and this module handles them:
+Four things differ from a database server, and this module handles them:
 - every connection is the one in-process DuckDB connection, where `frame_as_table` shows a
   polars frame as a table for the length of one checkpoint. It never spills to disk (no temp
   directory: a query that outgrows memory fails instead of writing rows to `.tmp/`), installs
@@ -23,9 +24,11 @@ Three things differ from a database server, and this module handles them:
   RE2's `$` matches only at the very end where Python's (GX's pandas engine) also matches
   before a final newline. A full match is never weaker for `expect_column_values_to_match_regex`
   (a token must be the whole value), but for `..._to_not_match_regex` (the staged leak shapes)
-  it let `<NHS number>\n` through where pandas failed it. So `!~` is compiled as a search
+  it let `<NHS number>\\n` through where pandas failed it. So `!~` is compiled as a search
   (`regexp_matches`) with each `$` read as Python reads it (`python_dollar`): a value fails
-  there whenever Python's `re.search` would fail it.
+  there whenever Python's `re.search` would fail it;
+- error messages: DuckDB's may quote a row, and GX stores an expectation's exception in its
+  result and Data Docs, so the cursor withholds them (the expectation still fails).
 
 `CONNECTION_STRING` is what gx/great_expectations.yml names; importing this module registers it.
 """

@@ -22,6 +22,7 @@ NAME = gx_project.suite_name(EX.partner, EX.name, "staged")
 E = checks.E
 TOKEN = r"^[0-9a-f]{32}$"
 NHS_SHAPE = checks.LEAK_SHAPES["nhs_number_shape"]
+NHS_SHAPE_VALUE = "999 000 0018"  # synthetic: test range, valid check digit
 # One staged-like schema for every generated frame, so one suite (and one pandas reference):
 # a kept coded column (allowed set and leak shapes), a free text one (leak shapes), a token.
 SCHEMA = {"record_key": pl.String, "sex": pl.String, "note": pl.String, "tok_nhs": pl.String}
@@ -261,6 +262,33 @@ def test_awkward_column_names_are_quoted_and_counted_alike(tmp_path):
         assert on_duckdb[checks.describe_expectation(suite[1 + 3 * _NAMES.index(n)])] == (False, 1)
 
 
+def test_columns_differing_only_in_case_are_refused(tmp_path, monkeypatch):
+    """GX finds a column ignoring case, on pandas as on DuckDB: with `note` and `NOTE`, both
+    expectations checked `note`, so a leak in `NOTE` passed. Such a frame is refused."""
+    frame = _leaky(2, 0).with_columns(NOTE=pl.lit(NHS_SHAPE_VALUE))
+    suite = [
+        E.ExpectColumnValuesToNotMatchRegex(column=c, regex=NHS_SHAPE) for c in ("note", "NOTE")
+    ]
+    with pytest.raises(ValueError, match="'note' and 'NOTE' differ only in case"):
+        gx_project.run_checkpoint(NAME, suite, frame, tmp_path)
+    assert _registered() == []
+    # Why: without the refusal, the leak in NOTE passes.
+    monkeypatch.setattr(gx_project, "_one_column_per_name", lambda *a: None)
+    results = _summaries(gx_project.run_checkpoint(NAME, suite, frame, tmp_path))
+    assert results[checks.describe_expectation(suite[1])] == (True, 0)
+
+
+def test_no_contract_or_agreement_stages_two_names_differing_only_in_case():
+    from governance.policy import POLICY_DIR, load_policy
+    from schemas.registry import all_partners
+
+    for p in all_partners():
+        policy = load_policy(p.name, POLICY_DIR, verify=False)
+        for ex in p.extracts:
+            for names in (ex.column_names, list(checks.staged_schema(ex, policy))):
+                assert len({n.casefold() for n in names}) == len(names), ex.name
+
+
 def test_dates_integers_booleans_categoricals_and_null_columns(tmp_path):
     """Every type a staged frame holds, and a categorical or enum text column: no error, the
     counts pandas gives; a categorical text column gets the leak rules like a string one."""
@@ -316,7 +344,7 @@ def _leaky(rows: int, leaks: int) -> pl.DataFrame:
         {
             "record_key": [f"k{i}" for i in range(rows)],
             "sex": ["M"] * rows,
-            "note": ["999 000 0018" if i < leaks else "fine" for i in range(rows)],
+            "note": [NHS_SHAPE_VALUE if i < leaks else "fine" for i in range(rows)],
             "tok_nhs": ["0" * 32] * rows,
         },
         schema=SCHEMA,
