@@ -31,6 +31,8 @@ LEAK_SHAPES = {
     "postcode_shape": POSTCODE_PATTERN,
     "date_shape": r"^[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}$",
 }
+# Staged columns that hold text, so may hold an identifier's shape: a categorical too.
+TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
 RAW_SHAPES = {
     "nhs_number": r"^[0-9]{3} ?[0-9]{3} ?[0-9]{4}$",
     "nino": r"^[A-Za-z0-9 ]{9,11}$",
@@ -90,7 +92,7 @@ def staged_suite(staged: pl.DataFrame | Mapping[str, pl.DataType], ex: Extract) 
                 out.append(E.ExpectColumnValuesToNotBeNull(column=name))
             if col.allowed and col.dtype == "str":
                 out.append(E.ExpectColumnValuesToBeInSet(column=name, value_set=list(col.allowed)))
-        if dtype == pl.String and not name.startswith("tok_"):
+        if isinstance(dtype, TEXT_TYPES) and not name.startswith("tok_"):
             out += [
                 E.ExpectColumnValuesToNotMatchRegex(column=name, regex=rx, meta={"rule": rule})
                 for rule, rx in LEAK_SHAPES.items()

@@ -9,14 +9,26 @@ the same checks on every row, about seven times faster (docs/decisions.md).
 GX 1.24 has no DuckDB dialect of its own. DuckDB speaks PostgreSQL's SQL, and duckdb-engine's
 SQLAlchemy dialect is PostgreSQL's, so this dialect names itself "postgresql" and GX writes
 PostgreSQL SQL (`col ~ 'regex'`, `col IN (...)`, `GROUP BY ... HAVING count(*) > 1`), which
-DuckDB runs. tests/unit/flows/test_check_list.py proves it counts the same unexpected rows as
-GX's pandas engine on every kind of check we use.
+DuckDB runs. tests/unit/flows/test_check_list.py and (property-based, on awkward text, names
+and types) tests/unit/flows/test_gx_engine.py prove it counts the same unexpected rows as GX's
+pandas engine on every kind of check we use, or more where a full match is stricter.
 
-Two things differ from a database server, and this module handles both:
+Four things differ from a database server, and this module handles them:
 - every connection is the one in-process DuckDB connection, where `frame_as_table` shows a
-  polars frame as a table for the length of one checkpoint;
+  polars frame as a table for the length of one checkpoint. It never spills to disk (no temp
+  directory: a query that outgrows memory fails instead of writing rows to `.tmp/`), installs
+  nothing and reads or writes no file;
 - results are fetched as soon as a statement runs: GX reads a result after it has handed its
-  connection back, which closes a DuckDB cursor's pending rows.
+  connection back, which closes a DuckDB cursor's pending rows;
+- regexes. PostgreSQL's `~` searches; DuckDB's is a full match (`regexp_full_match`), and
+  RE2's `$` matches only at the very end where Python's (GX's pandas engine) also matches
+  before a final newline. A full match is never weaker for `expect_column_values_to_match_regex`
+  (a token must be the whole value), but for `..._to_not_match_regex` (the staged leak shapes)
+  it let `<NHS number>\\n` through where pandas failed it. So `!~` is compiled as a search
+  (`regexp_matches`) with each `$` read as Python reads it (`python_dollar`): a value fails
+  there whenever Python's `re.search` would fail it;
+- error messages: DuckDB's may quote a row, and GX stores an expectation's exception in its
+  result and Data Docs, so the cursor withholds them (the expectation still fails).
 
 `CONNECTION_STRING` is what gx/great_expectations.yml names; importing this module registers it.
 """
@@ -28,24 +40,37 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import polars as pl
+import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBDialect
 from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.postgresql.base import PGCompiler
 
 SCHEME = "mcnduckdb"
+WITHHELD = "message withheld, as it may quote a value from a row (flows/gx_engine.py)"
 CONNECTION_STRING = f"{SCHEME}:///:memory:"
 
 _state: dict[str, Any] = {}
 _lock = threading.Lock()
+# No temp directory: DuckDB cannot spill a frame's rows to disk (an in-memory database spills
+# to `.tmp/` in the working directory by default). No extension is installed or loaded.
+_CONFIG = {
+    "temp_directory": "",
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 def _connection():
     """The process's DuckDB connection (made on first use; a Dask worker makes its own)."""
     with _lock:
         if "con" not in _state:
-            import duckdb
-
-            _state["con"] = duckdb.connect(":memory:")
+            con = duckdb.connect(":memory:", config=_CONFIG)
+            # After the temp directory is set (this also forbids changing it): no SQL statement
+            # may read or write a file; registered frames are still readable.
+            con.execute("SET enable_external_access = false")
+            _state["con"] = con
         return _state["con"]
 
 
@@ -61,9 +86,17 @@ class _Cursor:
         self.rowcount = -1
 
     def execute(self, statement: str, parameters=None, context=None) -> None:
-        result = (
-            self._con.execute(statement, parameters) if parameters else self._con.execute(statement)
-        )
+        try:
+            result = (
+                self._con.execute(statement, parameters)
+                if parameters
+                else self._con.execute(statement)
+            )
+        except duckdb.Error as exc:
+            # DuckDB's message may quote a row ("Could not convert string '...'"), and GX
+            # stores an expectation's exception message and traceback in its result and Data
+            # Docs. The same class (so SQLAlchemy and GX treat it alike), without the message.
+            raise type(exc)(f"DuckDB {type(exc).__name__}: {WITHHELD}") from None
         self.description = result.description
         self._rows = result.fetchall() if result.description else []
         self.rowcount = len(self._rows)
@@ -114,11 +147,51 @@ class _Connection:
         pass
 
 
+def python_dollar(regex: str) -> str:
+    """`regex` for RE2 with each `$` (outside a class, not escaped) matching where Python's `$`
+    does: at the end, or before a newline that ends the text."""
+    out, i, in_class = [], 0, False
+    while i < len(regex):
+        ch = regex[i]
+        if ch == "\\":
+            out.append(regex[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = not (ch == "]" and out[-1] not in ("[", "[^"))
+        elif ch == "[":
+            in_class = True
+            if regex[i + 1 : i + 2] == "^":
+                out.append("[^")
+                i += 2
+                continue
+        elif ch == "$":
+            ch = r"(?:\n?$)"
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+class _Compiler(PGCompiler):
+    """PostgreSQL's compiler, with `!~` (GX's not-match-regex) as a search in Python's sense."""
+
+    def visit_custom_op_binary(self, element, operator, **kw):
+        right = element.right
+        if operator.opstring == "!~" and isinstance(getattr(right, "value", None), str):
+            search = sa.func.regexp_matches(element.left, sa.literal(python_dollar(right.value)))
+            return self.process(sa.not_(search), **kw)
+        return super().visit_custom_op_binary(element, operator, **kw)
+
+
 class Dialect(_DuckDBDialect):
     """duckdb-engine's dialect, over the shared connection, named as the SQL GX should write."""
 
     name = "postgresql"
     driver = SCHEME
+    statement_compiler = _Compiler
+    # No cache of compiled statements: `_Compiler` puts the translated pattern into the SQL as a
+    # new parameter, which a cached statement would keep for the next expectation's pattern.
+    supports_statement_cache = False
 
     def connect(self, *args, **kwargs) -> _Connection:  # type: ignore[override]
         return _Connection()

@@ -272,6 +272,21 @@ def _context(root: str, run_dir: str):
     return gx.get_context(mode="file", context_root_dir=root, runtime_environment=variables)
 
 
+def _one_column_per_name(name: str, frame: pl.DataFrame) -> None:
+    """GX finds an expectation's column ignoring case (on either engine): of `note` and `NOTE`,
+    both expectations would check `note` and none `NOTE`, whatever it holds. Refuse such a
+    frame (column names only: they come from the contracts)."""
+    seen: dict[str, str] = {}
+    for column in frame.columns:
+        other = seen.setdefault(column.casefold(), column)
+        if other != column:
+            raise ValueError(
+                f"{name}: columns {other!r} and {column!r} differ only in case, so "
+                "great-expectations would check one of them twice and the other never; "
+                "rename one in the contract"
+            )
+
+
 def run_checkpoint(name: str, expectations: list, frame: pl.DataFrame, run_dir: Path):
     """Run the checkpoint `name` on a polars frame, shown to GX as its asset's table in DuckDB
     (flows/gx_engine.py): the result is stored in the run's folder. Returns the suite's
@@ -280,6 +295,7 @@ def run_checkpoint(name: str, expectations: list, frame: pl.DataFrame, run_dir: 
 
     from flows.gx_engine import frame_as_table
 
+    _one_column_per_name(name, frame)
     with _lock:
         root = project_root(name, expectations, run_dir)
         ctx = _context(str(root), str(run_dir.resolve()))
