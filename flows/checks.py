@@ -23,6 +23,7 @@ from governance.pseudonymise import AGE_BANDS, apply_policy
 from schemas.contract import Extract
 from schemas.formats import NINO_PATTERN, POSTCODE_PATTERN
 from schemas.rules import Rule, column_rules
+from transforms.leaks import TEXT_TYPES  # staged text: a categorical too
 
 # Shapes of raw identifiers; no staged text cell may have one.
 LEAK_SHAPES = {
@@ -31,8 +32,6 @@ LEAK_SHAPES = {
     "postcode_shape": POSTCODE_PATTERN,
     "date_shape": r"^[0-9]{1,4}[/-][0-9]{1,2}[/-][0-9]{1,4}$",
 }
-# Staged columns that hold text, so may hold an identifier's shape: a categorical too.
-TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
 RAW_SHAPES = {
     "nhs_number": r"^[0-9]{3} ?[0-9]{3} ?[0-9]{4}$",
     "nino": r"^[A-Za-z0-9 ]{9,11}$",

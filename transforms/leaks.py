@@ -12,6 +12,10 @@ import polars as pl
 from governance import canonical as canon
 from schemas.contract import Extract
 
+# The dtypes a staged text cell can have: the leak scan and the staged suite's leak rules
+# (flows/checks.py) look at every column of these.
+TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum)
+
 
 def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
     """Every identifying value the raw rows hold (not sex, which identifies no one)."""
@@ -46,7 +50,7 @@ def _equal_cells(column: pl.Series, hashes: pl.Series, values: pl.Series) -> int
     million raw values, ninety staged columns, 23 s at a million people. Their hashes are sorted
     once instead, each cell's hash is looked up by binary search, and only the cells whose hash
     is found (an equal value, or a rare collision) are compared exactly: the same count."""
-    cells = column.drop_nulls()
+    cells = column.cast(pl.String).drop_nulls()
     if cells.is_empty() or hashes.is_empty():
         return 0
     cell_hashes = cells.hash(seed=0)
@@ -61,7 +65,7 @@ def leak_counts(staged: pl.DataFrame, raw: pl.DataFrame, ex: Extract) -> dict[st
     """staged column -> number of cells equal to a raw identifier value. All zero when safe."""
     values = raw_identifier_values(raw, ex)
     hashes = values.hash(seed=0).unique().sort()
-    text = [c for c, t in staged.schema.items() if t == pl.String]
+    text = [c for c, t in staged.schema.items() if isinstance(t, TEXT_TYPES)]
     counts = {c: _equal_cells(staged.get_column(c), hashes, values) for c in text}
     dob = ex.identity_columns.get("dob")
     if dob:

@@ -111,6 +111,16 @@ def test_leak_scan_counts_exactly_what_a_plain_lookup_counts(planted, noise, key
     assert (counts[tok] > 0) == bool(planted)  # every name in _crimes() is a raw value
 
 
+def test_leak_scan_reads_categorical_text_too(key):
+    staged = apply_policy(_crimes(), police.CRIMES, load_policy("police"), key, RUN_DATE)
+    leaked = staged.with_columns(
+        pl.Series("role", ["Smith", "victim", "victim"]).cast(pl.Categorical),
+        pl.Series("outcome", ["Smith", "x", "y"]).cast(pl.Enum(["Smith", "x", "y"])),
+    )
+    counts = leak_counts(leaked, _crimes(), police.CRIMES)
+    assert (counts["role"], counts["outcome"]) == (1, 1)
+
+
 def test_dwp_without_sex_still_gets_keys_that_do_not_need_it(key):
     df = pl.DataFrame({c: ["x"] for c in dwp.UC_CLAIMS.column_names}).with_columns(
         claim_start=pl.lit("2026-01-01"),
