@@ -1,6 +1,7 @@
 """Measure `mcn synth` and `mcn run` at scale: wall time and peak memory of each step.
 
     uv run python benchmarks/pipeline_scale.py --people 1000000 [--data-dir bench-data]
+        [--profile night.txt]   (py-spy on `mcn run`; benchmarks/profile_summary.py reads it)
 
 Each step runs in its own process tree; peak memory is the largest resident set in that tree
 (getrusage of the waited-for children of a fresh wrapper process). Uses throwaway random
@@ -54,6 +55,12 @@ def main() -> int:
     ap.add_argument("--people", type=int, default=1_000_000)
     ap.add_argument("--data-dir", type=Path, default=Path("bench-data"))
     ap.add_argument("--run-date", default="2026-11-01")
+    ap.add_argument(
+        "--profile",
+        type=Path,
+        help="also record `mcn run` with py-spy (raw stacks, idle threads included, every "
+        "thread) into this file; read it with benchmarks/profile_summary.py",
+    )
     args = ap.parse_args()
     shutil.rmtree(args.data_dir, ignore_errors=True)
     keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
@@ -94,9 +101,23 @@ def main() -> int:
         ),
     }
     sign_manifest(args.data_dir / "optout", "Benchmark IG officer", load_private(officer))
-    results["run"] = measure(
-        [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date], env
-    )
+    run = [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date]
+    if args.profile:  # py-spy's own overhead is small at 20 samples a second
+        spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
+        run = [
+            spy,
+            "record",
+            "--idle",
+            "-f",
+            "raw",
+            "-r",
+            "20",
+            "-o",
+            str(args.profile),
+            "--",
+            *run,
+        ]
+    results["run"] = measure(run, env)
     score = subprocess.run(
         [*mcn, "linkage", "score", "--data-dir", str(args.data_dir)],
         check=True,

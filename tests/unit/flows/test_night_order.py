@@ -1,0 +1,27 @@
+"""The night submits the largest partner drop first (flows.nightly.largest_first)."""
+
+from __future__ import annotations
+
+import json
+
+from flows.config import Zones
+from flows.nightly import largest_first
+from schemas.registry import partner_names
+
+
+def test_largest_drop_first_missing_folder_last_ties_in_given_order(tmp_path):
+    zones = Zones(tmp_path)
+    names = list(partner_names())
+    rows = {names[0]: [10], names[1]: [2000, 3000], names[2]: [300]}
+    for name, counts in rows.items():  # names[3] sends a broken manifest, the rest nothing
+        folder = zones.landing / name
+        folder.mkdir(parents=True)
+        files = {f"f{i}.csv": {"rows": n, "sha256": "0" * 64} for i, n in enumerate(counts)}
+        (folder / "manifest.json").write_text(json.dumps({"files": files}))
+        (folder / "f0.csv").write_bytes(b"x" * (10_000 if name == names[0] else 1))  # bytes: no
+    (zones.landing / names[3]).mkdir(parents=True)
+    (zones.landing / names[3] / "manifest.json").write_text("{not json")
+    order = largest_first(zones, names)
+    assert order[:3] == [names[1], names[2], names[0]]
+    assert order[3:] == names[3:]
+    assert sorted(order) == sorted(names)
