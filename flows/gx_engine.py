@@ -20,7 +20,8 @@ Four things differ from a database server, and this module handles them:
   nothing and reads or writes no file;
 - results are fetched as soon as a statement runs: GX reads a result after it has handed its
   connection back, which closes a DuckDB cursor's pending rows;
-- regexes. PostgreSQL's `~` searches; DuckDB's is a full match (`regexp_full_match`), and
+- regexes. PostgreSQL's `~` searches; DuckDB 1.x's is a full match (2.0's searches: so both
+  operators are compiled to DuckDB's functions by name, `regexp_full_match` for `~`), and
   RE2's `$` matches only at the very end where Python's (GX's pandas engine) also matches
   before a final newline. A full match is never weaker for `expect_column_values_to_match_regex`
   (a token must be the whole value), but for `..._to_not_match_regex` (the staged leak shapes)
@@ -180,6 +181,10 @@ class _Compiler(PGCompiler):
         if operator.opstring == "!~" and isinstance(getattr(right, "value", None), str):
             search = sa.func.regexp_matches(element.left, sa.literal(python_dollar(right.value)))
             return self.process(sa.not_(search), **kw)
+        if operator.opstring == "~" and isinstance(getattr(right, "value", None), str):
+            # By name, not DuckDB's `~`, whose meaning changed: a full match in DuckDB 1.x, a
+            # search in 2.0 (measured). A full match: the value must be a token, not hold one.
+            return self.process(sa.func.regexp_full_match(element.left, right), **kw)
         return super().visit_custom_op_binary(element, operator, **kw)
 
 

@@ -231,6 +231,26 @@ def test_not_match_on_duckdb_is_pythons_search(value):
 _NOT_MATCH = _shipped_regexes()["not_match"]
 
 
+def test_both_regex_operators_are_sent_by_name_not_as_duckdbs_tilde():
+    """DuckDB's `~` changed meaning between versions (full match in 1.x, a search in 2.0), so
+    the SQL GX writes is compiled to DuckDB's functions by name, whatever DuckDB is installed:
+    a match is a full match (an unanchored pattern inside a longer value does not match)."""
+    import sqlalchemy as sa
+
+    col = sa.column("v")
+    match = sa.BinaryExpression(col, sa.literal("ab"), sa.custom_op("~"))
+    no_match = sa.BinaryExpression(col, sa.literal("ab$"), sa.custom_op("!~"))
+    dialect = gx_engine.Dialect()
+    assert "regexp_full_match" in str(match.compile(dialect=dialect))
+    assert "regexp_matches" in str(no_match.compile(dialect=dialect))
+    engine = sa.create_engine(gx_engine.CONNECTION_STRING)
+    rows = sa.select(match, no_match).select_from(
+        sa.values(sa.column("v", sa.String), name="t").data([("xab",), ("ab",), ("ab\n",)])
+    )
+    with engine.connect() as con:
+        assert con.execute(rows).fetchall() == [(False, False), (True, False), (False, False)]
+
+
 def test_python_dollar_leaves_escaped_and_class_dollars_alone():
     assert gx_engine.python_dollar("^a$") == r"^a(?:\n?$)"
     assert gx_engine.python_dollar(r"^\$[$]$") == r"^\$[$](?:\n?$)"
