@@ -185,7 +185,7 @@ def nightly(
 
 def largest_first(zones: Zones, names: list[str]) -> list[str]:
     """The partners, largest drop first, so the longest ingest starts first and no core idles
-    at the end: at a million people NHS sends 40% of the rows, and started after the others it
+    at the end: at a million people the health partner sends 40% of the rows, and started last it
     was the night's critical path (docs/benchmarks.md). Size is the rows its manifest declares
     (bytes mislead: a CSV is three times its Parquet); a drop without a readable manifest (not
     there, still in object storage, broken: its own ingest reports that) counts 0. Only the
