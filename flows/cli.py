@@ -23,7 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 from flows import report  # noqa: E402
-from flows.config import Zones, restrict_umask  # noqa: E402
+from flows.config import Zones, add_user_key, restrict_umask  # noqa: E402
 from flows.errors import NothingThere, UsageError  # noqa: E402
 from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
@@ -558,9 +558,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("-o", "--out", type=Path, help="write to this file instead of the terminal")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    p.add_argument(
-        "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
-    )
+    add_user_key(p)
     p.set_defaults(func=cmd_query)
     from flows.cli_evidence import register as register_evidence
 

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from flows.config import Zones, restrict_umask
+from flows.config import Zones, add_user_key, restrict_umask
 from flows.tables import markdown_table
 
 
@@ -214,9 +214,7 @@ def register(sub, common: argparse.ArgumentParser, date_type, framework_options)
     p.add_argument("--rows", action="store_true", help="list persons (accredited role only)")
     p.add_argument("--json", action="store_true", help="JSON instead of tables")
     p.add_argument("-o", "--out", type=Path, help="write to this file")
-    p.add_argument(
-        "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
-    )
+    add_user_key(p)
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser(
@@ -241,9 +239,7 @@ def register(sub, common: argparse.ArgumentParser, date_type, framework_options)
         default=Path("publications"),
         help="folder to write (default ./publications)",
     )
-    p.add_argument(
-        "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
-    )
+    add_user_key(p)
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser(

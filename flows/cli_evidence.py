@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from flows.config import Zones
+from flows.config import Zones, add_user_key
 from schemas.errors import OutputExistsError
 
 FORMATS = ("table", "csv", "json")
@@ -224,9 +224,7 @@ def register(sub, common: argparse.ArgumentParser, year_type) -> None:
     )
     evidence.add_argument("-o", "--out", type=Path, help="write to this file")
     evidence.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    evidence.add_argument(
-        "--key", type=Path, help="your private key (default $MCN_USER_KEY_FILE); needs a grant"
-    )
+    add_user_key(evidence)
     year = argparse.ArgumentParser(add_help=False)
     year.add_argument(
         "--year",

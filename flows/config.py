@@ -21,6 +21,16 @@ DEFAULT_DATA_DIR = Path("data")
 UMASK = 0o027  # files 0640 at most (0600 for keys and atomic writes), folders 0750
 
 
+def add_user_key(parser) -> None:
+    """`--key`, as every command that needs a user's grant takes it (governance/grants.py reads
+    $MCN_USER_KEY_FILE when it is not given)."""
+    from governance.grants import ENV_USER_KEY_FILE
+
+    parser.add_argument(
+        "--key", type=Path, help=f"your private key (default ${ENV_USER_KEY_FILE}); needs a grant"
+    )
+
+
 def restrict_umask() -> None:
     """Everything this process writes is unreadable to other users of the host."""
     os.umask(UMASK)
