@@ -2,6 +2,7 @@
 
     uv run python benchmarks/pipeline_scale.py --people 1000000 [--data-dir bench-data]
         [--profile night.txt]   (py-spy on `mcn run`; benchmarks/profile_summary.py reads it)
+        [--memtrace night.tsv]  (resident set per project line; benchmarks/memtrace.py reads it)
 
 Each step runs in its own process tree; peak memory is the largest resident set in that tree
 (getrusage of the waited-for children of a fresh wrapper process). Uses throwaway random
@@ -61,6 +62,12 @@ def main() -> int:
         help="also record `mcn run` with py-spy (raw stacks, idle threads included, every "
         "thread) into this file; read it with benchmarks/profile_summary.py",
     )
+    ap.add_argument(
+        "--memtrace",
+        type=Path,
+        help="also sample `mcn run`'s resident set and the project line each thread is on, "
+        "every 50 ms, into this file; read it with benchmarks/memtrace.py --read",
+    )
     args = ap.parse_args()
     shutil.rmtree(args.data_dir, ignore_errors=True)
     keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
@@ -102,6 +109,9 @@ def main() -> int:
     }
     sign_manifest(args.data_dir / "optout", "Benchmark IG officer", load_private(officer))
     run = [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date]
+    if args.memtrace:
+        tracer = str(Path(__file__).with_name("memtrace.py"))
+        run = [sys.executable, tracer, str(args.memtrace), "--", *run[len(mcn) :]]
     if args.profile:  # py-spy's own overhead is small at 20 samples a second
         spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
         run = [

@@ -25,7 +25,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 from flows import report  # noqa: E402
 from flows.config import Zones, add_user_key, restrict_umask  # noqa: E402
 from flows.errors import NothingThere, UsageError  # noqa: E402
-from flows.runs import DEFAULT_MAX_STALE_DAYS  # noqa: E402
+from flows.runs import DEFAULT_MAX_STALE_DAYS, DEFAULT_PARALLEL_PARTNERS  # noqa: E402
 from governance import errors as gov_errors  # noqa: E402
 from schemas.errors import ExitCode, OutputExistsError, UserError  # noqa: E402
 from schemas.registry import agreement_names, partner_names  # noqa: E402
@@ -134,6 +134,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         logging.getLogger("distributed").setLevel(logging.ERROR)  # not its shutdown chatter
         nightly = nightly_on_dask(args.dask_address)
+    elif getattr(args, "parallel", None) is not None:
+        from flows.nightly import partner_runner
+
+        nightly = nightly.with_options(task_runner=partner_runner(args.parallel))
     try:
         result = nightly(
             data_dir=str(zones.root),
@@ -170,6 +174,11 @@ def scale_preflight(args: argparse.Namespace) -> str | None:
         storage.check(store)
     if getattr(args, "dask_address", None) and args.runner != "dask":
         raise UsageError("--dask-address needs --runner dask. Fix: add --runner dask")
+    if getattr(args, "parallel", None) and getattr(args, "runner", "local") == "dask":
+        raise UsageError(
+            "--parallel is for the local runner; on Dask the cluster's workers decide. Fix: "
+            "drop --parallel, or size the cluster (docs/operations.md)"
+        )
     if getattr(args, "runner", "local") == "dask":
         from flows.dask_runner import ENV_DASK_ADDRESS, require_scheduler
 
@@ -429,6 +438,13 @@ def _add_run_options(p: argparse.ArgumentParser, run_date: dt.date | None = None
 
 
 def _add_scale_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--parallel",
+        type=_positive,
+        metavar="N",
+        help="partners ingested at once by the local runner (default: one per core, "
+        f"{DEFAULT_PARALLEL_PARTNERS} here); more use more memory, not less time",
+    )
     p.add_argument(
         "--runner",
         choices=("local", "dask"),

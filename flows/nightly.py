@@ -7,6 +7,7 @@ import uuid
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows import publish, runs, storage
 from flows.cohort_build import build
@@ -149,7 +150,17 @@ class NightFailed(UserError):
         super().__init__(f"{len(failed)} partner(s) failed tonight: {names}")
 
 
-@flow(name="nightly", persist_result=False, timeout_seconds=runs.NIGHT_TIMEOUT)
+def partner_runner(parallel: int = runs.DEFAULT_PARALLEL_PARTNERS) -> ThreadPoolTaskRunner:
+    """The local runner: `parallel` partners ingested at once, in threads of this process."""
+    return ThreadPoolTaskRunner(max_workers=parallel)
+
+
+@flow(
+    name="nightly",
+    persist_result=False,
+    timeout_seconds=runs.NIGHT_TIMEOUT,
+    task_runner=partner_runner(),
+)
 def nightly(
     data_dir: str | None = None,
     run_date: dt.date | None = None,

@@ -25,6 +25,10 @@ DEFAULT_MAX_STALE_DAYS = 7  # a partner's newest good data older than this fails
 PARTNER_TIMEOUT = 4 * 3600
 BUILD_TIMEOUT = 4 * 3600
 NIGHT_TIMEOUT = 8 * 3600
+# Partners ingested at once on the local runner: one per core. More only add memory: each
+# partner's frames are in memory while it is ingested, and with two cores the night was no
+# faster with all six at once (1M people: 7.4 GB peak) than with two (5.5 GB; docs/benchmarks.md).
+DEFAULT_PARALLEL_PARTNERS = os.cpu_count() or 2
 
 
 def require_data_dir(zones: Zones) -> None:

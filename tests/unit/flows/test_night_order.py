@@ -25,3 +25,25 @@ def test_largest_drop_first_missing_folder_last_ties_in_given_order(tmp_path):
     assert order[:3] == [names[1], names[2], names[0]]
     assert order[3:] == names[3:]
     assert sorted(order) == sorted(names)
+
+
+def test_the_local_runner_ingests_one_partner_per_core_unless_told(monkeypatch):
+    from flows import runs
+    from flows.nightly import nightly, partner_runner
+
+    assert nightly.task_runner._max_workers == runs.DEFAULT_PARALLEL_PARTNERS  # no public name
+    assert partner_runner(3)._max_workers == 3
+
+
+def test_parallel_with_the_dask_runner_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    from conftest import set_dev_keys
+
+    from flows.cli import main
+    from schemas.errors import ExitCode
+
+    set_dev_keys(tmp_path, monkeypatch)
+    (tmp_path / "landing").mkdir()
+    code = main(["run", "--data-dir", str(tmp_path), "--runner", "dask", "--parallel", "2"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.count("\n") == 1 and "--parallel" in err and "Fix:" in err
