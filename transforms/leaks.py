@@ -23,6 +23,9 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
     for role, name in ex.identity_columns.items():
         if role == "sex":
             continue
+        # the forms of each distinct value once: names, dates and postcodes repeat, so at a
+        # million people this is a fraction of the rows (and of the memory)
+        distinct = raw.select(pl.col(name).drop_nulls().unique())
         col = pl.col(name)
         forms = [col, col.str.strip_chars(), col.str.strip_chars().str.to_uppercase()]
         forms.append(
@@ -36,7 +39,7 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
                 "other_id": canon.other_id_canonical(col),
             }[role]
         )
-        parts += [raw.select(f.alias("v")) for f in forms]
+        parts += [distinct.select(f.alias("v")) for f in forms]
     if not parts:  # an extract with no identity columns (the intervention list)
         return pl.Series("v", [], dtype=pl.String)
     values = pl.concat(parts).drop_nulls().unique()
