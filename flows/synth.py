@@ -19,7 +19,7 @@ import polars as pl
 from flows import synth_noise, synth_realistic
 from flows.synth_draw import Draw, PartnerSynth
 from flows.synth_noise import broken_rows, duplicates
-from flows.synth_people import nhs_numbers, population
+from flows.synth_people import nhs_numbers, nhs_test_pool, population
 from governance.optout import write_optout
 from schemas.cohort import DEFAULT_LOOKBACK_DAYS, NEEDS
 from schemas.contract import Extract
@@ -117,6 +117,27 @@ def synthesise(
             ]
         )
     )
+    capacity = len(nhs_test_pool())
+    if len(with_nhs) > capacity:
+        # Past about 3 million people the test range runs out. The people it cannot number
+        # (chosen at random) have no NHS number anywhere, and no records in the extracts that
+        # require one (a record without would only be quarantined): those extracts are smaller
+        # than their share at that size. Scale benchmarks are what such sizes are for.
+        with_nhs = np.sort(rng.choice(with_nhs, size=capacity, replace=False))
+        numbered = pl.Series("person_idx", with_nhs.astype(np.uint32))
+        dropped = 0
+        for (p, ex), e in events.items():
+            extract = partner(p).extract(ex)
+            name = extract.identity_columns.get("nhs_number")
+            if name is not None and extract.column(name).required:
+                kept = e.filter(pl.col("person_idx").cast(pl.UInt32).is_in(numbered.implode()))
+                dropped += e.height - kept.height
+                events[(p, ex)] = kept
+        progress(
+            f"the NHS test range holds {capacity:,} valid numbers, fewer than the people with "
+            f"NHS records: the rest have no NHS number, and {dropped:,} records that need one "
+            "were not written"
+        )
     numbers = pl.DataFrame(
         {"person_idx": with_nhs.astype(np.uint32), "nhs_number": nhs_numbers(rng, len(with_nhs))}
     )

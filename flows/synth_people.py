@@ -8,6 +8,7 @@ postcodes in a made-up set of districts of one city.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import polars as pl
@@ -31,15 +32,21 @@ def zipf_weights(n: int) -> np.ndarray:
     return w / w.sum()
 
 
-def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
-    """n distinct valid NHS numbers from the test range, as 10-character strings."""
+@functools.cache
+def nhs_test_pool() -> np.ndarray:
+    """Every valid NHS number in the test range (909,090 of them), as integers."""
     lo = NHS_TEST_RANGE[0] // 10
     bodies = np.arange(lo, NHS_TEST_RANGE[1] // 10 + 1, dtype=np.int64)
     digits = (bodies[:, None] // 10 ** np.arange(8, -1, -1)) % 10
     check = (11 - (digits * np.arange(10, 1, -1)).sum(axis=1) % 11) % 11
     repeated = (digits == digits[:, :1]).all(axis=1) & (check == digits[:, 0])
     valid = (check != 10) & ~repeated
-    pool = bodies[valid] * 10 + check[valid]
+    return bodies[valid] * 10 + check[valid]
+
+
+def nhs_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n distinct valid NHS numbers from the test range, as 10-character strings."""
+    pool = nhs_test_pool()
     if n > len(pool):
         raise ValueError(
             f"the NHS test range holds {len(pool)} valid numbers; {n} were asked "

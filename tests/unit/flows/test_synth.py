@@ -46,3 +46,38 @@ def test_ground_truth_covers_every_record(synthetic_dir):
     )
     assert truth.height == total
     assert truth.select("partner", "extract", "record_ref").is_duplicated().sum() == 0
+
+
+def test_past_the_nhs_test_range_only_numbered_people_are_in_extracts_that_need_one(
+    tmp_path, monkeypatch
+):
+    """A population larger than the test range can number (about 3M people; here the range is
+    made 150 numbers) still synthesises: the unnumbered people have no records in the extracts
+    that require an NHS number, so none is written only to be quarantined."""
+    import datetime as dt
+
+    from flows import synth_people
+    from flows.synth import synthesise
+
+    small = synth_people.nhs_test_pool()[:150]
+    monkeypatch.setattr("flows.synth.nhs_test_pool", lambda: small)
+    monkeypatch.setattr("flows.synth_people.nhs_test_pool", lambda: small)
+    messages: list[str] = []
+    synthesise(2_000, 3, tmp_path, dt.date(2026, 11, 1), progress=messages.append)
+    assert any("test range holds 150 valid numbers" in m for m in messages)
+    required = [
+        (ex.partner, ex.name)
+        for ex in all_extracts()
+        if (c := ex.identity_columns.get("nhs_number")) and ex.column(c).required
+    ]
+    assert required
+    truth = pl.read_parquet(tmp_path / "ground_truth" / "records.parquet")
+    needing = truth.filter(
+        pl.struct("partner", "extract").is_in(
+            pl.DataFrame(required, schema=["partner", "extract"], orient="row")
+            .to_struct()
+            .implode()
+        )
+    )
+    assert 0 < needing["person"].n_unique() <= 150
+    assert truth["person"].n_unique() > needing["person"].n_unique()
