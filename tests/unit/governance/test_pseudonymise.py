@@ -210,3 +210,28 @@ def test_titles_and_nicknames_become_the_same_forename_tokens(key):
         RUN_DATE,
     )
     assert staged["tok_f_fn"].to_list() == plain["tok_f_fn"].to_list()  # titles dropped
+
+
+def test_tokens_hashed_per_distinct_value_equal_tokens_hashed_per_row(key):
+    """apply_policy hashes single-field tokens once per distinct forename, DOB or postcode
+    (pseudonymise.Tokenise): every token must equal the plaintext of its row hashed on its own,
+    nulls included, whatever repeats."""
+    from governance.match_keys import applicable, plaintext, token_column
+    from governance.pseudonymise import pseudonymised_roles, with_working_fields
+
+    raw = pl.concat([_crimes(), _crimes(2), _crimes(3)]).with_columns(
+        pl.when(pl.int_range(pl.len()) % 4 == 1).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("forename", "date_of_birth", "postcode")
+    )
+    raw = raw.with_columns(pl.format("CR{}", pl.int_range(pl.len())).alias("record_ref"))
+    policy = load_policy("police")
+    staged = apply_policy(raw, police.CRIMES, policy, key, RUN_DATE)
+    roles = pseudonymised_roles(police.CRIMES, policy)
+    keys = [k for k in applicable(roles) if not k.bloom_bits]
+    working = with_working_fields(raw, police.CRIMES, roles)  # every field, every row
+    plain = working.select(plaintext(k).alias(token_column(k)) for k in keys)
+    expected = hmac_tokens(plain, plain.columns, key)
+    single = [token_column(k) for k in keys if len(k.fields) == 1]
+    assert len(single) > 30
+    assert staged.select(expected.columns).equals(expected)
+    assert staged.select(single).null_count().sum_horizontal().item() > 0  # nulls were there
