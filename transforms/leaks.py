@@ -46,15 +46,23 @@ def raw_identifier_values(raw: pl.DataFrame, ex: Extract) -> pl.Series:
     return values.filter(pl.col("v").str.len_chars() > 1)["v"]
 
 
-def _equal_cells(column: pl.Series, hashes: pl.Series, values: pl.Series) -> int:
-    """How many cells of `column` equal one of `values` (`hashes`: their 64-bit hashes, sorted).
+def _equal_cells(
+    column: pl.Series, hashes: pl.Series, values: pl.Series, lengths: pl.Series
+) -> int:
+    """How many cells of `column` equal one of `values` (`hashes`: their 64-bit hashes, sorted;
+    `lengths`: their distinct lengths in bytes).
 
     polars' `is_in` builds a hash set of the values for every column it is asked about: a few
-    million raw values, ninety staged columns, 23 s at a million people. Their hashes are sorted
-    once instead, each cell's hash is looked up by binary search, and only the cells whose hash
-    is found (an equal value, or a rare collision) are compared exactly: the same count."""
+    million raw values, ninety staged columns, 23 s at a million people. Only cells as long as
+    some raw value can equal one (a 32-character token rarely is: most columns stop here).
+    Their hashes are looked up by binary search in the values' sorted hashes, and only the
+    cells whose hash is found (an equal value, or a rare collision) are compared exactly: the
+    same count."""
     cells = column.cast(pl.String).drop_nulls()
     if cells.is_empty() or hashes.is_empty():
+        return 0
+    cells = cells.filter(cells.str.len_bytes().is_in(lengths.implode()))
+    if cells.is_empty():
         return 0
     cell_hashes = cells.hash(seed=0)
     at = hashes.search_sorted(cell_hashes).clip(0, hashes.len() - 1)
@@ -68,8 +76,9 @@ def leak_counts(staged: pl.DataFrame, raw: pl.DataFrame, ex: Extract) -> dict[st
     """staged column -> number of cells equal to a raw identifier value. All zero when safe."""
     values = raw_identifier_values(raw, ex)
     hashes = values.hash(seed=0).unique().sort()
+    lengths = values.str.len_bytes().unique()
     text = [c for c, t in staged.schema.items() if isinstance(t, TEXT_TYPES)]
-    counts = {c: _equal_cells(staged.get_column(c), hashes, values) for c in text}
+    counts = {c: _equal_cells(staged.get_column(c), hashes, values, lengths) for c in text}
     dob = ex.identity_columns.get("dob")
     if dob:
         born = raw.select(canon.dob_canonical(pl.col(dob), ex.column(dob).date_format))[dob]
