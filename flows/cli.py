@@ -122,6 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     preflight(args.partner or list(partner_names()))
     runcli.quiet_prefect_console()  # before scale_preflight, which may import Prefect
     store = scale_preflight(args)
+    server = runcli.start_prefect_server_early()  # boots while the flows import
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
     log = runcli.log_to_file(zones)
@@ -138,6 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.nightly import partner_runner
 
         nightly = nightly.with_options(task_runner=partner_runner(args.parallel))
+    server.join()
     try:
         result = nightly(
             data_dir=str(zones.root),

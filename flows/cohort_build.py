@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,14 +14,27 @@ import polars as pl
 from flows import history, publish
 from flows.config import Zones
 from flows.errors import StalePartnerError
-from flows.io import sha256_file, write_json_atomic
+from flows.io import write_json_atomic
 from flows.linkage_chart import write_model_chart
 from flows.runs import DEFAULT_MAX_STALE_DAYS
-from flows.staging import Binding, Keys, current_files, rebind, require_current
+from flows.staging import (
+    Binding,
+    Keys,
+    StagedFile,
+    current_files,
+    digest_memo,
+    rebind,
+    require_current,
+)
 from governance import objections
 from governance.agreement import Policy
 from governance.audit import AuditLog, read_entries
-from governance.errors import AgreementNotInForceError, KeyMissingError, PolicyError
+from governance.errors import (
+    AgreementNotInForceError,
+    KeyMissingError,
+    PolicyError,
+    StagingError,
+)
 from governance.keys import SecretKey, load_linkage_key
 from governance.match_keys import key_named, token_column
 from governance.optout import OptOutList, current_list, optout_tokens, require_fresh
@@ -119,12 +134,25 @@ def load_staged(
         require_current(zones, ex, binding, key)
         files = current_files(zones, ex, binding, key)
         if files:
-            frames = [pl.read_parquet(f.path) for f in files]
+            frames = [_read_verified(zones, f) for f in files]
             frame = pl.concat(frames, how="diagonal_relaxed")
             if frame["record_key"].is_duplicated().any():  # else unique would copy it all
                 frame = frame.unique("record_key", keep="last", maintain_order=True)
             out[(ex.partner, ex.name)] = frame
     return out
+
+
+def _read_verified(zones: Zones, f: StagedFile) -> pl.DataFrame:
+    """A staged file's rows, parsed from the very bytes whose hash its sidecar vouches for
+    (checked just before): a file swapped since is refused, not read."""
+    data = f.path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != f.meta.get("data_sha256"):
+        raise StagingError(
+            f"{f.path.relative_to(zones.root)} changed while the build was reading it; nothing "
+            "was published. Fix: find out what writes to the staged folder during a run, then "
+            "run again"
+        )
+    return pl.read_parquet(io.BytesIO(data))
 
 
 def records_frame(
@@ -196,6 +224,33 @@ def require_fresh_enough(stale: dict[str, dict], max_days: int) -> None:
 
 
 def build(
+    zones: Zones,
+    run_date: dt.date,
+    run_id: str,
+    lookback_days: int | None,
+    threshold: int | None,
+    audit: AuditLog | None = None,
+    failed: list[str] | None = None,
+    max_stale_days: int = DEFAULT_MAX_STALE_DAYS,
+    frameworks: list[str] | None = None,
+) -> dict:
+    """See _build. Its checks list the same staged files several times: within the build each
+    file is hashed once (flows.staging.digest_memo)."""
+    with digest_memo():
+        return _build(
+            zones,
+            run_date,
+            run_id,
+            lookback_days,
+            threshold,
+            audit,
+            failed,
+            max_stale_days,
+            frameworks,
+        )
+
+
+def _build(
     zones: Zones,
     run_date: dt.date,
     run_id: str,
@@ -422,8 +477,8 @@ def _audit_details(
     key: SecretKey,
 ) -> dict:
     """Inputs and outputs by content hash, and the key ids the staged data was made under."""
-    inputs = {
-        str(f.path.relative_to(zones.root)): sha256_file(f.path)
+    inputs = {  # the hashes load_staged verified on the bytes it read
+        str(f.path.relative_to(zones.root)): f.meta["data_sha256"]
         for ex in all_extracts()
         if ex.partner in bindings
         for f in current_files(zones, ex, bindings[ex.partner], key)
