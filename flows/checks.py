@@ -39,15 +39,21 @@ RAW_SHAPES = {
 }
 
 
+def import_gx():
+    """great_expectations, imported (seconds, the first time) with its analytics off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # off before GX is imported
+    import great_expectations as gx
+
+    return gx
+
+
 class _Expectations:
     """great_expectations.expectations, imported on first use: it takes seconds, and a night
-    whose extracts are all staged already (a rerun, a recovery) never validates anything."""
+    whose extracts are all staged already (a rerun, a recovery) never validates anything.
+    `mcn run` imports it while Prefect's server boots, when that wait would be idle."""
 
     def __getattr__(self, name: str):
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # off before GX is imported
-        import great_expectations as gx
-
-        return getattr(gx.expectations, name)
+        return getattr(import_gx().expectations, name)
 
 
 E = _Expectations()

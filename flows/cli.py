@@ -122,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     preflight(args.partner or list(partner_names()))
     runcli.quiet_prefect_console()  # before scale_preflight, which may import Prefect
     store = scale_preflight(args)
-    server = runcli.start_prefect_server_early()  # boots while the flows import
+    server = runcli.EarlyServer()  # boots while the flows import
     from flows.nightly import NightFailed, nightly  # imports Prefect: after the preflight
 
     log = runcli.log_to_file(zones)
@@ -139,18 +139,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         from flows.nightly import partner_runner
 
         nightly = nightly.with_options(task_runner=partner_runner(args.parallel))
-    server.join()
+    if server.booting():  # while the server boots: GX's import, off the ingest's path
+        from flows.checks import import_gx
+
+        import_gx()
     try:
-        result = nightly(
-            data_dir=str(zones.root),
-            run_date=args.run_date,
-            partners=args.partner,
-            lookback_days=args.lookback_days,
-            mcn_threshold=args.threshold,
-            max_stale_days=args.max_stale_days,
-            storage_url=store,
-            frameworks=args.framework,
-        )
+        with server.use():
+            result = nightly(
+                data_dir=str(zones.root),
+                run_date=args.run_date,
+                partners=args.partner,
+                lookback_days=args.lookback_days,
+                mcn_threshold=args.threshold,
+                max_stale_days=args.max_stale_days,
+                storage_url=store,
+                frameworks=args.framework,
+            )
     except NightFailed as failed:
         print(report.run_summary(failed.result))
         for partner, why in failed.result["failed"].items():

@@ -5,11 +5,19 @@ atomic, so stopping at any point is safe)."""
 
 from __future__ import annotations
 
+import atexit
+import contextvars
+import importlib.util
 import logging
 import os
 import signal
+import socket
+import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flows.config import Zones
@@ -29,28 +37,103 @@ def quiet_prefect_console() -> None:
         os.environ.setdefault(name, "CRITICAL")
 
 
-def start_prefect_server_early() -> threading.Thread:
-    """Start Prefect's temporary API server, the one a flow run starts when no server is
-    configured (PREFECT_API_URL), in a background thread now: its process boots (about 5 s)
-    while the night's modules import and its checks run, instead of after them. Join the
-    thread before the first flow. Nothing is started when a server is configured; if this
-    fails, the flow starts the server itself as before, and reports what stops it."""
+class EarlyServer:
+    """Prefect's temporary API server, started by us at once instead of by the first flow.
 
-    def start() -> None:
+    A flow run with no server configured (PREFECT_API_URL) starts one itself: it imports the
+    server (3 s) and then boots it (4-5 s) before anything runs. Here the same server, with
+    the same command and settings as Prefect's SubprocessASGIServer, is launched in a thread at
+    the start of `mcn run`, so it boots while the night's modules import, and this process
+    never imports the server. `use()` points the flow at it; it is stopped at exit (and by
+    stop_on_signals, as a child). Nothing is started when a server is configured; if it does
+    not come up, the flow starts Prefect's own as before, and says what is wrong."""
+
+    def __init__(self) -> None:
+        self.api_url: str | None = None
+        self._process: subprocess.Popen | None = None
+        # The caller's context: Prefect's settings in force here (a test harness's server, say)
+        # are the ones the thread sees.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._start,), name="prefect-server", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self) -> None:
         try:
-            from prefect.settings import PREFECT_API_URL
+            import httpx
+            from prefect.settings import (
+                PREFECT_API_URL,
+                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+                get_current_settings,
+            )
 
             if PREFECT_API_URL.value():
                 return
-            from prefect.server.api.server import SubprocessASGIServer
-
-            SubprocessASGIServer().start()  # the instance the flow's client asks for
-        except Exception:  # noqa: BLE001 - the flow starts it again, and says what fails
+            with socket.socket() as probe:  # a free port on the loopback
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            env = {
+                **os.environ,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+                **get_current_settings().to_environment_variables(exclude_unset=True),
+            }
+            prefect_dir = Path(importlib.util.find_spec("prefect").origin).parent  # type: ignore[union-attr, arg-type]
+            self._process = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "uvicorn", "--app-dir", str(prefect_dir.parent)),
+                    *("--factory", "prefect.server.api.server:create_app"),
+                    *("--host", "127.0.0.1", "--port", str(port)),
+                    *("--log-level", "error", "--lifespan", "on"),
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            atexit.register(self.stop)
+            url = f"http://127.0.0.1:{port}/api"
+            deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            with httpx.Client() as client:
+                while time.monotonic() < deadline and self._process.poll() is None:
+                    try:
+                        if client.get(f"{url}/health").status_code == 200:
+                            self.api_url = url
+                            return
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.1)
+            self.stop()
+            logging.getLogger("mcn").warning("Prefect's server did not start early")
+        except Exception:  # noqa: BLE001 - the flow starts Prefect's own, and says what fails
+            self.stop()
             logging.getLogger("mcn").warning("Prefect's server did not start early", exc_info=True)
 
-    thread = threading.Thread(target=start, name="prefect-server-start", daemon=True)
-    thread.start()
-    return thread
+    def booting(self) -> bool:
+        return self._thread.is_alive()
+
+    @contextmanager
+    def use(self) -> Iterator[None]:
+        """Flows inside talk to this server (once it is up); without one, as configured."""
+        self._thread.join()
+        if self.api_url is None:
+            yield
+            return
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+            yield
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def log_to_file(zones: Zones) -> Path:

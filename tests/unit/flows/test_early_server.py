@@ -1,0 +1,56 @@
+"""`mcn run` starts Prefect's temporary server itself, at once (flows.runcli.EarlyServer)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from flows.runcli import EarlyServer
+
+
+def test_nothing_is_started_when_a_server_is_configured():
+    # In a child process: Prefect keeps the settings it first reads for the whole process.
+    code = (
+        "from flows.runcli import EarlyServer; s = EarlyServer()\n"
+        "with s.use(): print(s.api_url, s._process, s.booting())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    assert done.stdout.split() == ["None", "None", "False"]
+
+
+@pytest.mark.slow
+def test_the_server_comes_up_is_used_by_flows_and_is_stopped(monkeypatch):
+    from prefect.settings import PREFECT_API_URL
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    server = EarlyServer()
+    try:
+        with server.use():
+            assert server.api_url is not None
+            assert PREFECT_API_URL.value() == server.api_url  # what a flow's client reads
+            assert httpx.get(f"{server.api_url}/health").status_code == 200
+        process = server._process
+    finally:
+        server.stop()
+    assert process is not None and process.poll() is not None  # stopped, not left behind
+
+
+def test_a_server_in_force_in_the_callers_context_is_seen(monkeypatch):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        server = EarlyServer()
+        with server.use():
+            assert server.api_url is None and server._process is None
