@@ -22,7 +22,7 @@ from flows.staging import (
     Keys,
     StagedFile,
     current_files,
-    digest_memo,
+    hashing_staged_files_once,
     rebind,
     require_current,
 )
@@ -223,34 +223,8 @@ def require_fresh_enough(stale: dict[str, dict], max_days: int) -> None:
         )
 
 
+@hashing_staged_files_once
 def build(
-    zones: Zones,
-    run_date: dt.date,
-    run_id: str,
-    lookback_days: int | None,
-    threshold: int | None,
-    audit: AuditLog | None = None,
-    failed: list[str] | None = None,
-    max_stale_days: int = DEFAULT_MAX_STALE_DAYS,
-    frameworks: list[str] | None = None,
-) -> dict:
-    """See _build. Its checks list the same staged files several times: within the build each
-    file is hashed once (flows.staging.digest_memo)."""
-    with digest_memo():
-        return _build(
-            zones,
-            run_date,
-            run_id,
-            lookback_days,
-            threshold,
-            audit,
-            failed,
-            max_stale_days,
-            frameworks,
-        )
-
-
-def _build(
     zones: Zones,
     run_date: dt.date,
     run_id: str,

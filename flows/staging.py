@@ -12,12 +12,14 @@ cannot be remade and the build refuses, naming the extract and the fix.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import polars as pl
 
@@ -89,6 +91,8 @@ def read_vault_meta(path: Path, key: VaultKey) -> dict | None:
     return _authentic_meta(path, key.mac_material(), "vault")
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
 _digests: ContextVar[dict | None] = ContextVar("staged_digests", default=None)
 
 
@@ -103,6 +107,17 @@ def digest_memo() -> Iterator[None]:
         yield
     finally:
         _digests.reset(token)
+
+
+def hashing_staged_files_once(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run fn inside digest_memo (the cohort build: its checks list the same files)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with digest_memo():
+            return fn(*args, **kwargs)
+
+    return wrapped
 
 
 def _digest(path: Path) -> str:
