@@ -6,7 +6,6 @@ atomic, so stopping at any point is safe)."""
 from __future__ import annotations
 
 import atexit
-import contextvars
 import importlib.util
 import logging
 import os
@@ -42,26 +41,23 @@ class EarlyServer:
 
     A flow run with no server configured (PREFECT_API_URL) starts one itself: it imports the
     server (3 s) and then boots it (4-5 s) before anything runs. Here the same server, with
-    the same command and settings as Prefect's SubprocessASGIServer, is launched in a thread at
-    the start of `mcn run`, so it boots while the night's modules import, and this process
-    never imports the server. `use()` points the flow at it; it is stopped at exit (and by
-    stop_on_signals, as a child). Nothing is started when a server is configured; if it does
-    not come up, the flow starts Prefect's own as before, and says what is wrong."""
+    the same command and settings as Prefect's SubprocessASGIServer, is launched at the start
+    of `mcn run` and boots in its own process while ours imports the night's modules; this
+    process never imports the server. `use()` points the flow at it; it is stopped at exit (and
+    by stop_on_signals, as a child). Nothing is started when a server is in force (configured,
+    or a test harness's in the caller's context); if it does not come up, the flow starts
+    Prefect's own as before, and says what is wrong.
+
+    Prefect's settings are read here, in the caller's thread: a second thread importing the
+    prefect package while this one does can fail half-way ("partially initialized module").
+    The thread only waits for the server to answer."""
 
     def __init__(self) -> None:
         self.api_url: str | None = None
         self._process: subprocess.Popen | None = None
-        # The caller's context: Prefect's settings in force here (a test harness's server, say)
-        # are the ones the thread sees.
-        context = contextvars.copy_context()
-        self._thread = threading.Thread(
-            target=context.run, args=(self._start,), name="prefect-server", daemon=True
-        )
-        self._thread.start()
-
-    def _start(self) -> None:
+        self._thread: threading.Thread | None = None
         try:
-            import httpx
+            import httpx  # noqa: F401 - imported here, not in the thread
             from prefect.settings import (
                 PREFECT_API_URL,
                 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
@@ -80,7 +76,8 @@ class EarlyServer:
                 "PREFECT__SERVER_FINAL": "1",
                 **get_current_settings().to_environment_variables(exclude_unset=True),
             }
-            prefect_dir = Path(importlib.util.find_spec("prefect").origin).parent  # type: ignore[union-attr, arg-type]
+            spec = importlib.util.find_spec("prefect")
+            prefect_dir = Path(spec.origin if spec and spec.origin else "").parent
             self._process = subprocess.Popen(
                 [
                     *(sys.executable, "-m", "uvicorn", "--app-dir", str(prefect_dir.parent)),
@@ -93,10 +90,26 @@ class EarlyServer:
                 stderr=subprocess.DEVNULL,
             )
             atexit.register(self.stop)
-            url = f"http://127.0.0.1:{port}/api"
-            deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            timeout = float(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value())
+        except Exception:  # noqa: BLE001 - the flow starts Prefect's own, and says what fails
+            self.stop()
+            logging.getLogger("mcn").warning("Prefect's server did not start early", exc_info=True)
+            return
+        url = f"http://127.0.0.1:{port}/api"
+        self._thread = threading.Thread(
+            target=self._wait, args=(url, timeout), name="prefect-server", daemon=True
+        )
+        self._thread.start()
+
+    def _wait(self, url: str, timeout: float) -> None:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        try:
             with httpx.Client() as client:
-                while time.monotonic() < deadline and self._process.poll() is None:
+                while time.monotonic() < deadline and self._process is not None:
+                    if self._process.poll() is not None:
+                        break
                     try:
                         if client.get(f"{url}/health").status_code == 200:
                             self.api_url = url
@@ -104,19 +117,19 @@ class EarlyServer:
                     except httpx.HTTPError:
                         pass
                     time.sleep(0.1)
-            self.stop()
-            logging.getLogger("mcn").warning("Prefect's server did not start early")
-        except Exception:  # noqa: BLE001 - the flow starts Prefect's own, and says what fails
-            self.stop()
+        except Exception:  # noqa: BLE001 - as above
             logging.getLogger("mcn").warning("Prefect's server did not start early", exc_info=True)
+        self.stop()
+        logging.getLogger("mcn").warning("Prefect's server did not start early")
 
     def booting(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread is not None and self._thread.is_alive()
 
     @contextmanager
     def use(self) -> Iterator[None]:
         """Flows inside talk to this server (once it is up); without one, as configured."""
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         if self.api_url is None:
             yield
             return

@@ -134,9 +134,9 @@ def synthesise(
                 dropped += e.height - kept.height
                 events[(p, ex)] = kept
         progress(
-            f"the NHS test range holds {capacity:,} valid numbers, fewer than the people with "
-            f"NHS records: the rest have no NHS number, and {dropped:,} records that need one "
-            "were not written"
+            f"the NHS test range holds {capacity:,} valid numbers, fewer than the people who "
+            f"need one: the rest have no NHS number, and {dropped:,} records of extracts that "
+            "require an NHS number were not written"
         )
     numbers = pl.DataFrame(
         {"person_idx": with_nhs.astype(np.uint32), "nhs_number": nhs_numbers(rng, len(with_nhs))}
