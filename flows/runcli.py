@@ -117,10 +117,11 @@ class EarlyServer:
                     except httpx.HTTPError:
                         pass
                     time.sleep(0.1)
-        except Exception:  # noqa: BLE001 - as above
-            logging.getLogger("mcn").warning("Prefect's server did not start early", exc_info=True)
+            why = "it did not answer in time, or stopped"
+        except Exception as exc:  # noqa: BLE001 - as above
+            why = type(exc).__name__
         self.stop()
-        logging.getLogger("mcn").warning("Prefect's server did not start early")
+        logging.getLogger("mcn").warning("Prefect's server did not start early (%s)", why)
 
     def booting(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -182,20 +182,22 @@ class Tokenise:
     """Keys to hash where their one field is made: once per distinct raw value (a forename, a
     date of birth, a postcode) instead of once per row. At a million people 45 of the 67 token
     columns are such single-field tokens, and a few tens of thousands of distinct values stand
-    for the rows. The same plaintext under the same key: the same tokens."""
+    for the rows. The same plaintext under the same key: the same tokens.
+
+    keys: every key the agreement makes (governance.match_keys.applicable)."""
 
     keys: tuple[MatchKey, ...]
     key: SecretKey
 
-    @staticmethod
-    def single_field(keys: list[MatchKey]) -> tuple[MatchKey, ...]:
-        return tuple(k for k in keys if len(k.fields) == 1 and not k.bloom_bits)
+    @property
+    def single_field(self) -> tuple[MatchKey, ...]:
+        return tuple(k for k in self.keys if len(k.fields) == 1 and not k.bloom_bits)
 
-    @staticmethod
-    def row_fields(keys: list[MatchKey]) -> set[str]:
+    @property
+    def row_fields(self) -> set[str]:
         """Working fields a row still needs: those of keys of several fields or Bloom-encoded
         (and what the name pair is made from)."""
-        used = {f for k in keys if len(k.fields) > 1 or k.bloom_bits for f in k.fields}
+        used = {f for k in self.keys if len(k.fields) > 1 or k.bloom_bits for f in k.fields}
         return used | ({"fn", "sn"} if used & {"name_lo", "name_hi"} else set())
 
 
@@ -204,27 +206,24 @@ def per_distinct(
     column: str,
     fields: list[pl.Expr] | list[list[pl.Expr]],
     tokenise: Tokenise | None = None,
-    row_fields: set[str] | None = None,
 ) -> pl.DataFrame:
     """Add `fields` (expressions on V; or stages of them) computed once per distinct value of
     `column`: names, dates and postcodes repeat, so a few thousand values stand for a million
     rows. With `tokenise`, the single-field tokens made from these fields are hashed here too,
-    and only the working fields in `row_fields` are joined back to the rows."""
+    and only the working fields rows still need (Tokenise.row_fields) are joined back."""
     table = df.select(pl.col(column).alias("__v")).unique()
     stages = fields if fields and isinstance(fields[0], list) else [fields]
     for stage in stages:
         table = table.with_columns(stage)
     if tokenise is not None:
-        here = [k for k in tokenise.keys if f"w_{k.fields[0]}" in table.columns]
+        here = [k for k in tokenise.single_field if f"w_{k.fields[0]}" in table.columns]
+        row_fields = tokenise.row_fields
         table = table.with_columns(plaintext(k).alias(token_column(k)) for k in here)
         table = hmac_tokens(table, [token_column(k) for k in here], tokenise.key)
         table = table.drop(
             c
             for c in table.columns
-            if c.startswith("__")
-            and c != "__v"
-            or c.startswith("w_")
-            and c[2:] not in (row_fields or set())
+            if c.startswith("__") and c != "__v" or c.startswith("w_") and c[2:] not in row_fields
         )
     return df.join(table, left_on=column, right_on="__v", how="left", nulls_equal=True)
 
@@ -237,10 +236,9 @@ def with_working_fields(
     tokenise: hash its keys whose field comes from a per-distinct table there (their
     token columns are added), and keep per row only the working fields other keys need."""
     cols = ex.identity_columns
-    row_fields = Tokenise.row_fields(applicable(roles)) if tokenise else None
     for role in ("forename", "surname"):
         if role in roles:
-            df = per_distinct(df, cols[role], name_fields(role), tokenise, row_fields)
+            df = per_distinct(df, cols[role], name_fields(role), tokenise)
     if {"w_fn", "w_sn"} <= set(df.columns):
         both = pl.col("w_fn").is_not_null() & pl.col("w_sn").is_not_null()  # min/max skip nulls
         df = df.with_columns(
@@ -249,9 +247,9 @@ def with_working_fields(
         )
     if "dob" in roles:
         dob = dob_fields(ex.column(cols["dob"]).date_format)
-        df = per_distinct(df, cols["dob"], dob, tokenise, row_fields)
+        df = per_distinct(df, cols["dob"], dob, tokenise)
     if "postcode" in roles:
-        df = per_distinct(df, cols["postcode"], postcode_fields(), tokenise, row_fields)
+        df = per_distinct(df, cols["postcode"], postcode_fields(), tokenise)
     for role, (name, fn) in SIMPLE_FIELDS.items():
         if role in roles:
             df = df.with_columns(fn(pl.col(cols[role])).alias(name))
@@ -351,7 +349,7 @@ def apply_policy(
     keys = applicable(roles)
     kept = [kept_column(ex, c) for c in policy.kept(ex.name, "keep")]
     general = [generalised_column(ex, c, how, on) for c, how in policy.generalised(ex.name)]
-    tokenise = Tokenise(Tokenise.single_field(keys), key)
+    tokenise = Tokenise(tuple(keys), key)
     try:
         working = with_working_fields(df.with_row_index("__row"), ex, roles, tokenise)
         done = [token_column(k) for k in keys if token_column(k) in working.columns]
