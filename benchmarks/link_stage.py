@@ -29,7 +29,7 @@ from governance.keys import SecretKey  # noqa: E402
 from governance.policy import load_policy  # noqa: E402
 from governance.pseudonymise import apply_policy  # noqa: E402
 from transforms.evaluate import pairwise_quality  # noqa: E402
-from transforms.link import TOKEN_COLUMNS, link_records  # noqa: E402
+from transforms.link import TOKEN_COLUMNS, as_codes, link_records  # noqa: E402
 
 
 def prepare(people: int, noise: str, folder: Path) -> None:
@@ -61,7 +61,7 @@ def link_only(folder: Path) -> dict:
     records = pl.read_parquet(folder / "staged.parquet")
     start, cpu = time.perf_counter(), time.process_time()
     throwaway = SecretKey.from_hex(secrets.token_hex(32), "throwaway")  # person ids only
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=throwaway)
+    linkage = link_records(as_codes(records.select("record_key", *TOKEN_COLUMNS)), key=throwaway)
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     truth = pl.read_parquet(folder / "ground_truth" / "records.parquet").rename({"person": "truth"})
     assigned = (

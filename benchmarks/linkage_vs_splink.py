@@ -36,7 +36,7 @@ from governance.policy import load_policy  # noqa: E402
 from governance.pseudonymise import apply_policy  # noqa: E402
 from schemas.registry import all_extracts, partner_names  # noqa: E402
 from transforms.evaluate import pairwise_quality  # noqa: E402
-from transforms.link import TOKEN_COLUMNS, link_records  # noqa: E402
+from transforms.link import TOKEN_COLUMNS, as_codes, link_records  # noqa: E402
 
 RUN_DATE = dt.date(2026, 11, 1)
 THRESHOLD = 0.99
@@ -65,7 +65,7 @@ def ours(raw: dict) -> tuple[pl.DataFrame, float, float]:
         pl.lit(None, pl.String).alias(c) for c in TOKEN_COLUMNS if c not in records.columns
     )
     linked = time.perf_counter()
-    links = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key).links
+    links = link_records(as_codes(records.select("record_key", *TOKEN_COLUMNS)), key=key).links
     t_link = time.perf_counter() - linked
     out = records.select("partner", "extract", "record_ref", "record_key").join(
         links, on="record_key"

@@ -68,6 +68,12 @@ def main() -> int:
         help="also sample `mcn run`'s resident set and the project line each thread is on, "
         "every 50 ms, into this file; read it with benchmarks/memtrace.py --read",
     )
+    ap.add_argument(
+        "--run-arg",
+        action="append",
+        default=[],
+        help="an argument added to `mcn run` (repeat it: --run-arg=--runner --run-arg=dask)",
+    )
     args = ap.parse_args()
     shutil.rmtree(args.data_dir, ignore_errors=True)
     keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
@@ -108,7 +114,15 @@ def main() -> int:
         ),
     }
     sign_manifest(args.data_dir / "optout", "Benchmark IG officer", load_private(officer))
-    run = [*mcn, "run", "--data-dir", str(args.data_dir), "--run-date", args.run_date]
+    run = [
+        *mcn,
+        "run",
+        "--data-dir",
+        str(args.data_dir),
+        "--run-date",
+        args.run_date,
+        *args.run_arg,
+    ]
     if args.memtrace:
         tracer = str(Path(__file__).with_name("memtrace.py"))
         run = [sys.executable, tracer, str(args.memtrace), "--", *run[len(mcn) :]]

@@ -125,6 +125,12 @@ def read_extract(folder: Path, ex: Extract, manifest: dict) -> tuple[Read, str]:
     return read_rows(folder, ex, manifest), content
 
 
+# zstd at level 1, not polars' default 3: a staged A&E extract at a million people wrote in 2.9
+# CPU s instead of 3.5, and its file came out smaller (156 MB against 162: tokens are random
+# hex, which only entropy coding shrinks). docs/benchmarks.md.
+ZSTD_LEVEL = 1
+
+
 def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = None) -> None:
     """Write to a temporary file beside the target, then rename: readers never see half.
 
@@ -133,7 +139,7 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path, metadata: dict | None = N
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        df.write_parquet(tmp, metadata=metadata)
+        df.write_parquet(tmp, metadata=metadata, compression_level=ZSTD_LEVEL)
         os.chmod(tmp, 0o640)  # group readers (the service's group) may read outputs
         os.replace(tmp, path)
     finally:

@@ -45,7 +45,7 @@ from governance.pseudonymise import apply_policy
 from schemas.contract import Column, Extract
 from schemas.errors import SchemaError
 from transforms.evaluate import pairwise_quality
-from transforms.link import TOKEN_COLUMNS, link_records
+from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
 ROLES = ("forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino", "other_id")
 
@@ -231,7 +231,7 @@ def evaluate(config: EvaluationConfig) -> dict:
         pl.lit(None, pl.String).alias(c) for c in TOKEN_COLUMNS if c not in records.columns
     )
     t = time.perf_counter()
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key)
+    linkage = link_records(as_codes(records.select("record_key", *TOKEN_COLUMNS)), key=key)
     timings["link"] = time.perf_counter() - t
     assigned = (
         records.select("record_key", "extract", "record_ref")

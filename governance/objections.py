@@ -19,6 +19,7 @@ import polars as pl
 
 from governance.errors import OptOutError
 from governance.keys import SecretKey
+from governance.pseudonymise import TOKEN_CODE, token_code
 
 FILE = "objections.jsonl"
 
@@ -74,7 +75,11 @@ def listed_records(records: pl.DataFrame, entries: list[dict]) -> pl.Series:
     """Record keys matching any objection's tokens (any one subject key is enough)."""
     hits = []
     for entry in entries:
-        tests = [pl.col(c) == v for c, v in entry["tokens"].items() if c in records.columns]
+        tests = [
+            pl.col(c) == (token_code(pl.lit(v)) if records[c].dtype == TOKEN_CODE else v)
+            for c, v in entry["tokens"].items()
+            if c in records.columns
+        ]
         if tests:
             hits.append(pl.any_horizontal(tests))
     if not hits:

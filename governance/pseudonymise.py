@@ -29,6 +29,11 @@ from governance.policy import Policy
 from schemas.contract import Extract
 
 TOKEN_HEX = 32
+# Where tokens are only compared (linkage, exclusions), each HMAC token is held as the integer
+# its hex digits spell: the same token exactly (a bijection, so equality is unchanged), in 16
+# bytes instead of a 32-byte string and its 16-byte view (docs/decisions.md).
+TOKEN_CODE = pl.UInt128
+assert TOKEN_HEX * 4 == 128  # TOKEN_CODE holds every token
 AGE_BANDS = (
     (0, "0-17"),
     (18, "18-24"),
@@ -59,6 +64,14 @@ def hmac_tokens(df: pl.DataFrame, columns: list[str], key: SecretKey) -> pl.Data
         raise PseudonymisationError(
             f"keyed hashing failed for {len(columns)} token columns"
         ) from None
+
+
+def token_code(token: pl.Expr) -> pl.Expr:
+    """An HMAC token as its TOKEN_CODE integer; null when it is not TOKEN_HEX hex digits (a
+    shorter one would otherwise equal a token with leading zeros)."""
+    return pl.when(token.str.len_bytes() == TOKEN_HEX).then(
+        token.str.to_integer(base=16, dtype=TOKEN_CODE, strict=False)
+    )
 
 
 def neighbourhood(text: pl.Expr, count: int, prefix: str) -> list[pl.Expr]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from governance.pseudonymise import TOKEN_CODE, token_code
+
 
 @dataclass(frozen=True)
 class Excluded:
@@ -38,7 +40,10 @@ def exclude_persons(
 
 
 def listed_records(records: pl.DataFrame, column: str, tokens: pl.Series) -> pl.Series:
-    """Record keys whose token in `column` is one of `tokens`."""
+    """Record keys whose token in `column` is one of `tokens` (hex text; compared as codes
+    when the records hold the column as codes: transforms.link.as_codes)."""
     if column not in records.columns:
         return pl.Series("record_key", [], dtype=pl.String)
+    if records[column].dtype == TOKEN_CODE:
+        tokens = tokens.to_frame().select(token_code(pl.first())).to_series().drop_nulls()
     return records.filter(pl.col(column).is_in(tokens.implode()))["record_key"]

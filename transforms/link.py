@@ -20,17 +20,19 @@ import numpy as np
 import polars as pl
 import polars_hash  # noqa: F401  (registers the .chash namespace)
 
+from governance.errors import PseudonymisationError
 from governance.keys import SecretKey
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS, token_column
-from governance.pseudonymise import person_id
+from governance.pseudonymise import TOKEN_CODE, person_id, token_code
 from transforms import probabilistic as fs
 from transforms.blocking import candidate_pairs
 from transforms.cluster import cohesive_labels, constrained_labels
-from transforms.compare import ID_COLUMNS
+from transforms.compare import BLOOM_COLUMNS, ID_COLUMNS
 
 KEY_COLUMNS = tuple(token_column(k) for k in MATCH_KEYS)
 FIELD_COLUMNS = tuple(token_column(k) for k in FIELD_TOKENS)
 TOKEN_COLUMNS = KEY_COLUMNS + FIELD_COLUMNS
+HMAC_COLUMNS = tuple(c for c in TOKEN_COLUMNS if c not in BLOOM_COLUMNS)  # as_codes codes these
 DEFAULT_THRESHOLD = 0.99  # a fixed threshold callers may pass; None lets the model choose
 DETERMINISTIC_STRENGTH = 1_000.0  # above any match weight: keys are applied before scores
 
@@ -40,6 +42,31 @@ class Linkage:
     links: pl.DataFrame  # record_key, person_id, link_rank, link_rule, match_weight
     pairs: pl.DataFrame  # record_key_l, record_key_r, rule, match_weight, match_probability
     model: fs.Model | None
+
+
+def token_dtype(column: str) -> pl.DataType:
+    """The type the linker holds a token column in (as_codes)."""
+    return TOKEN_CODE() if column in HMAC_COLUMNS else pl.String()
+
+
+def as_codes(records: pl.DataFrame) -> pl.DataFrame:
+    """records with each HMAC token column that is still hex text as its integer code
+    (governance.pseudonymise.TOKEN_CODE: the same token, a third of the memory); Bloom filters
+    stay text (transforms.compare reads their bits). Refused, naming the columns and counts and
+    never a value, when a token is not one (a staged file is checked for that at ingest)."""
+    todo = [c for c in HMAC_COLUMNS if c in records.columns and records[c].dtype == pl.String]
+    if not todo:
+        return records
+    coded = records.with_columns(token_code(pl.col(c)).alias(c) for c in todo)
+    bad = {c: coded[c].null_count() - records[c].null_count() for c in todo}
+    bad = {c: n for c, n in bad.items() if n}
+    if bad:
+        raise PseudonymisationError(
+            "values that are not keyed tokens ("
+            + ", ".join(f"{c}: {n:,}" for c, n in sorted(bad.items()))
+            + "). Fix: link tokens made by the pipeline (`mcn run` stages them)"
+        )
+    return coded
 
 
 def token_edges(records: pl.DataFrame) -> pl.DataFrame:
@@ -179,6 +206,9 @@ def link_records(
     records: pl.DataFrame, threshold: float | None = None, *, key: SecretKey
 ) -> Linkage:
     """Link records (record_key and tok_* columns, each record_key once) into persons.
+
+    Tokens are only compared, so they may be text or codes (as_codes: what the night and
+    `mcn linkage evaluate` pass, a third of the memory); hand-made test tokens stay text.
 
     threshold: match probability at which a scored pair is accepted; None (the default) takes
     the one the fitted model expects to give the best F1 (model.threshold says which).

@@ -28,3 +28,14 @@ def test_a_listed_record_removes_its_person_and_every_pair_touching_them():
 def test_nobody_listed_leaves_the_outputs_as_they_are():
     out = exclude_persons(LINKS, PAIRS, pl.Series("record_key", [], dtype=pl.String))
     assert out.links is LINKS and out.pairs is PAIRS and (out.persons, out.records) == (0, 0)
+
+
+def test_listed_tokens_find_records_holding_them_as_text_or_as_codes():
+    from transforms.exclusions import listed_records
+    from transforms.link import as_codes
+
+    tokens = [f"{i:032x}" for i in (7, 2**127 + 5, 11)]
+    records = pl.DataFrame({"record_key": ["a", "b", "c"], "tok_nhs": tokens})
+    listed = pl.Series([tokens[1], "not a token", f"{2**127 + 6:032x}"])
+    for frame in (records, as_codes(records)):
+        assert listed_records(frame, "tok_nhs", listed).to_list() == ["b"]

@@ -56,3 +56,49 @@ def test_person_id_changes_with_the_linkage_key(key, other_key):
     first = link_table(_records(RECORDS), key=key)
     rotated = link_table(_records(RECORDS), key=other_key)
     assert set(first["person_id"]).isdisjoint(set(rotated["person_id"]))
+
+
+def _hex(rows):
+    """The same records with each toy token as a real token's shape: 32 hex digits."""
+    import hashlib
+
+    def tok(v):
+        return None if v is None else hashlib.sha256(v.encode()).hexdigest()[:32]
+
+    return _records([(k, *[tok(v) for v in vs]) for k, *vs in rows])
+
+
+def test_codes_are_the_integers_the_tokens_spell_and_link_the_same_people(key):
+    from governance.pseudonymise import TOKEN_CODE
+    from transforms.link import as_codes
+
+    text = _hex(RECORDS)
+    coded = as_codes(text)
+    for c in ("tok_nhs", "tok_mk1", "tok_mk3"):
+        assert coded[c].dtype == TOKEN_CODE
+        assert coded[c].to_list() == [None if t is None else int(t, 16) for t in text[c]]
+    assert coded["record_key"].to_list() == text["record_key"].to_list()
+    assert as_codes(coded) is coded  # already codes: nothing to do
+    by_text, by_code = link_table(text, key=key), link_table(coded, key=key)
+    assert by_text.sort("record_key").equals(by_code.sort("record_key"))
+    assert by_code["person_id"].n_unique() == 2
+
+
+def test_a_value_that_is_not_a_token_is_refused_by_column_and_count_never_shown():
+    import pytest
+
+    from governance.errors import PseudonymisationError
+    from transforms.link import as_codes
+
+    text = _hex(RECORDS)
+    for bad in ("9999000000", "f" * 31, "g" * 32, "f" * 33):  # a raw value, short, not hex, long
+        broken = text.with_columns(
+            pl.when(pl.col("record_key") == "r2")
+            .then(pl.lit(bad))
+            .otherwise("tok_mk3")
+            .alias("tok_mk3")
+        )
+        with pytest.raises(PseudonymisationError) as err:
+            as_codes(broken)
+        assert "tok_mk3: 1" in str(err.value) and bad not in str(err.value)
+        assert "tok_nhs" not in str(err.value)
