@@ -46,7 +46,7 @@ from transforms.cohort import cohort_table
 from transforms.evaluate import pairwise_quality
 from transforms.exclusions import Excluded, exclude_persons, listed_records
 from transforms.framework import Framework, load_all, slug
-from transforms.link import TOKEN_COLUMNS, Linkage, as_codes, link_records, token_dtype
+from transforms.link import TOKEN_COLUMNS, as_codes, link_records, token_dtype
 from transforms.linkage_quality import linkage_quality
 from transforms.needs import need_events
 from transforms.service_use import service_use_table, use_events
@@ -261,17 +261,18 @@ def build(
             f"no staged data under {zones.staged}: run the ingest first (`mcn run`)"
         )
     records = records_frame(staged, take_tokens=True)  # staged: the event columns from here
-    linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=ctx.key)
-    optout = apply_optout(records, linkage, ctx)
-    objected = exclude_persons(
-        optout.links, optout.pairs, objections.listed_records(records, ctx.objections)
-    )
+    # Which records are listed depends on their tokens alone: found before linking, so that
+    # the tokens (a gigabyte at a million people) go as soon as the linker is done with them.
+    opted_out = optout_records(records, ctx)
+    objected_to = objections.listed_records(records, ctx.objections)
+    tokens, records = records.select("record_key", *TOKEN_COLUMNS), records.select(RECORD_COLUMNS)
+    linkage = link_records(tokens, key=ctx.key)
+    del tokens
+    optout = exclude_persons(linkage.links, linkage.pairs, opted_out)
+    objected = exclude_persons(optout.links, optout.pairs, objected_to)
     links = objected.links
     linkage.pairs = objected.pairs
-    # the tokens are done with: a record's other columns are all the cohort needs
-    records = records.select(RECORD_COLUMNS).join(
-        links.select("record_key"), on="record_key", how="semi"
-    )
+    records = records.join(links.select("record_key"), on="record_key", how="semi")
     lazy = {k: v.lazy() for k, v in staged.items()}
     use = service_use_table(use_events(lazy), links.lazy())
     cohorts: dict[str, pl.DataFrame] = {}
@@ -432,15 +433,15 @@ def staged_key_ids(zones: Zones, bindings: dict[str, Binding]) -> list[str]:
     return sorted({b.key_id for b in bindings.values()})
 
 
-def apply_optout(records: pl.DataFrame, linkage: Linkage, ctx: BuildContext) -> Excluded:
-    """Drop every person linked to an NHS number on the current opt-out list."""
+def optout_records(records: pl.DataFrame, ctx: BuildContext) -> pl.Series:
+    """The record keys holding an NHS number on the current opt-out list: every person linked
+    to one is dropped (exclude_persons)."""
     tokens = (
         optout_tokens(ctx.optout, ctx.key)
         if ctx.optout is not None
         else pl.Series([], dtype=pl.String)
     )
-    listed = listed_records(records, NHS_TOKEN, tokens)
-    return exclude_persons(linkage.links, linkage.pairs, listed)
+    return listed_records(records, NHS_TOKEN, tokens)
 
 
 def optout_summary(ctx: BuildContext, optout: Excluded) -> dict | None:

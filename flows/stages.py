@@ -137,9 +137,11 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         result = remove_opted_out(raw, ex, ctx.optout)
         raw, counts.rows_opted_out = result.kept, result.removed
         counts.rows_optout_unchecked = result.unchecked
+        del result
     raw_results = checks.validate(raw.drop(SOURCE_ROW), ex, "raw", zones.runs / ctx.run_id)
     good, bad = split_rows(raw, ex, ctx.run_date)
     bad = pl.concat([bad, read.rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
+    del raw, read  # the rows live on in good and bad: not a third copy through the checks
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:
@@ -169,6 +171,7 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
             ctx.vault_key,
         )
         counts.vault_key_id = ctx.vault_key.key_id
+    del good  # sealed: only the staged frame is written from here
     counts.rows_staged = staged.height
     if counts.rows_in != counts.rows_staged + counts.rows_quarantined + counts.rows_opted_out:
         raise RuntimeError(f"{ex.partner}/{ex.name}: rows in != staged + quarantined + opted out")
