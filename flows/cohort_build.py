@@ -266,7 +266,7 @@ def build(
     opted_out = optout_records(records, ctx)
     objected_to = objections.listed_records(records, ctx.objections)
     tokens, records = records.select("record_key", *TOKEN_COLUMNS), records.select(RECORD_COLUMNS)
-    linkage = link_records(tokens, key=ctx.key)
+    linkage = link_records(tokens, key=ctx.key, take_tokens=True)
     del tokens
     optout = exclude_persons(linkage.links, linkage.pairs, opted_out)
     objected = exclude_persons(optout.links, optout.pairs, objected_to)

@@ -203,7 +203,11 @@ def _record_edges(accepted: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame
 
 
 def link_records(
-    records: pl.DataFrame, threshold: float | None = None, *, key: SecretKey
+    records: pl.DataFrame,
+    threshold: float | None = None,
+    *,
+    key: SecretKey,
+    take_tokens: bool = False,
 ) -> Linkage:
     """Link records (record_key and tok_* columns, each record_key once) into persons.
 
@@ -213,13 +217,22 @@ def link_records(
     threshold: match probability at which a scored pair is accepted; None (the default) takes
     the one the fitted model expects to give the best F1 (model.threshold says which).
     key: the linkage key: person_id is keyed with it (governance.pseudonymise.person_id).
+    take_tokens: remove the token columns from the caller's `records` (in place) once edges
+    are found, so clustering and the link tables run without them (the night's build: a
+    gigabyte at a million people; the frame must share them with no other frame).
     """
+    given = records
     # idx follows record_key, so sorting by idx is sorting by record key (integers, not strings)
     records = records.sort("record_key").with_row_index("idx")
     clock = time.perf_counter()
     det = token_edges(records)
     keys_seconds = round(time.perf_counter() - clock, 2)
     prob = probabilistic_edges(records, threshold)
+    records = records.select("idx", "record_key", *[c for c in ID_COLUMNS if c in records.columns])
+    if take_tokens:
+        for c in [c for c in given.columns if c != "record_key"]:
+            given.drop_in_place(c)
+    del given
     edges = pl.concat(
         [
             det.select(

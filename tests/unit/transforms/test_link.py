@@ -102,3 +102,14 @@ def test_a_value_that_is_not_a_token_is_refused_by_column_and_count_never_shown(
             as_codes(broken)
         assert "tok_mk3: 1" in str(err.value) and bad not in str(err.value)
         assert "tok_nhs" not in str(err.value)
+
+
+def test_taking_the_tokens_links_the_same_and_leaves_the_caller_only_record_keys(key):
+    from transforms.link import as_codes, link_records
+
+    kept, taken = as_codes(_hex(RECORDS)), as_codes(_hex(RECORDS))
+    a = link_records(kept, key=key)
+    b = link_records(taken, key=key, take_tokens=True)
+    assert a.links.equals(b.links) and a.pairs.equals(b.pairs)
+    assert taken.columns == ["record_key"] and taken.height == len(RECORDS)
+    assert kept.columns == ["record_key", "tok_nhs", "tok_mk1", "tok_mk3"]  # the default keeps
