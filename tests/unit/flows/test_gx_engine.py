@@ -519,3 +519,27 @@ def test_a_duckdb_error_quoting_a_row_reaches_no_result(tmp_path):
     gx_project.build_data_docs(run_dir)
     assert _scan(run_dir / "gx", [PLANTED["nino"]]) == {}
     assert gx_engine.WITHHELD in str(result.results[0].exception_info)
+
+
+def test_a_frame_is_shown_to_duckdb_without_copying_its_text(monkeypatch):
+    """The table GX's SQL reads is the frame's own buffers: text as Arrow string views (the
+    default export, large_string, copied every string: a gigabyte per large extract)."""
+    import pyarrow as pa
+
+    shown = {}
+    con = gx_engine._connection()
+
+    class Spy:
+        def register(self, name, table):
+            shown[name] = table
+            return con.register(name, table)
+
+        def __getattr__(self, attr):
+            return getattr(con, attr)
+
+    monkeypatch.setattr(gx_engine, "_connection", lambda: Spy())
+    frame = pl.DataFrame({"tok_a": ["0" * 32, None], "n": [1, 2]})
+    with gx_engine.frame_as_table("p.e.staged", frame):
+        table = shown["p__e__staged"]
+        assert pa.types.is_string_view(table.schema.field("tok_a").type)
+        assert con.execute("select count(tok_a) from p__e__staged").fetchone() == (1,)
