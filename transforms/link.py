@@ -114,8 +114,13 @@ EMPTY_EDGES = {
 }
 
 
-def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Scored:
-    """Record edges from accepted profile pairs; threshold None: chosen from the model."""
+def probabilistic_edges(
+    records: pl.DataFrame,
+    threshold: float | None,
+    profiled: Callable[[], None] | None = None,
+) -> Scored:
+    """Record edges from accepted profile pairs; threshold None: chosen from the model.
+    `profiled` is called once the profiles are made: the records' tokens are not read after."""
     empty = Scored(pl.DataFrame(schema=EMPTY_EDGES), None)
     if not any(c in records.columns for c in FIELD_COLUMNS):
         return empty
@@ -129,6 +134,8 @@ def probabilistic_edges(records: pl.DataFrame, threshold: float | None) -> Score
     profiles, mapping = fs.profiles_of(
         records.select("record_key", *[c for c in fs.PROFILE_COLUMNS if c in records.columns])
     )
+    if profiled is not None:
+        profiled()
     lap("profiles")
     pairs, added, skipped = candidate_pairs(profiles)
     lap("blocking")
@@ -227,12 +234,17 @@ def link_records(
     clock = time.perf_counter()
     det = token_edges(records)
     keys_seconds = round(time.perf_counter() - clock, 2)
-    prob = probabilistic_edges(records, threshold)
-    records = records.select("idx", "record_key", *[c for c in ID_COLUMNS if c in records.columns])
-    if take_tokens:
-        for c in [c for c in given.columns if c != "record_key"]:
-            given.drop_in_place(c)
-    del given
+    needed = ("idx", "record_key", *ID_COLUMNS)  # what clustering and the link tables read
+
+    def release() -> None:  # in place: nothing else holds the columns once both let go
+        if take_tokens:
+            for frame, keep in ((given, ("record_key",)), (records, needed)):
+                for c in [c for c in frame.columns if c not in keep]:
+                    frame.drop_in_place(c)
+
+    prob = probabilistic_edges(records, threshold, release)
+    release()  # when there were no field tokens to profile
+    records = records.select([c for c in needed if c in records.columns])
     edges = pl.concat(
         [
             det.select(

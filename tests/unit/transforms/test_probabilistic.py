@@ -277,3 +277,28 @@ def test_linkage_does_not_depend_on_the_order_records_arrive_in(key):
     assert first.pairs.height > 0 and first.links["person_id"].n_unique() < records.height
     assert first.links.equals(again.links)
     assert first.pairs.equals(again.pairs)
+
+
+def test_a_night_that_takes_the_tokens_links_as_one_that_keeps_them(key):
+    """The build passes codes and lets the linker drop them once profiled (take_tokens): the
+    links, pairs and model are the same as when the caller keeps them."""
+    from transforms.link import TOKEN_COLUMNS, as_codes, link_records
+
+    rows = _names_only_pair("Quillon", "Vantreight", 0)
+    rows += [{**ANN, "forename": name} for name in ("Ann", "Anne", "Anna", "Ann", "Hannah")]
+    records = staged(rows, key)
+    records = records.select(
+        "record_key",
+        *[
+            pl.col(c) if c in records.columns else pl.lit(None, pl.String).alias(c)
+            for c in TOKEN_COLUMNS
+        ],
+    )
+    kept = link_records(as_codes(records), key=key)
+    coded = as_codes(records)
+    taken = link_records(coded, key=key, take_tokens=True)
+    assert kept.pairs.filter(pl.col("rule") == "fs").height > 0
+    assert taken.links.equals(kept.links) and taken.pairs.equals(kept.pairs)
+    assert taken.model is not None and kept.model is not None
+    assert taken.model.threshold == kept.model.threshold
+    assert coded.columns == ["record_key"]
