@@ -148,24 +148,23 @@ def probabilistic_edges(
     lap("fitting")
     tf = fs.term_frequencies(profiles)
     scored = pl.concat(
-        [fs.score(g, model, tf), fs.score(fs.self_pairs(profiles), model, tf)],
+        [fs.scores(g, model, tf), fs.scores(fs.self_pairs(profiles), model, tf)],
         how="diagonal_relaxed",
     )
+    del g  # the comparison vectors: the largest frame of the build
     lap("scoring")
     chosen, expected = fs.choose_threshold(scored["match_probability"])
     model.threshold = chosen if threshold is None else threshold
     model.expected = fs.expected_quality(scored["match_probability"], model.threshold)
     model.expected["best_f1_threshold"] = chosen
-    accepted = scored.filter(pl.col("match_probability") >= model.threshold).select(
-        "l", "r", "match_weight", "match_probability"
-    )
+    accepted = scored.filter(pl.col("match_probability") >= model.threshold)
     lap("threshold")
     members = mapping.join(records.select("record_key", "idx"), on="record_key")
     unit = members.sort("idx")["profile"].to_numpy()
 
     def similarity(unit_pairs: pl.DataFrame) -> pl.DataFrame:
         g_ = fs.comparison_vectors_chunked(unit_pairs.cast(pl.UInt32), profiles)
-        out = fs.score(g_, model, tf).select("l", "r", pl.col("match_probability").alias("p"))
+        out = fs.scores(g_, model, tf).select("l", "r", pl.col("match_probability").alias("p"))
         return out.with_columns(pl.col("p").fill_nan(0.0)).cast({"l": pl.Int64, "r": pl.Int64})
 
     edges = _record_edges(accepted, members)

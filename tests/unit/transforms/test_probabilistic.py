@@ -214,6 +214,27 @@ def test_names_only_pair_links_when_rare_and_not_when_common(key, crowd, links):
     assert (p["match_probability"][0] >= 0.9) is links
 
 
+def test_scoring_a_chunk_at_a_time_scores_every_pair_as_scoring_them_at_once(key):
+    """The build scores its comparison vectors a chunk at a time (memory); chunks of 1, 3 and
+    more than all pairs give each pair the same weight and probability as one call of score."""
+    rows = [{**ANN, "forename": name} for name in ("Ann", "Anne", "Anna", "Ann", "Hannah")]
+    rows += [{**ANN, "surname": name, "postcode": None} for name in ("Feather", "Stone")]
+    prof = profiles(rows, key)
+    n = prof.height
+    assert n > 4
+    pairs = pl.DataFrame(
+        [(i, j) for i in range(n) for j in range(i + 1, n)],
+        schema={"l": pl.UInt32, "r": pl.UInt32},
+        orient="row",
+    )
+    g = fs.comparison_vectors(pairs, prof)
+    tf = fs.term_frequencies(prof)
+    whole = fs.score(g, _model(), tf).select(fs.SCORED).sort("l", "r")
+    assert whole.height == pairs.height and whole["match_weight"].n_unique() > 2
+    for chunk in (1, 3, pairs.height + 1):
+        assert fs.scores(g, _model(), tf, chunk=chunk).sort("l", "r").equals(whole)
+
+
 def test_em_recovers_m_from_unlabelled_pairs():
     rng = np.random.default_rng(3)
     true_m = {f: [0.05] + [0.95] + [0.0] * (len(v) - 1) for f, v in COMPARISONS.items()}
