@@ -278,21 +278,29 @@ def test_threshold_from_the_model_reports_expected_quality():
     assert fs.expected_quality(probs, 0.999)["recall"] < fs.expected_quality(probs, 0.5)["recall"]
 
 
-def test_linkage_does_not_depend_on_the_order_records_arrive_in(key):
-    """The same records in another order give the same persons, links and pair table (partners'
-    files arrive in any order; the pair table is compared night to night)."""
-    from transforms.link import TOKEN_COLUMNS, link_records
+def _link_input(key) -> pl.DataFrame:
+    """A rare names-only pair and a crowd of Anns, as link_records takes them: every token
+    column, null where the extract has none."""
+    from transforms.link import TOKEN_COLUMNS
 
     rows = _names_only_pair("Quillon", "Vantreight", 0)
     rows += [{**ANN, "forename": name} for name in ("Ann", "Anne", "Anna", "Ann", "Hannah")]
     records = staged(rows, key)
-    records = records.select(
+    return records.select(
         "record_key",
         *[
             pl.col(c) if c in records.columns else pl.lit(None, pl.String).alias(c)
             for c in TOKEN_COLUMNS
         ],
     )
+
+
+def test_linkage_does_not_depend_on_the_order_records_arrive_in(key):
+    """The same records in another order give the same persons, links and pair table (partners'
+    files arrive in any order; the pair table is compared night to night)."""
+    from transforms.link import link_records
+
+    records = _link_input(key)
     first = link_records(records, key=key)
     again = link_records(records.reverse(), key=key)
     assert first.pairs.height > 0 and first.links["person_id"].n_unique() < records.height
@@ -303,18 +311,9 @@ def test_linkage_does_not_depend_on_the_order_records_arrive_in(key):
 def test_a_night_that_takes_the_tokens_links_as_one_that_keeps_them(key):
     """The build passes codes and lets the linker drop them once profiled (take_tokens): the
     links, pairs and model are the same as when the caller keeps them."""
-    from transforms.link import TOKEN_COLUMNS, as_codes, link_records
+    from transforms.link import as_codes, link_records
 
-    rows = _names_only_pair("Quillon", "Vantreight", 0)
-    rows += [{**ANN, "forename": name} for name in ("Ann", "Anne", "Anna", "Ann", "Hannah")]
-    records = staged(rows, key)
-    records = records.select(
-        "record_key",
-        *[
-            pl.col(c) if c in records.columns else pl.lit(None, pl.String).alias(c)
-            for c in TOKEN_COLUMNS
-        ],
-    )
+    records = _link_input(key)
     kept = link_records(as_codes(records), key=key)
     coded = as_codes(records)
     taken = link_records(coded, key=key, take_tokens=True)
