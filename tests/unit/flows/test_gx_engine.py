@@ -521,9 +521,10 @@ def test_a_duckdb_error_quoting_a_row_reaches_no_result(tmp_path):
     assert gx_engine.WITHHELD in str(result.results[0].exception_info)
 
 
-def test_a_frame_is_shown_to_duckdb_without_copying_its_text(monkeypatch):
-    """The table GX's SQL reads is the frame's own buffers: text as Arrow string views (the
-    default export, large_string, copied every string: a gigabyte per large extract)."""
+def test_a_frames_text_is_shown_to_duckdb_as_large_string_which_it_scans_fastest(monkeypatch):
+    """Text goes to GX's DuckDB table as Arrow large_string, not polars' string views: the
+    views need no copy but DuckDB scans them more slowly (a night at a million people took 11%
+    more CPU with them; decisions.md)."""
     import pyarrow as pa
 
     shown = {}
@@ -541,5 +542,5 @@ def test_a_frame_is_shown_to_duckdb_without_copying_its_text(monkeypatch):
     frame = pl.DataFrame({"tok_a": ["0" * 32, None], "n": [1, 2]})
     with gx_engine.frame_as_table("p.e.staged", frame):
         table = shown["p__e__staged"]
-        assert pa.types.is_string_view(table.schema.field("tok_a").type)
+        assert pa.types.is_large_string(table.schema.field("tok_a").type)
         assert con.execute("select count(tok_a) from p__e__staged").fetchone() == (1,)
