@@ -223,9 +223,10 @@ def link_records(
     threshold: match probability at which a scored pair is accepted; None (the default) takes
     the one the fitted model expects to give the best F1 (model.threshold says which).
     key: the linkage key: person_id is keyed with it (governance.pseudonymise.person_id).
-    take_tokens: remove the token columns from the caller's `records` (in place) once edges
-    are found, so clustering and the link tables run without them (the night's build: a
-    gigabyte at a million people; the frame must share them with no other frame).
+    take_tokens: remove the token columns from the caller's `records` (in place) once the
+    profiles are made, so blocking, scoring, clustering and the link tables run without them
+    (the night's build: a gigabyte at a million people; the frame must share them with no
+    other frame).
     """
     given = records
     # idx follows record_key, so sorting by idx is sorting by record key (integers, not strings)
