@@ -358,7 +358,9 @@ def score(g: pl.DataFrame, model: Model, tf: dict[str, pl.DataFrame]) -> pl.Data
 SCORED = ("l", "r", "match_weight", "match_probability")
 
 
-def scores(g: pl.DataFrame, model: Model, tf: dict[str, pl.DataFrame], chunk: int = CHUNK_PAIRS):
+def scores(
+    g: pl.DataFrame, model: Model, tf: dict[str, pl.DataFrame], chunk: int = CHUNK_PAIRS
+) -> pl.DataFrame:
     """score a chunk of pairs at a time, keeping each pair's weight and probability only: a
     chunk's gammas and name columns are let go once scored, so scoring adds a few bytes a pair
     to the comparison vectors, not a second copy of them (16.6 GB at 5M people otherwise)."""
