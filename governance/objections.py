@@ -19,7 +19,7 @@ import polars as pl
 
 from governance.errors import OptOutError
 from governance.keys import SecretKey
-from governance.pseudonymise import TOKEN_CODE, token_code
+from governance.pseudonymise import token_as
 
 FILE = "objections.jsonl"
 
@@ -76,7 +76,7 @@ def listed_records(records: pl.DataFrame, entries: list[dict]) -> pl.Series:
     hits = []
     for entry in entries:
         tests = [
-            pl.col(c) == (token_code(pl.lit(v)) if records[c].dtype == TOKEN_CODE else v)
+            pl.col(c) == token_as(pl.lit(v), records[c].dtype)
             for c, v in entry["tokens"].items()
             if c in records.columns
         ]

@@ -74,6 +74,12 @@ def token_code(token: pl.Expr) -> pl.Expr:
     )
 
 
+def token_as(token: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A hex token in the form a column of `dtype` holds tokens (its code, or the text), so
+    listed tokens are compared with records' in one form."""
+    return token_code(token) if dtype == TOKEN_CODE else token
+
+
 def neighbourhood(text: pl.Expr, count: int, prefix: str) -> list[pl.Expr]:
     """One-edit neighbourhood tokens of text (null past its end): `{prefix}e{i}` is the text with
     character i masked (equal for a substitution there); `{prefix}t{i}` the text with characters

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from governance.pseudonymise import TOKEN_CODE, token_code
+from governance.pseudonymise import token_as
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,5 @@ def listed_records(records: pl.DataFrame, column: str, tokens: pl.Series) -> pl.
     when the records hold the column as codes: transforms.link.as_codes)."""
     if column not in records.columns:
         return pl.Series("record_key", [], dtype=pl.String)
-    if records[column].dtype == TOKEN_CODE:
-        tokens = tokens.to_frame().select(token_code(pl.first())).to_series().drop_nulls()
+    tokens = tokens.to_frame().select(token_as(pl.first(), records[column].dtype)).to_series()
     return records.filter(pl.col(column).is_in(tokens.implode()))["record_key"]
