@@ -43,6 +43,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import sqlalchemy as sa
 from duckdb_engine import Dialect as _DuckDBDialect
 from sqlalchemy.dialects import registry
@@ -220,16 +221,30 @@ def table_name(suite: str) -> str:
     return suite.replace(".", "__")
 
 
+# Rows per Arrow record batch shown to DuckDB. DuckDB scans one batch per thread, and polars
+# hands over a whole frame as one batch, so a query used one core whatever the frame's size
+# (docs/benchmarks.md); slices of this size (views, no copy) let it use every core.
+SCAN_BATCH_ROWS = 65_536
+
+
+def as_batches(frame: pl.DataFrame) -> pa.Table:
+    """`frame` as an Arrow table of record batches of at most SCAN_BATCH_ROWS rows (zero-copy
+    slices of polars' export)."""
+    table = frame.to_arrow()
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
+
+
 @contextmanager
 def frame_as_table(suite: str, frame: pl.DataFrame) -> Iterator[None]:
     """Show `frame` to GX as the table its suite's asset names, for the length of the block.
-    DuckDB reads the Arrow buffers in place; nothing is written to disk. Text is exported as
-    Arrow large_string, a copy of every string (1.2 GB for a staged A&E extract at a million
-    people): polars' own string views would need no copy, but DuckDB scans them more slowly,
-    and the night took 11% more CPU for 7% less peak memory (docs/decisions.md)."""
+    DuckDB reads the Arrow buffers in place, in batches its threads scan side by side; nothing
+    is written to disk. Text is exported as Arrow large_string, a copy of every string (1.2 GB
+    for a staged A&E extract at a million people): polars' own string views would need no
+    copy, but DuckDB scans them more slowly, and the night took 11% more CPU for 7% less peak
+    memory (docs/decisions.md)."""
     con = _connection()
     name = table_name(suite)
-    con.register(name, frame.to_arrow())
+    con.register(name, as_batches(frame))
     try:
         yield
     finally:

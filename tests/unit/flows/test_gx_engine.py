@@ -544,3 +544,35 @@ def test_a_frames_text_is_shown_to_duckdb_as_large_string_which_it_scans_fastest
         table = shown["p__e__staged"]
         assert pa.types.is_large_string(table.schema.field("tok_a").type)
         assert con.execute("select count(tok_a) from p__e__staged").fetchone() == (1,)
+
+
+def test_a_large_frame_is_shown_in_batches_duckdb_scans_on_every_core(monkeypatch):
+    """polars exports a frame as one Arrow batch, and DuckDB scans a batch on one thread: the
+    table GX queries is cut into batches of at most SCAN_BATCH_ROWS rows (slices, no copy),
+    every row in its place, so the same queries count the same rows."""
+    shown = {}
+    con = gx_engine._connection()
+
+    class Spy:
+        def register(self, name, table):
+            shown[name] = table
+            return con.register(name, table)
+
+        def __getattr__(self, attr):
+            return getattr(con, attr)
+
+    monkeypatch.setattr(gx_engine, "SCAN_BATCH_ROWS", 1_000)
+    monkeypatch.setattr(gx_engine, "_connection", lambda: Spy())
+    frame = pl.DataFrame({"n": pl.int_range(0, 4_500, eager=True)}).with_columns(
+        v=pl.when(pl.col("n") % 7 == 0).then(pl.lit("999 000 0018")).otherwise(pl.lit("x"))
+    )
+    assert frame.to_arrow().column("n").num_chunks == 1  # what DuckDB got before
+    with gx_engine.frame_as_table("p.e.staged", frame):
+        table = shown["p__e__staged"]
+        assert [b.num_rows for b in table.to_batches()] == [1_000] * 4 + [500]
+        assert table.column("n").to_pylist() == list(range(4_500))
+        counts = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE regexp_matches(v, '^[0-9 ]{12}$')), sum(n) "
+            "FROM p__e__staged"
+        ).fetchone()
+    assert counts == (4_500, frame.filter(pl.col("n") % 7 == 0).height, sum(range(4_500)))
