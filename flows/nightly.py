@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import threading
 import uuid
+from collections.abc import Callable
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -212,6 +215,16 @@ def largest_first(zones: Zones, names: list[str]) -> list[str]:
     return sorted(names, key=rows, reverse=True)
 
 
+def in_background(fn: Callable[..., object], *args: object) -> threading.Thread:
+    """fn(*args) started in a thread of its own, in the caller's context (so a Prefect flow
+    run's logger still works there); join the thread for it to be done."""
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(fn, *args), name=fn.__name__, daemon=True
+    )
+    thread.start()
+    return thread
+
+
 def _night(
     zones: Zones,
     run_date: dt.date,
@@ -248,14 +261,17 @@ def _night(
             failed[partner] = exc
     if failed:
         get_run_logger().error("ingest failed for %s", ", ".join(sorted(failed)))
-    build_run_data_docs(zones, run_id)
-    if not ingested:
-        raise next(iter(failed.values()))
-    args = (data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed))
-    if _on_cluster():
-        cohort = build_cohort_task.submit(*args, max_stale_days, frameworks).result()
-    else:
-        cohort = build_cohort(*args, max_stale_days, frameworks)
+    docs = in_background(build_run_data_docs, zones, run_id)  # rendered while the cohort builds
+    try:
+        if not ingested:
+            raise next(iter(failed.values()))
+        args = (data_dir, run_date, run_id, lookback_days, mcn_threshold, sorted(failed))
+        if _on_cluster():
+            cohort = build_cohort_task.submit(*args, max_stale_days, frameworks).result()
+        else:
+            cohort = build_cohort(*args, max_stale_days, frameworks)
+    finally:
+        docs.join()
     if store:
         cohort["storage"] = _publish_to(store, zones, run_id)
     result = {

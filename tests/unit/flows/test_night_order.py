@@ -47,3 +47,25 @@ def test_parallel_with_the_dask_runner_is_one_clear_error(tmp_path, monkeypatch,
     err = capsys.readouterr().err
     assert code == ExitCode.USAGE, err
     assert err.count("\n") == 1 and "--parallel" in err and "Fix:" in err
+
+
+def test_work_in_background_runs_in_the_callers_context_and_is_done_once_joined():
+    """The night renders Data Docs while the cohort builds (flows.nightly.in_background): the
+    thread must see the flow run's context (its logger), and be done once joined."""
+    import contextvars
+    import threading
+    import time
+
+    from flows.nightly import in_background
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("probe", default="unset")
+    var.set("the caller's")
+    seen: dict = {}
+
+    def work(arg: int) -> None:
+        time.sleep(0.05)
+        seen.update(value=var.get(), arg=arg, thread=threading.current_thread().name)
+
+    thread = in_background(work, 7)
+    thread.join()
+    assert seen == {"value": "the caller's", "arg": 7, "thread": "work"}
