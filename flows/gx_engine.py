@@ -36,7 +36,6 @@ Four things differ from a database server, and this module handles them:
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,56 +174,14 @@ def python_dollar(regex: str) -> str:
     return "".join(out)
 
 
-# Past this many characters a pattern's longest match counts as unbounded (length_bounds).
-_LONGEST = 10_000
-
-
-def length_bounds(regex: str) -> tuple[int, int | None]:
-    """The lengths, in characters, a value must have for Python's `re.search(regex, value)` to
-    find anything: (fewest, most), most None when unbounded. Read from Python's own parse of
-    the pattern: a match is at least its narrowest width long; a pattern anchored at both ends
-    (`^...$`, no top-level `|`, not multi-line) must cover the whole value, but for a final
-    newline `$` may stand before, so at most its widest width plus one. (0, None), which
-    bounds nothing, for a pattern Python cannot read."""
-    from re import _parser  # type: ignore[attr-defined]  # Python's own: getwidth() as `re`
-
-    try:
-        parsed = _parser.parse(regex)
-        fewest, widest = parsed.getwidth()
-    except (re.error, OverflowError, RecursionError, TypeError, ValueError):
-        return 0, None
-    items = list(parsed.data)
-    anchored = (
-        len(items) >= 2
-        and items[0] == (_parser.AT, _parser.AT_BEGINNING)
-        and items[-1] == (_parser.AT, _parser.AT_END)
-        and not parsed.state.flags & re.MULTILINE
-    )
-    most = widest + 1 if anchored and widest <= _LONGEST else None
-    return fewest, most
-
-
-def _not_found(value, regex: str):
-    """SQL for `value !~ regex` as Python reads it: true where re.search finds nothing, null
-    for null. RE2 is asked only about values of a length the pattern could match
-    (length_bounds), as it would find nothing in the others: the same answer, and DuckDB
-    skips the regex for most cells (a staged token cannot have an NHS number's length)."""
-    search: sa.ColumnElement = sa.func.regexp_matches(value, sa.literal(python_dollar(regex)))
-    fewest, most = length_bounds(regex)
-    if fewest or most is not None:
-        length = sa.func.length(value)  # characters (code points), as Python and RE2 count
-        fits = length >= fewest if most is None else length.between(fewest, most)
-        search = sa.case((value.is_(None), sa.null()), (fits, search), else_=sa.false())
-    return sa.not_(search)
-
-
 class _Compiler(PGCompiler):
     """PostgreSQL's compiler, with `!~` (GX's not-match-regex) as a search in Python's sense."""
 
     def visit_custom_op_binary(self, element, operator, **kw):
         right = element.right
         if operator.opstring == "!~" and isinstance(getattr(right, "value", None), str):
-            return self.process(_not_found(element.left, right.value), **kw)
+            search = sa.func.regexp_matches(element.left, sa.literal(python_dollar(right.value)))
+            return self.process(sa.not_(search), **kw)
         if operator.opstring == "~" and isinstance(getattr(right, "value", None), str):
             # By name, not DuckDB's `~`, whose meaning changed: a full match in DuckDB 1.x, a
             # search in 2.0 (measured). A full match: the value must be a token, not hold one.
