@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from flows.cli import main
@@ -97,3 +101,42 @@ def test_an_internal_error_prints_one_line_and_logs_the_traceback(tmp_path, monk
     assert err.count("\n") == 1 and "Traceback" not in err and "ZeroDivisionError" in err
     log = (tmp_path / "logs" / "mcn.log").read_text()
     assert "Traceback" in log and "boom" in log
+
+
+def _exit_now(script: str) -> subprocess.CompletedProcess[str]:
+    head = "import atexit, sys, threading, time\nfrom flows.cli import exit_now\n"
+    root = Path(__file__).resolve().parents[3]
+    return subprocess.run(
+        [sys.executable, "-c", head + script], capture_output=True, text=True, cwd=root
+    )
+
+
+def test_the_command_ends_with_its_code_after_its_exit_handlers_and_all_it_printed(tmp_path):
+    """`mcn` skips Python's teardown (flows.cli.exit_now), not the exit handlers (which close
+    logs and temporary folders) nor output still in a buffer."""
+    marker = tmp_path / "handler"
+    done = _exit_now(
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').write('ran'))\n"
+        "sys.stdout.write('no newline: still in the buffer')\n"
+        "exit_now(7)\n"
+        "print('never')\n"
+    )
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == "no newline: still in the buffer"
+    assert marker.read_text() == "ran"
+
+
+def test_the_command_waits_for_a_working_thread_after_threadings_own_exit_hooks(tmp_path):
+    """As at Python's own exit: threading's exit hooks first (Prefect's log and event workers
+    hand over what they hold there), then the wait for threads that are not daemons."""
+    hook, thread = tmp_path / "hook", tmp_path / "thread"
+    done = _exit_now(
+        f"threading._register_atexit(lambda: open({str(hook)!r}, 'w').write('ran'))\n"
+        "def work():\n"
+        "    time.sleep(0.3)\n"
+        f"    open({str(thread)!r}, 'w').write('finished')\n"
+        "threading.Thread(target=work).start()\n"
+        "exit_now(5)\n"
+    )
+    assert done.returncode == 5, done.stderr
+    assert (hook.read_text(), thread.read_text()) == ("ran", "finished")
