@@ -521,24 +521,31 @@ def test_a_duckdb_error_quoting_a_row_reaches_no_result(tmp_path):
     assert gx_engine.WITHHELD in str(result.results[0].exception_info)
 
 
-def test_a_frames_text_is_shown_to_duckdb_as_large_string_which_it_scans_fastest(monkeypatch):
-    """Text goes to GX's DuckDB table as Arrow large_string, not polars' string views: the
-    views need no copy but DuckDB scans them more slowly (a night at a million people took 11%
-    more CPU with them; decisions.md)."""
-    import pyarrow as pa
-
-    shown = {}
+@pytest.fixture
+def shown(monkeypatch) -> dict:
+    """The Arrow tables frame_as_table registers with DuckDB, by name (registered as usual)."""
+    tables: dict = {}
     con = gx_engine._connection()
 
     class Spy:
         def register(self, name, table):
-            shown[name] = table
+            tables[name] = table
             return con.register(name, table)
 
         def __getattr__(self, attr):
             return getattr(con, attr)
 
     monkeypatch.setattr(gx_engine, "_connection", lambda: Spy())
+    return tables
+
+
+def test_a_frames_text_is_shown_to_duckdb_as_large_string_which_it_scans_fastest(shown):
+    """Text goes to GX's DuckDB table as Arrow large_string, not polars' string views: the
+    views need no copy but DuckDB scans them more slowly (a night at a million people took 11%
+    more CPU with them; decisions.md)."""
+    import pyarrow as pa
+
+    con = gx_engine._connection()
     frame = pl.DataFrame({"tok_a": ["0" * 32, None], "n": [1, 2]})
     with gx_engine.frame_as_table("p.e.staged", frame):
         table = shown["p__e__staged"]
@@ -546,23 +553,12 @@ def test_a_frames_text_is_shown_to_duckdb_as_large_string_which_it_scans_fastest
         assert con.execute("select count(tok_a) from p__e__staged").fetchone() == (1,)
 
 
-def test_a_large_frame_is_shown_in_batches_duckdb_scans_on_every_core(monkeypatch):
+def test_a_large_frame_is_shown_in_batches_duckdb_scans_on_every_core(shown, monkeypatch):
     """polars exports a frame as one Arrow batch, and DuckDB scans a batch on one thread: the
     table GX queries is cut into batches of at most SCAN_BATCH_ROWS rows (slices, no copy),
     every row in its place, so the same queries count the same rows."""
-    shown = {}
     con = gx_engine._connection()
-
-    class Spy:
-        def register(self, name, table):
-            shown[name] = table
-            return con.register(name, table)
-
-        def __getattr__(self, attr):
-            return getattr(con, attr)
-
     monkeypatch.setattr(gx_engine, "SCAN_BATCH_ROWS", 1_000)
-    monkeypatch.setattr(gx_engine, "_connection", lambda: Spy())
     frame = pl.DataFrame({"n": pl.int_range(0, 4_500, eager=True)}).with_columns(
         v=pl.when(pl.col("n") % 7 == 0).then(pl.lit("999 000 0018")).otherwise(pl.lit("x"))
     )
