@@ -662,7 +662,7 @@ def exit_now(code: int) -> NoReturn:
     hands its last logs and events to its server there) and the wait for threads that are not
     daemons, then the exit handlers (logs closed, Prefect's server stopped, temporary folders
     removed), then stdout and stderr flushed. What is left out is freeing, one by one, the
-    objects great-expectations and Prefect import: 1-1.5 s of every `mcn run`, whatever its
+    objects great-expectations and Prefect import: 1.5-1.8 s of every `mcn run`, whatever its
     size (docs/benchmarks.md); nothing is written then."""
     threading._shutdown()  # type: ignore[attr-defined]  # what Python's exit calls first
     atexit._run_exitfuncs()
