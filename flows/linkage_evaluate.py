@@ -160,9 +160,10 @@ def standard_rows(source: Source, label: str) -> pl.DataFrame:
         "truth": pl.col(source.truth),
     }
     words = canon.name_words(pl.col(m.full_name)) if m.full_name else None
-    out["forename"] = (
-        pl.col(m.forename) if m.forename else (words.list.first() if words is not None else None)
-    )
+    # a one-word full name is a surname: its word is not also the forename ("Clarke" is not
+    # "Clarke Clarke", whose forename token would be rare and link every Clarke to it)
+    given = pl.when(words.list.len() > 1).then(words.list.first()) if words is not None else None
+    out["forename"] = pl.col(m.forename) if m.forename else given
     out["surname"] = (
         pl.col(m.surname) if m.surname else (words.list.last() if words is not None else None)
     )

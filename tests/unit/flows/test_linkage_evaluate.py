@@ -80,3 +80,22 @@ def test_link_only_scores_pairs_across_the_two_files(tmp_path, capsys):
 def _evaluate(config: Path, out: Path) -> Path:
     assert main(["linkage", "evaluate", "--config", str(config), "--json", str(out)]) == 0
     return out
+
+
+def test_a_one_word_full_name_is_a_surname_not_also_a_forename(tmp_path):
+    """A one-word "Clarke" is a surname with no forename: were its word also taken as the forename,
+    every one-word "Clarke" would share a rare forename and the linker would chain them."""
+    from flows.linkage_evaluate import load_config, standard_rows
+
+    (tmp_path / "f.csv").write_text("id,name\n1,Ann Clarke\n2,Clarke\n3,Ann Mary Clarke\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"files": [{"path": "f.csv", "truth": "id", "columns": {"full_name": "name"}}]}
+        )
+    )
+    rows = standard_rows(load_config(config).files[0], "f0").sort("truth")
+    assert rows["surname"].str.to_lowercase().to_list() == ["clarke"] * 3
+    forenames = rows["forename"].to_list()
+    assert forenames[1] is None
+    assert [f.lower() for f in (forenames[0], forenames[2])] == ["ann", "ann"]
