@@ -24,6 +24,7 @@ from governance.match_keys import PERSON_UNIQUE_TOKENS
 IDS = PERSON_UNIQUE_TOKENS
 COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
+CUT_THRESHOLDS = (0.9, 0.99, 0.999, 0.9999, 1.0)  # match probability; a match key counts as 1
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -136,6 +137,42 @@ def average_linkage(n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, cut: fl
     return np.unique(label, return_inverse=True)[1] + 1
 
 
+def cut_large(
+    labels: np.ndarray, unit: np.ndarray, edges: pl.DataFrame, limit: int = MAX_COHESION_PROFILES
+) -> tuple[np.ndarray, int]:
+    """Cut clusters of more than `limit` profiles: keep only their links at or above each of
+    CUT_THRESHOLDS in turn until no piece has more than `limit` profiles (a match key's link,
+    with no probability, is certain). Returns labels and the number of clusters cut.
+
+    Works on profiles, so records of one profile stay together. A cluster its match keys alone
+    hold together stays whole, however large."""
+    a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
+    p = (
+        edges["match_probability"].fill_null(1.0).fill_nan(0.0).to_numpy()
+        if "match_probability" in edges.columns
+        else np.ones(len(a))
+    )
+    units = int(unit.max()) + 1 if len(unit) else 0
+    out = labels.astype(np.int64)
+    offset = int(out.max()) + 1 if len(out) else 0
+    first: np.ndarray | None = None
+    for t in CUT_THRESHOLDS:
+        per = pl.DataFrame({"cluster": out, "unit": unit}).unique().group_by("cluster").len()
+        big = per.filter(pl.col("len") > limit)["cluster"].to_numpy()
+        if not len(big):
+            break
+        chosen = np.isin(out, big)
+        first = chosen if first is None else first
+        keep = (p >= t) & chosen[a] & (out[a] == out[b])
+        piece = components(units, unit[a[keep]], unit[b[keep]])
+        out[chosen] = offset + piece[unit[chosen]]
+        offset += units
+    if first is None:
+        return out, 0
+    pieces = pl.DataFrame({"was": labels[first], "now": out[first]}).group_by("was").n_unique()
+    return out, int((pieces["now"] > 1).sum())
+
+
 def cohesive_labels(
     labels: np.ndarray,
     unit: np.ndarray,
@@ -148,21 +185,22 @@ def cohesive_labels(
     `unit` maps each record to its profile (records of one profile always stay together);
     `similarity(pairs)` takes (l, r) unit pairs and returns them with a `p` column.
     """
+    labels, pieces = cut_large(labels, unit, edges)
     members = incomplete_clusters(labels, unit, edges)
     if members.is_empty():
-        return labels, 0
+        return labels, pieces
+    # still too large after the cut (joined by match keys alone): left as the keys joined it
+    sizes = members.group_by("cluster").len()
+    members = members.join(sizes.filter(pl.col("len") <= MAX_COHESION_PROFILES), on="cluster")
     pairs = (
         members.join(members, on="cluster", suffix="_r")
         .filter(pl.col("unit") < pl.col("unit_r"))
         .select("cluster", pl.col("unit").alias("l"), pl.col("unit_r").alias("r"))
     )
-    sizes = members.group_by("cluster").len()
-    big = sizes.filter(pl.col("len") > MAX_COHESION_PROFILES)["cluster"]
-    pairs = pairs.filter(~pl.col("cluster").is_in(big.implode()))
     scored = similarity(pairs.select("l", "r")).join(pairs, on=["l", "r"])
     if scored.is_empty():
-        return labels, 0
-    out, split = labels.copy(), 0
+        return labels, pieces
+    out, split = labels.copy(), pieces
     offset = int(labels.max()) + 1
     sub_of: dict[tuple[int, int], int] = {}
     # one pass over numpy arrays sorted by cluster: no per-cluster frame

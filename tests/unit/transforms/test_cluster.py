@@ -59,3 +59,58 @@ def test_ownaverage_linkage_gives_scipys_flat_clusters():
         assert _partition(got) == _partition(expected)
         split += int(got.max() > 1)
     assert 50 < split < 450  # both outcomes were exercised
+
+
+def _prob_edges(rows):
+    """a, b, match_probability (None: a match key's link)."""
+    return pl.DataFrame(
+        rows, schema={"a": pl.UInt32, "b": pl.UInt32, "match_probability": pl.Float64}, orient="row"
+    )
+
+
+def test_a_large_cluster_is_cut_at_its_weak_link_and_a_profile_stays_whole():
+    from transforms.cluster import cut_large
+
+    # two chains of 6 profiles (records 0-5 and 6-11), strong links, joined by one weak link;
+    # record 12 is a second record of profile 0 with no link of its own
+    rows = [(i, i + 1, 0.9999) for i in range(5)] + [(i, i + 1, 0.9999) for i in range(6, 11)]
+    rows.append((5, 6, 0.95))
+    unit = np.r_[np.arange(12), 0]
+    labels = np.zeros(13, dtype=np.int32)
+    out, cut = cut_large(labels, unit, _prob_edges(rows), limit=10)
+    assert cut == 1
+    assert _partition(out) == [[0, 1, 2, 3, 4, 5, 12], [6, 7, 8, 9, 10, 11]]
+    # under the limit: left for the cohesion check, untouched
+    out, cut = cut_large(labels, unit, _prob_edges(rows), limit=12)
+    assert cut == 0 and len(np.unique(out)) == 1
+
+
+def test_a_large_cluster_held_by_match_keys_alone_stays_whole():
+    from transforms.cluster import cut_large
+
+    rows = [(i, i + 1, None) for i in range(11)]
+    labels = np.zeros(12, dtype=np.int32)
+    out, cut = cut_large(labels, np.arange(12), _prob_edges(rows), limit=10)
+    assert cut == 0 and len(np.unique(out)) == 1
+
+
+def test_the_cohesion_check_splits_small_clusters_beside_one_too_large_to_check():
+    """A cluster of more profiles than MAX_COHESION_PROFILES (held by match keys) is left
+    whole, and a small weakly joined cluster beside it is still split at COHESION."""
+    from transforms.cluster import COHESION, MAX_COHESION_PROFILES, cohesive_labels
+
+    big = MAX_COHESION_PROFILES + 5
+    rows = [(i, i + 1, None) for i in range(big - 1)]
+    rows += [(big, big + 1, 0.999), (big + 1, big + 2, 0.15)]  # 0.999 then 0.15; 0 between ends
+    n = big + 3
+    labels = np.r_[np.zeros(big, dtype=np.int32), np.ones(3, dtype=np.int32)]
+    known = {(big, big + 1): 0.999, (big + 1, big + 2): 0.15}
+
+    def similarity(pairs: pl.DataFrame) -> pl.DataFrame:
+        p = [known.get((int(l_), int(r)), 0.0) for l_, r in pairs.iter_rows()]
+        return pairs.with_columns(p=pl.Series(p, dtype=pl.Float64))
+
+    assert (0.999 + 0.15) / 2 > COHESION > (0.15 + 0.0) / 2  # so the third profile splits off
+    out, split = cohesive_labels(labels, np.arange(n), _prob_edges(rows), similarity)
+    assert split == 1
+    assert _partition(out) == [list(range(big)), [big, big + 1], [big + 2]]
