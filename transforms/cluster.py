@@ -9,7 +9,10 @@ Then a cohesion check, so that clusters do not chain (A links B, B links C, but 
 C): a cluster of three or more profiles whose accepted links are not all there is scored pair by
 pair (every pair of its profiles) and re-clustered by average linkage, so a group joins only when
 its members match the group on average (mean match probability of the cross pairs at least
-COHESION). Splitting never joins anything, so it cannot put two identifiers together.
+COHESION). Within a group, sets of CORE_PROFILES or more profiles held together by strong pairs
+(SUPPORT) that only weak pairs join are split apart too (`split_weak_joins`). Clusters of more
+than MAX_COHESION_PROFILES are first cut at rising match probabilities (`cut_large`). Splitting
+never joins anything, so it cannot put two identifiers together.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ IDS = PERSON_UNIQUE_TOKENS
 COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 CUT_THRESHOLDS = (0.9, 0.99, 0.999, 0.9999, 1.0)  # match probability; a match key counts as 1
+SUPPORT = 0.99  # match probability of a pair strong enough to hold a core together
+CORE_PROFILES = 3  # a core: this many profiles or more, held together by strong pairs
 
 
 def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -137,6 +142,61 @@ def average_linkage(n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, cut: fl
     return np.unique(label, return_inverse=True)[1] + 1
 
 
+def _small_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of a small graph (a cluster's profiles), by union-find."""
+    parent = list(range(n))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        rx, ry = root(x), root(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    return np.array([root(x) for x in range(n)])
+
+
+def split_weak_joins(
+    n: int, i: np.ndarray, j: np.ndarray, p: np.ndarray, group: np.ndarray
+) -> np.ndarray:
+    """Split groups that hold two or more cores joined by weak links alone.
+
+    A core is a set of at least CORE_PROFILES profiles connected by pairs at or above SUPPORT.
+    Two people who share common names and nothing else (no DOB, no postcode in common) can be
+    joined by one weak link, and average linkage keeps them together when half their pairs are
+    names-only (about 0.6 each): that chain costs every pair of their records. A group with two
+    or more cores becomes one group per core; the rest of its profiles (strong pairs kept
+    together) go to the core closest to them on average. `group` labels from 1, as returned."""
+    if n < 2 * CORE_PROFILES or np.bincount(group).max() < 2 * CORE_PROFILES:
+        return group  # no group large enough to hold two cores: most clusters, at no cost
+    strong = (p >= SUPPORT) & (group[i] == group[j])
+    if np.count_nonzero(strong) < 2 * (CORE_PROFILES - 1):
+        return group  # too few strong pairs to connect two cores
+    comp = _small_components(n, i[strong], j[strong])  # scipy's call costs more at this size
+    sizes = np.bincount(comp, minlength=n)
+    out, next_label = group.copy(), int(group.max()) + 1
+    sim = np.zeros((n, n))
+    sim[i, j] = p
+    sim[j, i] = p
+    for g in np.unique(group):
+        members = np.flatnonzero(group == g)
+        cores = np.unique(comp[members][sizes[comp[members]] >= CORE_PROFILES])
+        if len(cores) < 2:
+            continue
+        core_members = [members[comp[members] == c] for c in cores]
+        for k, held in enumerate(core_members):
+            out[held] = next_label + k
+        for rest in np.unique(comp[members][~np.isin(comp[members], cores)]):
+            held = members[comp[members] == rest]
+            closest = np.argmax([sim[np.ix_(held, core)].mean() for core in core_members])
+            out[held] = next_label + int(closest)
+        next_label += len(cores)
+    return np.unique(out, return_inverse=True)[1] + 1
+
+
 def cut_large(
     labels: np.ndarray, unit: np.ndarray, edges: pl.DataFrame, limit: int = MAX_COHESION_PROFILES
 ) -> tuple[np.ndarray, int]:
@@ -216,6 +276,7 @@ def cohesive_labels(
         ids, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
         k = hi - lo
         sub = average_linkage(len(ids), inverse[:k], inverse[k:], prob[lo:hi], cut)
+        sub = split_weak_joins(len(ids), inverse[:k], inverse[k:], prob[lo:hi], sub)
         if sub.max() > 1:
             split += 1
             cluster = int(clusters[lo])

@@ -114,3 +114,49 @@ def test_the_cohesion_check_splits_small_clusters_beside_one_too_large_to_check(
     out, split = cohesive_labels(labels, np.arange(n), _prob_edges(rows), similarity)
     assert split == 1
     assert _partition(out) == [list(range(big)), [big, big + 1], [big + 2]]
+
+
+def _all_pairs(n, strong_within, cross):
+    """Every pair of n profiles: SUPPORT-strong inside each set of `strong_within`, else `cross`
+    (a function of the pair)."""
+    from transforms.cluster import SUPPORT
+
+    i, j = np.triu_indices(n, 1)
+    where = {u: k for k, held in enumerate(strong_within) for u in held}
+    p = np.array(
+        [
+            (1 + SUPPORT) / 2 if a in where and where[a] == where.get(b) else cross(a, b)
+            for a, b in zip(i.tolist(), j.tolist(), strict=True)
+        ]
+    )
+    return i, j, p
+
+
+def test_two_cores_joined_by_weak_pairs_alone_are_split_and_the_rest_go_to_the_closer():
+    """Two namesakes, each with CORE_PROFILES records strongly linked (DOB, postcode), whose
+    cross pairs are names-only (0.6) or contradicting (0.02): one person each. A profile with
+    no strong pair goes to the core it matches better on average."""
+    from transforms.cluster import CORE_PROFILES, split_weak_joins
+
+    k = CORE_PROFILES
+    a, b, lone = list(range(k)), list(range(k, 2 * k)), 2 * k
+    n = 2 * k + 1
+
+    def cross(u, v):
+        if lone in (u, v):
+            return 0.9 if min(u, v) in a else 0.2
+        return 0.6 if (u + v) % 2 else 0.02
+
+    i, j, p = _all_pairs(n, [a, b], cross)
+    out = split_weak_joins(n, i, j, p, np.ones(n, dtype=np.int64))
+    assert _partition(out) == [[*a, lone], b]
+
+
+def test_sets_smaller_than_a_core_stay_together():
+    from transforms.cluster import CORE_PROFILES, split_weak_joins
+
+    k = CORE_PROFILES - 1  # two strongly linked sets one profile short of a core
+    n = 2 * k
+    i, j, p = _all_pairs(n, [list(range(k)), list(range(k, n))], lambda u, v: 0.6)
+    out = split_weak_joins(n, i, j, p, np.ones(n, dtype=np.int64))
+    assert len(np.unique(out)) == 1
