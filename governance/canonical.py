@@ -102,18 +102,23 @@ NICKNAMES = {
 }
 
 
-# Titles and honorifics, removed from names before anything is hashed (a title says nothing
-# about who someone is, and "Mrs" is no forename). Post-nominal suffixes likewise, at the end.
+# Titles and honorifics, removed from the front of names before anything is hashed (a title
+# says nothing about who someone is, and "Mrs" is no forename); only in front, so a surname that
+# is also a title stays ("Jane Lord"). Words that are often given names too (Earl, Duke, Prince,
+# Baron, Major) are not listed: "Earl Smith" is a forename. Post-nominal suffixes, at the end.
 TITLES = (
     "MR", "MRS", "MS", "MISS", "MX", "MSTR", "MASTER", "DR", "DOCTOR", "PROF", "PROFESSOR",
     "REV", "REVD", "REVEREND", "FR", "FATHER", "SIR", "DAME", "LADY", "LORD", "CAPT", "CPT",
-    "MAJ", "COL", "LT", "SGT", "CLLR", "HON", "RT",
+    "CAPTAIN", "MAJ", "COL", "COLONEL", "LT", "LIEUTENANT", "SGT", "SERGEANT", "CPL", "CORPORAL",
+    "BRIG", "BRIGADIER", "ADM", "ADMIRAL", "CLLR", "COUNCILLOR", "HON", "RT", "BARONESS",
+    "VISCOUNT", "VISCOUNTESS", "COUNTESS", "MARQUESS", "MARCHIONESS",
 )  # fmt: skip
 SUFFIXES = ("JR", "JNR", "SR", "SNR", "II", "III", "IV", "PHD", "ESQ", "MBE", "OBE", "CBE")
 
 
 def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
-    """A name's words (upper case, letters and apostrophes), titles and suffixes removed.
+    """A name's words (upper case, letters and apostrophes), leading titles and a trailing
+    suffix removed ("Rt Hon Sir John Smith Jr" -> JOHN SMITH; "Jane Lord" keeps LORD).
 
     With lone_title a name that is nothing but a title word is kept ("Lord" is a surname too).
     """
@@ -127,9 +132,8 @@ def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
         .list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
     )
     plain = pl.element().str.replace_all("'", "")
-    kept = words.list.eval(
-        pl.element().filter(~plain.is_in(TITLES) | pl.lit(lone_title) & (pl.len() == 1))
-    )
+    leading = plain.is_in(TITLES).cast(pl.Int8).cum_prod() == 1  # titles before any name
+    kept = words.list.eval(pl.element().filter(~leading | pl.lit(lone_title) & (pl.len() == 1)))
     return kept.list.eval(
         pl.element().filter(
             ~(plain.is_in(SUFFIXES) & (pl.int_range(pl.len()) == pl.len() - 1) & (pl.len() > 1))

@@ -93,3 +93,28 @@ def test_sex_codes_from_every_partner_map_to_m_or_f():
         None,
         None,
     ]
+
+
+@pytest.mark.parametrize(
+    "raw, forename, surname",
+    [
+        ("Mrs Ann Smith", "ANN", "SMITH"),
+        ("Rt Hon Sir John Smith Jr", "JOHN", "SMITH"),
+        ("Captain Jack Hewson", "JACK", "HEWSON"),
+        ("Jane Lord", "JANE", "LORD"),  # a title's word after a name is a name
+        ("Ann Mary Major", "ANN", "MAJOR"),
+        ("Earl Smith", "EARL", "SMITH"),  # a given name as often as a title: kept
+        ("Mr", None, None),
+    ],
+)
+def test_titles_are_removed_from_the_front_of_a_name_only(raw, forename, surname):
+    words = _one(canon.name_words, raw).to_list()
+    assert (words[0] if len(words) > 1 else None, words[-1] if words else None) == (
+        forename,
+        surname,
+    )
+
+
+def test_a_surname_that_is_a_title_word_alone_is_kept():
+    assert _one(canon.surname_canonical, "Lord") == "LORD"
+    assert _one(canon.forename_own, "Mrs") is None
