@@ -116,29 +116,34 @@ TITLES = (
 SUFFIXES = ("JR", "JNR", "SR", "SNR", "II", "III", "IV", "PHD", "ESQ", "MBE", "OBE", "CBE")
 
 
+def _any_apostrophes(words: tuple[str, ...]) -> str:
+    """A regex alternation of words as spelt with apostrophes anywhere ("M'RS" is MRS), longest
+    first."""
+    return "|".join("'*" + "'*".join(w) + "'*" for w in sorted(words, key=len, reverse=True))
+
+
+_LEADING_TITLES = rf"^(?:(?:{_any_apostrophes(TITLES)})(?: +|$))+"
+_TRAILING_SUFFIX = rf" +(?:{_any_apostrophes(SUFFIXES)})$"
+
+
 def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     """A name's words (upper case, letters and apostrophes), leading titles and a trailing
     suffix removed ("Rt Hon Sir John Smith Jr" -> JOHN SMITH; "Jane Lord" keeps LORD).
 
     With lone_title a name that is nothing but a title word is kept ("Lord" is a surname too).
+    Two regular expressions on the whole text: ten times faster than a filter over each name's
+    list of words, with the same words out (docs/benchmarks.md, session 25).
     """
-    words = (
+    text = (
         raw.str.normalize("NFKD")
         .str.to_uppercase()
-        .str.replace_all(r"[^A-Z' -]", " ")
-        .str.replace_all("-", " ")
+        .str.replace_all(r"[^A-Z']+", " ")
         .str.strip_chars()
-        .str.split(" ")
-        .list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
     )
-    plain = pl.element().str.replace_all("'", "")
-    leading = plain.is_in(TITLES).cast(pl.Int8).cum_prod() == 1  # titles before any name
-    kept = words.list.eval(pl.element().filter(~leading | pl.lit(lone_title) & (pl.len() == 1)))
-    return kept.list.eval(
-        pl.element().filter(
-            ~(plain.is_in(SUFFIXES) & (pl.int_range(pl.len()) == pl.len() - 1) & (pl.len() > 1))
-        )
-    )
+    stripped = text.str.replace(_LEADING_TITLES, "")
+    if lone_title:
+        stripped = pl.when(text.str.contains(" ", literal=True)).then(stripped).otherwise(text)
+    return stripped.str.replace(_TRAILING_SUFFIX, "").str.extract_all(r"[A-Z']+")
 
 
 def name_canonical(raw: pl.Expr) -> pl.Expr:
@@ -147,9 +152,16 @@ def name_canonical(raw: pl.Expr) -> pl.Expr:
     return pl.when(text.str.len_chars() > 0).then(text)
 
 
-def surname_canonical(raw: pl.Expr) -> pl.Expr:
-    """The whole surname, canonical, titles and suffixes removed ("Smith Jr" -> SMITH)."""
-    return name_canonical(name_words(raw, lone_title=True).list.join(""))
+def surname_words(raw: pl.Expr) -> pl.Expr:
+    """A surname's words (name_words; a surname that is only a title word is kept)."""
+    return name_words(raw, lone_title=True)
+
+
+def surname_canonical(raw: pl.Expr, words: pl.Expr | None = None) -> pl.Expr:
+    """The whole surname, canonical, titles and suffixes removed ("Smith Jr" -> SMITH).
+
+    words: surname_words(raw) where already made."""
+    return name_canonical((surname_words(raw) if words is None else words).list.join(""))
 
 
 def forename_own(raw: pl.Expr) -> pl.Expr:
@@ -215,9 +227,9 @@ def nysiis(name: pl.Expr) -> pl.Expr:
     return name.map_batches(_nysiis_values, return_dtype=pl.String)
 
 
-def surname_parts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """First and last part of a hyphenated or double-barrelled surname."""
-    words = name_words(raw, lone_title=True)
+def surname_parts(words: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """First and last part of a hyphenated or double-barrelled surname, from its words
+    (surname_words)."""
     return name_canonical(words.list.first()), name_canonical(words.list.last())
 
 

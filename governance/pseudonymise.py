@@ -121,11 +121,12 @@ def name_fields(role: str) -> list[list[pl.Expr]]:
                 canon.nysiis(own).alias("w_fn_ny"),
             ],
         ]
-    sn = pl.col("w_sn")
-    first, last = canon.surname_parts(V)
+    sn, words = pl.col("w_sn"), pl.col("__sn_words")
+    first, last = canon.surname_parts(words)
     return [
+        [canon.surname_words(V).alias("__sn_words")],
         [
-            canon.surname_canonical(V).alias("w_sn"),
+            canon.surname_canonical(V, words).alias("w_sn"),
             first.alias("w_sn_first"),
             last.alias("w_sn_last"),
         ],
@@ -301,13 +302,16 @@ def age_band(dob: pl.Expr, on: dt.date) -> pl.Expr:
 
 
 def generalised_column(ex: Extract, name: str, how: str, on: dt.date) -> pl.Expr:
-    raw = pl.col(name)
+    """A generalised column, made once per distinct raw value (dates of birth and postcodes
+    repeat)."""
     if how == "age_band":
-        return age_band(canon.dob_canonical(raw, ex.column(name).date_format), on).alias("age_band")
-    postcode = canon.postcode_canonical(raw)
-    if how == "postcode_sector":
-        return canon.postcode_sector(postcode).alias("postcode_sector")
-    return canon.postcode_district(postcode).alias("postcode_district")
+        fmt = ex.column(name).date_format
+        return canon.per_distinct(
+            pl.col(name), lambda raw: age_band(canon.dob_canonical(raw, fmt), on)
+        ).alias("age_band")
+    part = canon.postcode_sector if how == "postcode_sector" else canon.postcode_district
+    made = canon.per_distinct(pl.col(name), lambda raw: part(canon.postcode_canonical(raw)))
+    return made.alias(how)
 
 
 def keyed_id(purpose: str, text: pl.Expr, key: SecretKey) -> pl.Expr:

@@ -128,9 +128,15 @@ class Prefect:
         return output
 
     def api(self, method: str, path: str, body: dict | None = None):
-        response = httpx.request(
-            method, f"{self.url}{path}", json=body, timeout=60, trust_env=False
-        )
+        """One call to the server's API. A 503 (the server's database busy, on a loaded
+        machine) is tried again after a pause, as Prefect's own client does."""
+        for pause in (1, 2, 4, 8, 0):
+            response = httpx.request(
+                method, f"{self.url}{path}", json=body, timeout=60, trust_env=False
+            )
+            if response.status_code != 503 or not pause:
+                break
+            time.sleep(pause)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -1,3 +1,6 @@
+import re
+import unicodedata
+
 import polars as pl
 import pytest
 from hypothesis import given
@@ -113,6 +116,35 @@ def test_titles_are_removed_from_the_front_of_a_name_only(raw, forename, surname
         forename,
         surname,
     )
+
+
+def _name_words_by_hand(raw: str, lone_title: bool) -> list[str]:
+    """The rule of name_words, word by word in plain Python: leading titles go (all of a
+    one-word name stays with lone_title), then a suffix that is the last of two or more words."""
+    words = re.sub(r"[^A-Z']+", " ", unicodedata.normalize("NFKD", raw).upper()).split()
+    plain = [w.replace("'", "") for w in words]
+    if not (lone_title and len(words) == 1):
+        lead = 0
+        while lead < len(words) and plain[lead] in canon.TITLES:
+            lead += 1
+        words, plain = words[lead:], plain[lead:]
+    return words[:-1] if len(words) > 1 and plain[-1] in canon.SUFFIXES else words
+
+
+_NAME_PARTS = st.sampled_from(
+    [*canon.TITLES, *canon.SUFFIXES, "Ann", "smith", "O'Neil", "lord", "Earl", "M'RS", "jr."]
+)
+_SEPARATORS = st.sampled_from([" ", "  ", "-", ". ", ", ", "'", " - ", "\t"])
+
+
+@given(
+    parts=st.lists(st.tuples(_NAME_PARTS, _SEPARATORS), min_size=1, max_size=6),
+    lone_title=st.booleans(),
+)
+def test_name_words_follow_the_rule_for_any_mix_of_titles_suffixes_and_names(parts, lone_title):
+    raw = "".join(word + sep for word, sep in parts)
+    words = _one(lambda v: canon.name_words(v, lone_title), raw).to_list()
+    assert words == _name_words_by_hand(raw, lone_title)
 
 
 def test_a_surname_that_is_a_title_word_alone_is_kept():
