@@ -9,7 +9,7 @@ reading, checking, pseudonymising and staging; the other half find everything st
 kills land, spread as densely, in linking, deriving needs and publishing. The kills run in two
 lanes (two data directories, one server) at once. Up to 50 points, taken in an order that
 covers the whole run first and then fills the gaps; on a machine too slow for all of them in
-the kill phase's budget (MCN_CRASH_BUDGET, 600 s), the lanes stop once past it, after at least
+the kill phase's budget (MCN_CRASH_BUDGET, 360 s), the lanes stop once past it, after at least
 20 kills, so CI keeps to its time on a slow machine and every kill still lands somewhere new.
 """
 
@@ -38,7 +38,7 @@ from tests.conftest import RUN_DATE, sign_optout
 pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("MCN_CRASH_POINTS", "50"))
 LANES = int(os.environ.get("MCN_CRASH_LANES", "2"))
-BUDGET = float(os.environ.get("MCN_CRASH_BUDGET", "600"))  # seconds for the kills, all lanes
+BUDGET = float(os.environ.get("MCN_CRASH_BUDGET", "360"))  # seconds for the kills, all lanes
 MIN_KILLS = min(KILLS, 20)
 MCN = [sys.executable, "-m", "flows.cli"]
 _in_process = threading.Lock()
