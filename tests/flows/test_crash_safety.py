@@ -10,7 +10,7 @@ kills land, spread as densely, in linking, deriving needs and publishing. The ki
 lanes (two data directories, one server) at once. Up to 50 points, taken in an order that
 covers the whole run first and then fills the gaps; on a machine too slow for all of them in
 the kill phase's budget (MCN_CRASH_BUDGET, 360 s), the lanes stop once past it, after at least
-20 kills, so CI keeps to its time on a slow machine and every kill still lands somewhere new.
+12 kills, so CI keeps to its time on a slow machine and every kill still lands somewhere new.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("MCN_CRASH_POINTS", "50"))
 LANES = int(os.environ.get("MCN_CRASH_LANES", "2"))
 BUDGET = float(os.environ.get("MCN_CRASH_BUDGET", "360"))  # seconds for the kills, all lanes
-MIN_KILLS = min(KILLS, 20)
+MIN_KILLS = min(KILLS, 12)
 MCN = [sys.executable, "-m", "flows.cli"]
 _in_process = threading.Lock()
 
