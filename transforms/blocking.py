@@ -33,6 +33,11 @@ BLOCKING_RULES: dict[str, Rule] = {
     "dob_sex": same("tok_f_dob", "tok_f_sex"),
     "dob_forename": same("tok_f_dob", "tok_f_fn_ph"),
     "dob_surname": same("tok_f_dob", "tok_f_sn_ph"),
+    # DOB with the nickname-canonical forename (Dave and David have different Soundex codes), or
+    # with a forename spelt as the other record's surname (names the wrong way round with a typo
+    # in the other name, and sex missing: no other DOB rule meets them)
+    "dob_nickname": same("tok_f_dob", "tok_f_fn_nick"),
+    "dob_crossed": (("tok_f_dob", "tok_f_fn"), ("tok_f_dob", "tok_f_sn")),
     "postcode": same("tok_f_pc"),
     "names": same("tok_f_fn_nick", "tok_f_sn"),
     "names_crossed": (("tok_f_fn", "tok_f_sn"), ("tok_f_sn", "tok_f_fn")),
@@ -69,12 +74,19 @@ def block(
     big = sizes.filter(pl.col("len") > cap).select(keys)
     a = a.join(big, on=keys, how="anti")
     b = b.join(big, on=keys, how="anti")
-    # the relation is symmetric (a crossed rule too), so each pair appears both ways: keep l < r
-    pairs = (
-        a.join(b, on=keys, suffix="_r")
-        .filter(pl.col("profile") < pl.col("profile_r"))
-        .select(pl.col("profile").alias("l"), pl.col("profile_r").alias("r"))
-    )
+    joined = a.join(b, on=keys, suffix="_r")
+    if left == right or set(zip(left, right, strict=True)) == set(zip(right, left, strict=True)):
+        # a symmetric relation (names_crossed too): each pair appears both ways, keep l < r
+        pairs = joined.filter(pl.col("profile") < pl.col("profile_r")).select(
+            pl.col("profile").alias("l"), pl.col("profile_r").alias("r")
+        )
+    else:  # one way only (dob_crossed: my forename is your surname): either order, once
+        ends = (pl.col("profile"), pl.col("profile_r"))
+        pairs = (
+            joined.filter(pl.col("profile") != pl.col("profile_r"))
+            .select(pl.min_horizontal(*ends).alias("l"), pl.max_horizontal(*ends).alias("r"))
+            .unique()
+        )
     return pairs, big.height
 
 

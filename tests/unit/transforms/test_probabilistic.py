@@ -130,6 +130,71 @@ def test_records_without_dob_or_postcode_are_compared_on_names(key):
     assert blocking.candidate_pairs(profiles([a, b], key))[0].height == 1
 
 
+def rules_pairing(a: dict, b: dict, key) -> set[str]:
+    """The blocking rules that make the two identities a candidate pair, among a crowd of
+    strangers born the same day (as in a city, where DOB alone is too common to block on)."""
+    crowd = [
+        {
+            "forename": f"Zed{chr(97 + i)}",
+            "surname": f"Quorn{chr(97 + i)}",
+            "date_of_birth": a["date_of_birth"],
+            "postcode": "ZZ9 9ZZ",
+        }
+        for i in range(blocking.RULE_CAPS["dob"] + 1)
+    ]
+    prof, pair = first_pair([a, b, *crowd], key)
+    wanted = pair.select(
+        pl.min_horizontal("l", "r").alias("l"), pl.max_horizontal("l", "r").alias("r")
+    )
+    return {
+        name
+        for name, rule in blocking.BLOCKING_RULES.items()
+        if not blocking.block(prof, rule, blocking.RULE_CAPS.get(name))[0]
+        .join(wanted, on=["l", "r"])
+        .is_empty()
+    }
+
+
+def test_a_nickname_with_a_misspelt_surname_meets_on_dob(key):
+    """Dave and David (different Soundex codes), the surname's first letter wrong, sex missing on
+    one side, a move: only DOB with the nickname-canonical forename brings them together."""
+    a = {"forename": "David", "surname": "Baxendale", "date_of_birth": "1957-10-31",
+         "sex": "M", "postcode": "LS23 1DP"}  # fmt: skip
+    b = {"forename": "Dave", "surname": "Raxendale", "date_of_birth": "1957-10-31",
+         "postcode": "BD20 9BQ"}  # fmt: skip
+    assert rules_pairing(a, b, key) == {"dob_nickname"}
+    assert rules_pairing(a, {**b, "date_of_birth": "1957-10-30"}, key) == set()
+
+
+@pytest.mark.parametrize("order", ["as given", "reversed"])
+def test_swapped_names_with_a_typo_and_no_sex_meet_on_dob(key, order):
+    """Names the wrong way round, one of them misspelt, sex missing, a move: a forename spelt as
+    the other record's surname, with the DOB, pairs them whichever record comes first."""
+    a = {"forename": "Mitchell", "surname": "Slater", "date_of_birth": "1986-05-08",
+         "sex": "M", "postcode": "LS21 3QJ"}  # fmt: skip
+    b = {"forename": "Slter", "surname": "Mitchell", "date_of_birth": "1986-05-08",
+         "postcode": "BD14 1BX"}  # fmt: skip
+    pair = (a, b) if order == "as given" else (b, a)
+    assert rules_pairing(*pair, key) == {"dob_crossed"}
+    other_day = {**pair[1], "date_of_birth": "1986-05-09"}
+    assert rules_pairing(pair[0], other_day, key) == set()
+
+
+def test_a_one_way_rule_pairs_each_pair_once_in_order():
+    """dob_crossed is not symmetric (my forename is your surname): each pair is found from
+    either side, reported once, smaller profile first; a profile never pairs with itself."""
+    prof = pl.DataFrame(
+        {
+            "profile": [0, 1, 2, 3],
+            "tok_f_dob": ["d", "d", "d", "d"],
+            "tok_f_fn": ["x", "y", "x", "z"],
+            "tok_f_sn": ["y", "x", "x", None],
+        }
+    )
+    pairs, _ = blocking.block(prof, blocking.BLOCKING_RULES["dob_crossed"])
+    assert sorted(pairs.rows()) == [(0, 1), (0, 2), (1, 2)]
+
+
 def test_blocking_pairs_only_profiles_sharing_every_token_of_the_rule():
     prof = pl.DataFrame(
         {"profile": [0, 1, 2, 3], "d": ["d1", "d1", "d2", None], "s": ["s1", None, None, None]},
