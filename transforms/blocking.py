@@ -8,7 +8,9 @@ a forename with the other record's surname (names entered the wrong way round).
 
 Memory is bounded by MAX_BLOCK: a block (profiles sharing one rule's tokens) larger than that is
 not paired by that rule (it is counted and reported as skipped); other rules still reach its
-profiles. A block of MAX_BLOCK profiles makes at most MAX_BLOCK^2 / 2 pairs. Pairs are made rule
+profiles. A block of MAX_BLOCK profiles makes at most MAX_BLOCK^2 / 2 pairs; for a crossed rule
+(my forename is your surname) the two sides of a block are different profiles, and each side is
+held to the cap, so it makes at most MAX_BLOCK^2. Pairs are made rule
 by rule and made distinct as they go.
 """
 
@@ -70,8 +72,11 @@ def block(
     a = profiles.select("profile", *[pl.col(c).alias(k) for c, k in zip(left, keys, strict=True)])
     b = profiles.select("profile", *[pl.col(c).alias(k) for c, k in zip(right, keys, strict=True)])
     a, b = a.drop_nulls(), b.drop_nulls()
-    sizes = a.group_by(keys).len()
-    big = sizes.filter(pl.col("len") > cap).select(keys)
+    # a block is too big when either side of it is: a crossed rule's two sides differ (one
+    # "Smith John" against every John Smith), and a pair count is the product of the two
+    sides = (a,) if left == right else (a, b)
+    big = pl.concat([side.group_by(keys).len().filter(pl.col("len") > cap) for side in sides])
+    big = big.select(keys).unique()
     a = a.join(big, on=keys, how="anti")
     b = b.join(big, on=keys, how="anti")
     joined = a.join(b, on=keys, suffix="_r")

@@ -195,6 +195,29 @@ def test_a_one_way_rule_pairs_each_pair_once_in_order():
     assert sorted(pairs.rows()) == [(0, 1), (0, 2), (1, 2)]
 
 
+@pytest.mark.parametrize("rule", ["dob_crossed", "names_crossed"])
+def test_a_crossed_block_is_capped_on_either_side(rule):
+    """One record named the wrong way round against a crowd named the right way: the block's
+    two sides are different profiles, and a side past the cap skips the block (counted), so a
+    crossed rule can never make more than cap x cap pairs."""
+    cap = 5
+    crowd = [{"tok_f_fn": "john", "tok_f_sn": "smith"} for _ in range(cap + 1)]
+    swapped = {"tok_f_fn": "smith", "tok_f_sn": "john"}
+    rows = [swapped, *crowd]
+    prof = pl.DataFrame(
+        {
+            "profile": list(range(len(rows))),
+            "tok_f_dob": ["d"] * len(rows),
+            "tok_f_fn": [r["tok_f_fn"] for r in rows],
+            "tok_f_sn": [r["tok_f_sn"] for r in rows],
+        }
+    )
+    pairs, skipped = blocking.block(prof, blocking.BLOCKING_RULES[rule], max_block=cap)
+    assert pairs.is_empty() and skipped >= 1
+    pairs, skipped = blocking.block(prof.head(cap + 1), blocking.BLOCKING_RULES[rule], cap)
+    assert pairs.height == cap and skipped == 0  # within the cap: the swapped one meets each
+
+
 def test_blocking_pairs_only_profiles_sharing_every_token_of_the_rule():
     prof = pl.DataFrame(
         {"profile": [0, 1, 2, 3], "d": ["d1", "d1", "d2", None], "s": ["s1", None, None, None]},
