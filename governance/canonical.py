@@ -7,6 +7,7 @@ that cannot be made canonical becomes null (and is never hashed).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from functools import cache
 
 import jellyfish
@@ -233,9 +234,26 @@ def surname_parts(words: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return name_canonical(words.list.first()), name_canonical(words.list.last())
 
 
+# Values that systems write when they do not know, and that two strangers then share: linkage
+# treats them as missing (an agreement on one is no evidence). A date of birth of 1 January 1900
+# is the default of many record systems (SQL Server's first date, the contracts' EARLIEST_DATE);
+# postcodes of the outward code ZZ99 are the NHS's pseudo-postcodes (ZZ99 3VZ no fixed abode,
+# ZZ99 3CZ England not otherwise specified, ZZ99 3WZ Wales...), which are not places. Analysts'
+# postcode districts keep them (a "ZZ99" district counts people of no fixed abode); a
+# placeholder DOB has no age band.
+PLACEHOLDER_DOBS = (dt.date(1900, 1, 1),)
+PSEUDO_POSTCODE_OUTWARD = "ZZ99"
+
+
 def dob_canonical(raw: pl.Expr, date_format: str | None) -> pl.Expr:
     """A date parsed with the contract's format; impossible dates become null."""
     return raw.str.strip_chars().str.to_date(date_format, strict=False)
+
+
+def dob_evidence(raw: pl.Expr, date_format: str | None) -> pl.Expr:
+    """The date of birth as linkage compares it: null when impossible or a placeholder."""
+    dob = dob_canonical(raw, date_format)
+    return pl.when(~dob.is_in(PLACEHOLDER_DOBS)).then(dob)
 
 
 def sex_canonical(raw: pl.Expr) -> pl.Expr:
@@ -255,12 +273,24 @@ def postcode_canonical(raw: pl.Expr) -> pl.Expr:
     return pl.when(spaced.str.contains(POSTCODE_PATTERN)).then(spaced)
 
 
+def postcode_place(raw: pl.Expr) -> pl.Expr:
+    """The UK canonical postcode when it names a place: null for a pseudo-postcode (ZZ99)."""
+    uk = postcode_canonical(raw)
+    return pl.when(~uk.str.starts_with(PSEUDO_POSTCODE_OUTWARD + " ")).then(uk)
+
+
 def postcode_key(raw: pl.Expr) -> pl.Expr:
     """The postcode as linkage compares it: the UK canonical form when it has a UK shape, else
-    its letters and digits upper-cased (a non-UK postal code). Never used for publishing."""
+    its letters and digits upper-cased (a non-UK postal code); null for a pseudo-postcode,
+    which is not a place. Never used for publishing."""
     compact = raw.str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "")
     uk = postcode_canonical(raw)
-    return pl.when(uk.is_not_null()).then(uk).when(compact.str.len_chars() >= 3).then(compact)
+    return (
+        pl.when(uk.is_not_null())
+        .then(postcode_place(raw))
+        .when(compact.str.len_chars() >= 3)
+        .then(compact)
+    )
 
 
 def address_canonical(raw: pl.Expr) -> pl.Expr:

@@ -146,7 +146,7 @@ def dob_fields(date_format: str | None) -> list[list[pl.Expr]]:
     day, month = dob.dt.day(), dob.dt.month()
     iso = dob.cast(pl.String)
     return [
-        [canon.dob_canonical(V, date_format).alias("__dob")],
+        [canon.dob_evidence(V, date_format).alias("__dob")],
         [
             iso.alias("w_dob"),
             dob.dt.year().cast(pl.String).alias("w_yob"),
@@ -168,7 +168,7 @@ def postcode_fields() -> list[list[pl.Expr]]:
     the canonical forms once, then what is made from them (see dob_fields)."""
     pc, compact = pl.col("__pc"), pl.col("__pc_compact")
     return [
-        [canon.postcode_canonical(V).alias("__pc"), canon.postcode_key(V).alias("w_pc")],
+        [canon.postcode_place(V).alias("__pc"), canon.postcode_key(V).alias("w_pc")],
         [pl.col("w_pc").str.replace_all(" ", "").alias("__pc_compact")],
         [
             *neighbourhood(compact, POSTCODE_EDITS, "w_pc_"),
@@ -307,8 +307,8 @@ def generalised_column(ex: Extract, name: str, how: str, on: dt.date) -> pl.Expr
     if how == "age_band":
         fmt = ex.column(name).date_format
         return canon.per_distinct(
-            pl.col(name), lambda raw: age_band(canon.dob_canonical(raw, fmt), on)
-        ).alias("age_band")
+            pl.col(name), lambda raw: age_band(canon.dob_evidence(raw, fmt), on)
+        ).alias("age_band")  # a placeholder DOB has no age band (it is not 65+)
     part = canon.postcode_sector if how == "postcode_sector" else canon.postcode_district
     made = canon.per_distinct(pl.col(name), lambda raw: part(canon.postcode_canonical(raw)))
     return made.alias(how)

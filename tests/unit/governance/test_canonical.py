@@ -56,6 +56,29 @@ def test_postcode_canonical(raw, expected):
 
 
 @pytest.mark.parametrize(
+    "raw, key, place",
+    [
+        ("ls6 2ab", "LS6 2AB", "LS6 2AB"),
+        ("ZZ99 3VZ", None, None),  # the NHS's pseudo-postcode for no fixed abode
+        ("zz993cz", None, None),  # England, not otherwise specified
+        ("90210", "90210", None),  # a US ZIP code is still a place to linkage
+        ("ZZ9 9ZZ", "ZZ9 9ZZ", "ZZ9 9ZZ"),  # a UK shape outside ZZ99
+    ],
+)
+def test_pseudo_postcodes_are_no_place(raw, key, place):
+    assert _one(canon.postcode_key, raw) == key
+    assert _one(canon.postcode_place, raw) == place
+
+
+@pytest.mark.parametrize(
+    "raw, evidence", [("1900-01-01", None), ("1900-01-02", "1900-01-02"), ("1980-13-01", None)]
+)
+def test_a_placeholder_dob_is_no_evidence(raw, evidence):
+    got = _one(lambda v: canon.dob_evidence(v, "%Y-%m-%d").cast(pl.String), raw)
+    assert got == evidence
+
+
+@pytest.mark.parametrize(
     "raw, expected",
     [
         ("Bill", "WILLIAM"),

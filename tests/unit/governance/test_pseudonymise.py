@@ -235,3 +235,16 @@ def test_tokens_hashed_per_distinct_value_equal_tokens_hashed_per_row(key):
     assert len(single) > 30
     assert staged.select(expected.columns).equals(expected)
     assert staged.select(single).null_count().sum_horizontal().item() > 0  # nulls were there
+
+
+def test_a_placeholder_dob_has_no_age_band_and_zz99_keeps_its_district(key):
+    """1 January 1900 means "unknown" in many systems: not 65+. A pseudo-postcode (ZZ99, no
+    fixed abode) is no place to linkage, but analysts still count it as a district."""
+    crimes = _crimes().with_columns(
+        pl.Series("date_of_birth", ["01/01/1900", "02/03/1990", "15/12/1970"]),
+        pl.Series("postcode", ["ZZ99 3VZ", "ls62ab", "LS1 1AA"]),
+    )
+    staged = apply_policy(crimes, police.CRIMES, load_policy("police"), key, RUN_DATE)
+    assert staged["age_band"].to_list() == [None, "35-44", "55-64"]
+    assert staged["postcode_district"][0] == "ZZ99"
+    assert staged["tok_mk1"][0] is None

@@ -410,3 +410,25 @@ def test_a_night_that_takes_the_tokens_links_as_one_that_keeps_them(key):
     assert taken.model is not None and kept.model is not None
     assert taken.model.threshold == kept.model.threshold
     assert coded.columns == ["record_key"]
+
+
+def test_placeholder_dob_and_pseudo_postcode_are_no_evidence(key):
+    """Namesakes of no fixed abode (the NHS pseudo-postcode ZZ99 3VZ) with the default DOB
+    1 January 1900 that many systems write for "unknown": linkage treats both as missing, so no
+    DOB or postcode token and no match key joins them (mk12, names and postcode, did). The same
+    records with a real DOB and postcode still share them."""
+    from transforms.link import KEY_COLUMNS
+
+    ann = {"forename": "Ann", "surname": "Featherstone", "sex": "F"}
+    unknown = {**ann, "date_of_birth": "1900-01-01", "postcode": "zz99 3vz"}
+    known = {**ann, "date_of_birth": "1980-01-02", "postcode": "LS6 2AB"}
+    rows = staged([unknown, {**unknown, "postcode": "ZZ993VZ"}, known, known], key)
+    place = [c for c in rows.columns if c.startswith(("tok_f_dob", "tok_f_pc", "tok_f_yob"))]
+    place += ["tok_f_sector", "tok_f_district"]
+    with_unknowns, with_real = rows[:2], rows[2:]
+    assert with_unknowns.select(place).null_count().row(0) == (2,) * len(place)
+    core = ["tok_f_dob", "tok_f_yob", "tok_f_pc", "tok_f_sector", "tok_f_district"]
+    assert with_real.select(core).null_count().row(0) == (0,) * len(core)
+    shared = [c for c in KEY_COLUMNS if c in rows.columns and with_unknowns[c].n_unique() == 1]
+    assert [c for c in shared if with_unknowns[c][0] is not None] == []
+    assert with_real["tok_mk1"].n_unique() == 1 and with_real["tok_mk1"][0] is not None
