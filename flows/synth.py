@@ -153,6 +153,8 @@ def synthesise(
             rows, refs = _records(events[(name, ex.name)], version, ex, rng, slips, as_of)
             truth.append(refs)
             formatted = format_extract(rows, ex)
+            if noise == "realistic":
+                formatted = synth_realistic.as_written(formatted, ex, partner_synth(name))
             write_extract(formatted, ex, folder)
             files[ex.file] = written[f"{name}/{ex.name}"] = formatted.height
         write_manifest(folder, name, files, as_of)

@@ -78,3 +78,6 @@ class PartnerSynth:
     nhs_number_known: float = 1.0
     # CSV files written with a UTF-8 byte-order mark (as Excel exports do).
     bom: bool = False
+    # What the partner's system writes for no fixed abode instead of leaving the postcode empty
+    # (realistic noise only; linkage reads it as no postcode: governance.canonical).
+    no_fixed_abode_postcode: str | None = None

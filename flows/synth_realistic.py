@@ -10,10 +10,14 @@ Independent of flows.synth_noise (its own rates, its own typo model, its own kin
 - typos anywhere in either name (first letter included), sometimes two;
 - postcode typos (a character changed or two transposed);
 - twins (same surname, DOB and address, other forename) and namesakes (same names and address,
-  another DOB: a parent and child) among the people, so that names and address alone mislead.
+  another DOB: a parent and child) among the people, so that names and address alone mislead;
+- unknowns as partners write them: a missing postcode is the pseudo-postcode ZZ99 3VZ (no
+  fixed abode) where the partner's system writes one (PartnerSynth.no_fixed_abode_postcode).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -21,6 +25,10 @@ import polars as pl
 from flows.synth_noise import _hits
 from flows.synth_people import postcodes
 from governance.canonical import nickname_table
+
+if TYPE_CHECKING:
+    from flows.synth_draw import PartnerSynth
+    from schemas.contract import Extract
 
 TITLES = np.array(["Mr", "Mrs", "Ms", "Miss", "Dr", "Rev", "Mr.", "MRS", "Sir"])
 LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
@@ -217,3 +225,13 @@ def row_slips(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         .otherwise("postcode"),
         dob=pl.when(hit["dob_missing"]).then(None).otherwise("dob"),
     )
+
+
+def as_written(rows: pl.DataFrame, ex: Extract, synth: PartnerSynth) -> pl.DataFrame:
+    """An extract's formatted rows with unknowns as the partner's system writes them: a missing
+    postcode as its no-fixed-abode pseudo-postcode, where it has one. Draws nothing, so every
+    other value is the same as without it."""
+    column = ex.identity_columns.get("postcode")
+    if column is None or synth.no_fixed_abode_postcode is None:
+        return rows
+    return rows.with_columns(pl.col(column).fill_null(synth.no_fixed_abode_postcode))

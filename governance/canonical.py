@@ -237,10 +237,10 @@ def surname_parts(words: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 # Values that systems write when they do not know, and that two strangers then share: linkage
 # treats them as missing (an agreement on one is no evidence). A date of birth of 1 January 1900
 # is the default of many record systems (SQL Server's first date, the contracts' EARLIEST_DATE);
-# postcodes of the outward code ZZ99 are the NHS's pseudo-postcodes (ZZ99 3VZ no fixed abode,
-# ZZ99 3CZ England not otherwise specified, ZZ99 3WZ Wales...), which are not places. Analysts'
-# postcode districts keep them (a "ZZ99" district counts people of no fixed abode); a
-# placeholder DOB has no age band.
+# postcodes of the outward code ZZ99 are health data sets' pseudo-postcodes (ZZ99 3VZ no fixed
+# abode, ZZ99 3CZ England not otherwise specified, ZZ99 3WZ Wales...), which are not places.
+# Analysts' postcode districts keep them (a "ZZ99" district counts people of no fixed abode);
+# a placeholder DOB has no age band.
 PLACEHOLDER_DOBS = (dt.date(1900, 1, 1),)
 PSEUDO_POSTCODE_OUTWARD = "ZZ99"
 

@@ -61,4 +61,6 @@ SYNTH = PartnerSynth(
     # ECDS person stated gender: 1 male, 2 female, X not known.
     sex_codes={"M": "1", "F": "2"},
     sex_unknown="X",
+    # NHS data sets record no fixed abode as the pseudo-postcode ZZ99 3VZ (NHS Data Dictionary).
+    no_fixed_abode_postcode="ZZ99 3VZ",
 )
