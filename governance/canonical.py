@@ -273,10 +273,14 @@ def postcode_canonical(raw: pl.Expr) -> pl.Expr:
     return pl.when(spaced.str.contains(POSTCODE_PATTERN)).then(spaced)
 
 
+def _place(uk: pl.Expr) -> pl.Expr:
+    """A canonical UK postcode, null when it is a pseudo-postcode (ZZ99)."""
+    return pl.when(~uk.str.starts_with(PSEUDO_POSTCODE_OUTWARD + " ")).then(uk)
+
+
 def postcode_place(raw: pl.Expr) -> pl.Expr:
     """The UK canonical postcode when it names a place: null for a pseudo-postcode (ZZ99)."""
-    uk = postcode_canonical(raw)
-    return pl.when(~uk.str.starts_with(PSEUDO_POSTCODE_OUTWARD + " ")).then(uk)
+    return _place(postcode_canonical(raw))
 
 
 def postcode_key(raw: pl.Expr) -> pl.Expr:
@@ -287,7 +291,7 @@ def postcode_key(raw: pl.Expr) -> pl.Expr:
     uk = postcode_canonical(raw)
     return (
         pl.when(uk.is_not_null())
-        .then(postcode_place(raw))
+        .then(_place(uk))  # the canonical form made once
         .when(compact.str.len_chars() >= 3)
         .then(compact)
     )

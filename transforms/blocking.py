@@ -10,8 +10,8 @@ Memory is bounded by MAX_BLOCK: a block (profiles sharing one rule's tokens) lar
 not paired by that rule (it is counted and reported as skipped); other rules still reach its
 profiles. A block of MAX_BLOCK profiles makes at most MAX_BLOCK^2 / 2 pairs; for a crossed rule
 (my forename is your surname) the two sides of a block are different profiles, and each side is
-held to the cap, so it makes at most MAX_BLOCK^2. Pairs are made rule
-by rule and made distinct as they go.
+held to the cap, so it makes at most MAX_BLOCK^2. Pairs are made rule by rule and made distinct
+as they go.
 """
 
 from __future__ import annotations

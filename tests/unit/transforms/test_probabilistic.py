@@ -14,6 +14,7 @@ from tests.conftest import RUN_DATE
 from transforms import blocking
 from transforms import probabilistic as fs
 from transforms.compare import COMPARISONS, gamma_name
+from transforms.link import KEY_COLUMNS
 
 FIELDS = ("forename", "surname", "date_of_birth", "sex", "postcode", "address", "nhs_number")
 ANN = {
@@ -417,8 +418,6 @@ def test_placeholder_dob_and_pseudo_postcode_are_no_evidence(key):
     1 January 1900 that many systems write for "unknown": linkage treats both as missing, so no
     DOB or postcode token and no match key joins them (mk12, names and postcode, did). The same
     records with a real DOB and postcode still share them."""
-    from transforms.link import KEY_COLUMNS
-
     ann = {"forename": "Ann", "surname": "Featherstone", "sex": "F"}
     unknown = {**ann, "date_of_birth": "1900-01-01", "postcode": "zz99 3vz"}
     known = {**ann, "date_of_birth": "1980-01-02", "postcode": "LS6 2AB"}
