@@ -358,6 +358,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     demo.dev_keys()
     demo.dev_officer()
     zones = Zones.from_env(args.data_dir)
+    demo.fresh_data_dir(zones)
     night = args.run_date
     args.framework = args.framework or [DEFAULT_FRAMEWORK] + [
         n for n in shipped() if n != DEFAULT_FRAMEWORK

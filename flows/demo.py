@@ -56,6 +56,58 @@ def dev_keys() -> None:
     os.environ.setdefault(ENV_STATE_DIR, str(Path(".mcn") / "state"))  # `make clean` clears it
 
 
+DEMO_MARK = ".mcn-demo"  # in a data folder `mcn demo` made: the next demo may start it again
+
+
+def fresh_data_dir(zones: Zones) -> None:
+    """The demo's two nights replay a month of history, so they need a data folder no earlier
+    night has written to (its opt-out lists and audit log would refuse the replay). A folder an
+    earlier demo made (its mark is in it), under the development keys, is emptied and its audit
+    head (kept outside it) forgotten; a folder the demo did not make is never touched."""
+    from flows.errors import DataDirError
+    from flows.runs import LOCK_FILE, run_lock
+    from governance.audit import ENV_AUDIT_KEY_FILE, operator_head_path
+    from schemas.errors import OutputExistsError
+
+    root = zones.root
+    if root.is_symlink() or (root.exists() and not root.is_dir()):
+        raise DataDirError(
+            f"{root} is not a folder (a file or a symbolic link): the demo writes its synthetic "
+            "data into a folder of its own. Fix: pass --data-dir with a new folder"
+        )
+    if root.is_dir() and any(p.name != LOCK_FILE for p in root.iterdir()):
+        dev_audit_key = (DEV_KEYS / "audit.key").resolve()
+        if not (root / DEMO_MARK).is_file():
+            raise OutputExistsError(
+                f"{root} holds files that `mcn demo` did not make; the demo starts from an empty "
+                "data folder and removes none it did not make. Fix: pass --data-dir with a new "
+                f"folder, or move {root} away (if it is an older demo's, `make clean` removes "
+                "it with .mcn/)"
+            )
+        if Path(os.environ.get(ENV_AUDIT_KEY_FILE, "")).resolve() != dev_audit_key:
+            raise OutputExistsError(
+                f"{root} was made by an earlier demo, but this one runs under a configured "
+                "audit key, not the development one: the demo empties a folder only under its "
+                "development keys. Fix: pass --data-dir with a new folder, or unset "
+                f"{ENV_AUDIT_KEY_FILE}"
+            )
+        head = operator_head_path(zones.audit)
+        with run_lock(zones):
+            for child in root.iterdir():
+                if child.name == LOCK_FILE:
+                    continue
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+        head.unlink(missing_ok=True)
+        _say(f"!! emptied {root}, the data folder an earlier `mcn demo` made, to start again")
+    root.mkdir(parents=True, exist_ok=True, mode=0o750)
+    (root / DEMO_MARK).write_text(
+        "made by `mcn demo` (synthetic data, development keys): the next demo empties it\n"
+    )
+
+
 OFFICER = DEV_KEYS / "development-ig-officer.key"
 
 
