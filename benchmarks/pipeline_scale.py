@@ -127,7 +127,11 @@ def main() -> int:
         tracer = str(Path(__file__).with_name("memtrace.py"))
         run = [sys.executable, tracer, str(args.memtrace), "--", *run[len(mcn) :]]
     if args.profile:  # py-spy's own overhead is small at 20 samples a second
-        spy = shutil.which("py-spy") or str(Path.home() / ".local" / "bin" / "py-spy")
+        spy = (
+            shutil.which("py-spy")
+            or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # the venv's
+            or str(Path.home() / ".local" / "bin" / "py-spy")
+        )
         run = [
             spy,
             "record",
