@@ -403,7 +403,7 @@ def test_checkpoints_in_a_row_and_from_threads_see_only_their_own_frame(suite, t
 
 
 def test_a_checkpoint_that_fails_leaves_no_table_behind(suite, tmp_path, monkeypatch):
-    from great_expectations.checkpoint.checkpoint import Checkpoint
+    from great_expectations.core.validation_definition import ValidationDefinition
 
     seen = []
 
@@ -411,7 +411,7 @@ def test_a_checkpoint_that_fails_leaves_no_table_behind(suite, tmp_path, monkeyp
         seen.append(_registered())
         raise RuntimeError("checkpoint broke")
 
-    monkeypatch.setattr(Checkpoint, "run", broken)
+    monkeypatch.setattr(ValidationDefinition, "run", broken)
     with pytest.raises(RuntimeError):
         gx_project.run_checkpoint(NAME, suite, _leaky(4, 4), tmp_path)
     assert seen == [[gx_engine.table_name(NAME)]]
@@ -572,3 +572,29 @@ def test_a_large_frame_is_shown_in_batches_duckdb_scans_on_every_core(shown, mon
             "FROM p__e__staged"
         ).fetchone()
     assert counts == (4_500, frame.filter(pl.col("n") % 7 == 0).height, sum(range(4_500)))
+
+
+def _stored(run_dir: Path) -> list[Path]:
+    return sorted((run_dir / "gx" / "validations").rglob("*.json"))
+
+
+def test_a_pass_or_fail_run_evaluates_every_expectation_and_counts_a_failure(suite, tmp_path):
+    """counts_on_failure (the staged suites): a suite that passes is run once, for pass or fail,
+    every expectation on every row; one that fails is run again with the counts, and only
+    that counted result is stored. Either way the verdicts are those of a counted run."""
+    for leaks in (0, 3):
+        quick = gx_project.run_checkpoint(
+            NAME, suite, _leaky(6, leaks), tmp_path / f"quick{leaks}", counts_on_failure=True
+        )
+        counted = gx_project.run_checkpoint(NAME, suite, _leaky(6, leaks), tmp_path / f"n{leaks}")
+        assert quick.statistics["evaluated_expectations"] == len(suite)
+        assert {c: ok for c, (ok, _) in _summaries(quick).items()} == {
+            c: ok for c, (ok, _) in _summaries(counted).items()
+        }
+        assert len(_stored(tmp_path / f"quick{leaks}")) == 1
+        assert quick.success is (leaks == 0)
+        if leaks:  # counted: the second run's result replaced the first
+            assert _summaries(quick) == _summaries(counted) and _leak_count(quick) == leaks
+        else:  # pass or fail only: GX reported no count at all
+            assert all("unexpected_count" not in (r.result or {}) for r in quick.results)
+            assert any("unexpected_count" in (r.result or {}) for r in counted.results)
