@@ -76,7 +76,6 @@ def fresh_data_dir(zones: Zones) -> None:
             "data into a folder of its own. Fix: pass --data-dir with a new folder"
         )
     if root.is_dir() and any(p.name != LOCK_FILE for p in root.iterdir()):
-        dev_audit_key = (DEV_KEYS / "audit.key").resolve()
         if not (root / DEMO_MARK).is_file():
             raise OutputExistsError(
                 f"{root} holds files that `mcn demo` did not make; the demo starts from an empty "
@@ -84,7 +83,10 @@ def fresh_data_dir(zones: Zones) -> None:
                 f"folder, or move {root} away (if it is an older demo's, `make clean` removes "
                 "it with .mcn/)"
             )
-        if Path(os.environ.get(ENV_AUDIT_KEY_FILE, "")).resolve() != dev_audit_key:
+        if (
+            Path(os.environ.get(ENV_AUDIT_KEY_FILE, "")).resolve()
+            != (DEV_KEYS / "audit.key").resolve()
+        ):
             raise OutputExistsError(
                 f"{root} was made by an earlier demo, but this one runs under a configured "
                 "audit key, not the development one: the demo empties a folder only under its "
@@ -92,9 +94,9 @@ def fresh_data_dir(zones: Zones) -> None:
                 f"{ENV_AUDIT_KEY_FILE}"
             )
         head = operator_head_path(zones.audit)
-        with run_lock(zones):
+        with run_lock(zones):  # the mark stays: a demo killed half-way is emptied next time
             for child in root.iterdir():
-                if child.name == LOCK_FILE:
+                if child.name in (LOCK_FILE, DEMO_MARK):
                     continue
                 if child.is_dir() and not child.is_symlink():
                     shutil.rmtree(child)

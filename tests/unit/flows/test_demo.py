@@ -4,6 +4,7 @@ and never one it did not make."""
 from __future__ import annotations
 
 import fcntl
+import shutil
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,26 @@ def test_a_data_path_that_is_not_a_folder_is_refused(
     with pytest.raises(DataDirError, match="not a folder"):
         demo.fresh_data_dir(checkout)
     assert (target / demo.DEMO_MARK).exists()
+
+
+def test_a_demo_killed_while_emptying_is_emptied_by_the_next(
+    checkout: Zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mark is never removed, so a folder left half-emptied is still the demo's own. The
+    kill comes after every other entry was visited, with one folder left undeleted."""
+    demo.fresh_data_dir(checkout)
+    an_earlier_night(checkout)
+    rmtree = shutil.rmtree
+
+    def killed(message: str) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(
+            demo.shutil, "rmtree", lambda p: None if p.name == "published" else rmtree(p)
+        )
+        patched.setattr(demo, "_say", killed)
+        demo.fresh_data_dir(checkout)
+    assert (checkout.root / "published").is_dir()
+    demo.fresh_data_dir(checkout)
+    assert sorted(p.name for p in checkout.root.iterdir()) == sorted([LOCK_FILE, demo.DEMO_MARK])
