@@ -335,9 +335,16 @@ def cmd_linkage_score(args: argparse.Namespace) -> int:
 
 
 def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
-    from flows.linkage_evaluate import evaluate, load_config, write_json
+    from flows.linkage_evaluate import evaluate, files_read, load_config, write_json
 
-    result = evaluate(load_config(args.config))
+    if args.json and not args.json.parent.is_dir():  # before the work, not after it
+        raise NothingThere(
+            f"{args.json.parent} does not exist, so --json {args.json} cannot be written. "
+            "Fix: create the folder, or give --json a path in an existing one"
+        )
+    result = evaluate(load_config(args.config), str(args.config))
+    for line in files_read(result):
+        print(line)
     print(report.linkage_quality(result, "against the config's truth column"))
     print("seconds: " + ", ".join(f"{k} {v}" for k, v in result["seconds"].items()))
     if args.json:

@@ -2,6 +2,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from flows.cli import main
@@ -99,3 +100,136 @@ def test_a_one_word_full_name_is_a_surname_not_also_a_forename(tmp_path):
     forenames = rows["forename"].to_list()
     assert forenames[1] is None
     assert [f.lower() for f in (forenames[0], forenames[2])] == ["ann", "ann"]
+
+
+# Files as analysts get them (found by feeding `mcn linkage evaluate` files written by pandas,
+# spreadsheets and FEBRL, session 28): each forgiveness below is counted, never silent, and
+# each refusal says what to change without quoting a row.
+
+
+def _rows(tmp_path, text: str | bytes, name="f.csv", **source):
+    from flows.linkage_evaluate import load_config, standard_rows_counted
+
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    source = {"path": name, "truth": "id", "columns": {"surname": "sn"}, **source}
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"files": [source]}))
+    return standard_rows_counted(load_config(config).files[0], "f0")
+
+
+def test_blank_markers_are_blanks_unless_the_config_says_otherwise(tmp_path):
+    text = "id,sn\n1,NULL\n2, nan \n3,None\n4,N/A\n5,Smith\n6,\n"
+    rows, _ = _rows(tmp_path, text)
+    assert rows["surname"].to_list() == [None] * 4 + ["Smith", None]
+    rows, _ = _rows(tmp_path, text, null_values=["N/A"])
+    assert rows["surname"].to_list() == ["NULL", "nan", "None", None, "Smith", None]
+
+
+def test_dates_of_birth_as_spreadsheets_and_pandas_write_them(tmp_path):
+    import datetime as dt
+
+    import polars as pl
+
+    text = "id,sn,dob\n1,A,1980-01-31 00:00:00\n2,B,1980-01-31T00:00:00.000Z\n3,C,1980-01-31\n"
+    rows, counts = _rows(tmp_path, text, columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 3
+    assert counts["dob_read"] == counts["dob_values"] == 3
+    floats = "id,sn,dob\n1,A,19800131.0\n2,B,19800131\n"
+    rows, _ = _rows(
+        tmp_path, floats, columns={"surname": "sn", "dob": "dob", "dob_format": "%Y%m%d"}
+    )
+    assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 2
+    born = dt.datetime(1980, 1, 31)
+    for column in (pl.Series([born, born]), pl.Series([born.date(), born.date()])):
+        pl.DataFrame({"id": ["1", "2"], "sn": ["A", "B"], "dob": column}).write_parquet(
+            tmp_path / "f.pq"
+        )
+        rows, _ = _rows(  # a typed date is a date, whatever dob_format says
+            tmp_path,
+            (tmp_path / "f.pq").read_bytes(),
+            name="f.pq",
+            columns={"surname": "sn", "dob": "dob", "dob_format": "%d/%m/%Y"},
+        )
+        assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 2
+
+
+def test_a_dob_format_that_reads_under_half_the_dates_is_refused(tmp_path):
+    from schemas.errors import SchemaError
+
+    text = "id,sn,dob\n1,A,31/01/1980\n2,B,28/02/1979\n3,C,01/03/1990\n"
+    with pytest.raises(SchemaError) as caught:
+        _rows(tmp_path, text, columns={"surname": "sn", "dob": "dob", "dob_format": "dd/mm/yyyy"})
+    message = str(caught.value)
+    assert "dob_format 'dd/mm/yyyy' reads 0 of the 3" in message and "Fix:" in message
+    assert "1980" not in message and "31/01" not in message
+    rows, _ = _rows(
+        tmp_path, text, columns={"surname": "sn", "dob": "dob", "dob_format": "%d/%m/%Y"}
+    )
+    assert rows["date_of_birth"].null_count() == 0
+
+
+def test_truth_values_written_differently_name_one_entity(tmp_path):
+    text = "id,sn\n12.0,A\n0012,A\n 12 ,A\n,A\nNULL,A\nrec-7-org,B\nrec-7-dup-0,B\n"
+    rows, counts = _rows(tmp_path, text)
+    assert rows["truth"].to_list()[:3] == ["12"] * 3
+    assert counts["rows"] == 7 and counts["rows_without_truth"] == 2 and rows.height == 5
+    rows, _ = _rows(tmp_path, text, truth_pattern=r"rec-(\d+)")
+    assert rows["truth"].to_list() == ["7", "7"]  # rows the pattern does not match are left out
+
+
+def test_headers_encodings_and_delimiters_files_really_have(tmp_path):
+    rows, _ = _rows(tmp_path, "id, sn\n1, Smith\n2, Jones\n")  # FEBRL's ", " separators
+    assert rows["surname"].to_list() == ["Smith", "Jones"]
+    accented = "id;sn\n1;Zoë\n2;Müller\n"
+    rows, _ = _rows(tmp_path, accented.encode("utf-16"), delimiter=";")  # found by its BOM
+    assert rows["surname"].to_list() == ["Zoë", "Müller"]
+    rows, _ = _rows(tmp_path, ("\ufeff" + accented).encode(), delimiter=";")
+    assert rows["surname"].to_list() == ["Zoë", "Müller"]
+    rows, _ = _rows(
+        tmp_path, accented.replace(";", "\t").encode("cp1252"), delimiter="\\t", encoding="cp1252"
+    )
+    assert rows["surname"].to_list() == ["Zoë", "Müller"]
+
+
+def test_what_cannot_be_read_or_scored_is_refused_with_the_fix(tmp_path, capsys):
+    def refused(files: list[dict], **config) -> str:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump({"files": files, **config}))
+        capsys.readouterr()
+        assert main(["linkage", "evaluate", "--config", str(path)]) == 3
+        err = capsys.readouterr().err
+        assert "Fix:" in err and "Traceback" not in err
+        return err
+
+    (tmp_path / "win.csv").write_bytes("id,sn\n1,Zoë\n1,Zoe\n".encode("cp1252"))
+    (tmp_path / "two.csv").write_text("id,sn,pc\n1,Olsen,AB1 2CD\n1,Olsen,AB1 2CD\n")
+    (tmp_path / "pc.csv").write_text("id,pc\n1,AB1 2CD\n2,EF3 4GH\n")
+    (tmp_path / "empty.csv").write_text("id,sn\n")
+    (tmp_path / "ragged.csv").write_text("id,sn\n1,Olsen\n2,Olsen,extra\n")
+    surname = {"surname": "sn"}
+    err = refused([{"path": "win.csv", "truth": "id", "columns": surname}])
+    assert "not utf-8 text" in err and "encoding" in err and "Zo" not in err
+    err = refused([{"path": "empty.csv", "truth": "id", "columns": surname}])
+    assert "no rows" in err
+    err = refused([{"path": "ragged.csv", "truth": "id", "columns": surname}])
+    assert "more fields than the header" in err and "extra" not in err
+    err = refused(
+        [
+            {"path": "two.csv", "truth": "id", "columns": surname},
+            {"path": "pc.csv", "truth": "id", "columns": {"postcode": "pc"}},
+        ]
+    )
+    assert "shares no identity field" in err and "AB1" not in err
+    (tmp_path / "unique.csv").write_text("id,sn\n1,Olsen\n2,Olsen\n")
+    err = refused([{"path": "unique.csv", "truth": "id", "columns": surname}])
+    assert "no two records have the same truth value" in err
+    err = refused([{"path": "two.csv", "truth": "id", "columns": surname, "delimiter": ";;"}])
+    assert "one character" in err
+
+
+def test_a_json_path_in_a_missing_folder_is_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "missing" / "result.json"
+    code = main(["linkage", "evaluate", "--config", str(PAIR / "config.yaml"), "--json", str(out)])
+    err = capsys.readouterr()
+    assert code == 9 and "does not exist" in err.err and "precision" not in err.out
