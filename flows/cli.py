@@ -337,10 +337,10 @@ def cmd_linkage_score(args: argparse.Namespace) -> int:
 def cmd_linkage_evaluate(args: argparse.Namespace) -> int:
     from flows.linkage_evaluate import evaluate, files_read, load_config, write_json
 
-    if args.json and not args.json.parent.is_dir():  # before the work, not after it
+    if args.json and (args.json.is_dir() or not args.json.parent.is_dir()):  # before the work
         raise NothingThere(
-            f"{args.json.parent} does not exist, so --json {args.json} cannot be written. "
-            "Fix: create the folder, or give --json a path in an existing one"
+            f"--json {args.json} cannot be written (a folder, or in a folder that does not "
+            "exist). Fix: give --json a file path in an existing folder"
         )
     result = evaluate(load_config(args.config), str(args.config))
     for line in files_read(result):

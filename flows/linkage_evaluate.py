@@ -32,11 +32,16 @@ Config (YAML or JSON):
 What a file holds is read as written, with these forgivenesses (each counted in the result's
 `files`, never shown): header names match with or without surrounding spaces; blank markers
 are blanks; whole numbers written as floats ("19800131.0", "9990000018.0", "12.0": a spreadsheet
-or pandas round trip) lose their ".0"; a date of birth with a midnight time ("1980-01-31
-00:00:00") loses the time, and a Parquet date or datetime column is a date whatever
-dob_format says; numeric truth values are compared as numbers ("0012" is "12"). Refused, with
-what to change: a file with no rows, a date of birth column of which dob_format reads under
-half the values, no two records sharing a true entity, files sharing no identity field.
+or pandas round trip) lose their ".0"; a time after a date of birth is dropped when it has no
+zone or is midnight at offset zero (another zoned time may be a date moved a day: not read);
+two-digit years are never in the future; a Parquet date, or datetime without a zone, is a date
+whatever dob_format says; numeric truth values are compared as numbers ("0012" is "12"); a
+file is Parquet by its first bytes; a byte-order mark decides the encoding. Refused, with what
+to change: unreadable text, spreadsheets, ragged rows, a dob_format reading under half the
+values, an NHS number or NINO column under half valid, a file with no rows, files sharing no
+identity field, one file listed twice, one column as two fields or the truth as an
+identifier, a truth naming no true pair or one entity for over half the records
+(docs/linkage.md section 10).
 """
 
 from __future__ import annotations
@@ -89,9 +94,17 @@ MISSING_MARKERS = (
 )
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 WHOLE_FLOAT = r"^([0-9]+)\.0+$"  # "19800131.0": a whole number through a float column
-# a time of day after a date ("1980-01-31 00:00:00", "1980-01-31T00:00:00.000Z")
-TIME_OF_DAY = r"^(.+?)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+# a time after a date: with no zone ("1980-01-31 00:00:00", "... 12:00:00 AM", "... 14:30") the
+# date is the writer's own and the time is dropped; with a zone ("Z", "+01:00") only midnight
+# at offset zero is dropped: another time may be a date of birth moved a day by the zone
+# ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read at all
+NAIVE_TIME = r"^(.+?)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)? ?([AaPp][Mm])?$"
+ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
+ZONED_TIME = r"^.+?[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
 MIN_DOB_READ = 0.5  # a dob_format that reads fewer of the values than this is refused
+MIN_ID_VALID = 0.5  # NHS numbers or NINOs: fewer valid than this of those given is refused
+MAX_ENTITY_SHARE = 0.5  # one truth value naming more of the records than this is refused...
+MIN_RECORDS_FOR_SHARE = 20  # ...in files of at least this many records
 ISO_DATE = "%Y-%m-%d"  # dates of birth as standard_rows gives them
 
 
@@ -139,8 +152,11 @@ class Source(BaseModel):
         if value is not None:
             try:
                 groups = re.compile(value).groups
-            except re.error:
-                raise ValueError("is not a regular expression") from None
+                pl.Series([""]).str.extract(value, 1)  # the engine that will run it
+            except (re.error, pl.exceptions.PolarsError):
+                raise ValueError(
+                    "is not a regular expression polars runs (no look-around or back-references)"
+                ) from None
             if groups < 1:
                 raise ValueError("needs a group in brackets: the part naming the entity")
         return value
@@ -192,12 +208,21 @@ def load_config(path: Path) -> EvaluationConfig:
     for source in config.files:
         if not source.path.is_absolute():
             source.path = Path(path).parent / source.path
+    seen: dict[Path, Path] = {}
+    for source in config.files:
+        same = seen.setdefault(source.path.resolve(), source.path)
+        if same is not source.path:
+            raise SchemaError(
+                f"the config lists one file twice ({same} and {source.path}): every record "
+                "would match its own copy",
+                str(path),
+                "list each file once",
+            )
     return config
 
 
 def _read(source: Source) -> pl.DataFrame:
     """The file as polars reads it: a CSV's cells as text, a Parquet file's columns typed."""
-    kind = source.format or ("parquet" if source.path.suffix in PARQUET_SUFFIXES else "csv")
     try:
         data = source.path.read_bytes()
     except OSError as exc:
@@ -206,6 +231,16 @@ def _read(source: Source) -> pl.DataFrame:
             str(source.path),
             "check the path in the config (relative paths start at the config's folder)",
         ) from None
+    if data[:2] == b"PK":
+        raise SchemaError(
+            "file is a zip archive or a spreadsheet (xlsx, ods), not CSV or Parquet",
+            str(source.path),
+            "export the sheet as CSV (UTF-8), or unzip the file, and point the config at that",
+        )
+    sniffed = "parquet" if data[:4] == b"PAR1" else None
+    kind = (
+        source.format or sniffed or ("parquet" if source.path.suffix in PARQUET_SUFFIXES else "csv")
+    )
     try:
         if kind == "parquet":
             return pl.read_parquet(data)
@@ -216,7 +251,8 @@ def _read(source: Source) -> pl.DataFrame:
         if kind == "csv" and "more fields" in str(exc):
             what, fix = "some rows have more fields than the header", "check the delimiter"
         elif kind == "parquet":
-            what, fix = "file is not Parquet", "set `format: csv` for a CSV file"
+            what = "file could not be read as Parquet (damaged, or not Parquet)"
+            fix = "check the file; for a CSV file named .parquet set `format: csv`"
         else:
             what, fix = "file could not be read", "check the format and delimiter"
         raise SchemaError(
@@ -230,9 +266,11 @@ def _utf8(data: bytes, source: Source) -> bytes:
     if data[:2] == b"\x1f\x8b":
         data = gzip.decompress(data)
     encoding = source.encoding.lower().replace("_", "-")
-    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        encoding = "utf-32"  # a byte-order mark says what the text is, whatever the config
+    elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         encoding = "utf-16"
-    elif encoding in ("utf-8", "utf8"):
+    elif data[:3] == b"\xef\xbb\xbf" or encoding in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     try:
         text = data.decode(encoding)
@@ -243,6 +281,8 @@ def _utf8(data: bytes, source: Source) -> bytes:
             "set `encoding:` for this file in the config (cp1252 or latin-1 for most "
             "Windows exports) or save the file as UTF-8",
         ) from None
+    if "\r" in text and "\n" not in text:  # old Mac line ends: CR alone
+        text = text.replace("\r", "\n")
     return text.encode("utf-8")
 
 
@@ -254,10 +294,18 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
         stripped.setdefault(column.strip(), []).append(column)
     found, missing = {}, []
     for name in wanted:
-        if name in df.columns:
-            found[name] = name
-        elif len(stripped.get(name.strip(), [])) == 1:
-            found[name] = stripped[name.strip()][0]
+        same = stripped.get(name.strip(), []) + [
+            c for c in df.columns if c.startswith(f"{name.strip()}_duplicated_")
+        ]  # polars' names for a header cell written twice
+        if len(same) > 1 and not all(df[c].equals(df[same[0]]) for c in same[1:]):
+            raise SchemaError(
+                f"the header names {len(same)} columns {name.strip()} (with or without spaces "
+                "around the name): which one is meant is not known",
+                str(source.path),
+                "rename the columns in the file so that each name is used once",
+            )
+        if same:
+            found[name] = same[0]
         else:
             missing.append(name)
     if missing:
@@ -270,14 +318,23 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
     return found
 
 
-def _as_text(column: pl.Series, name: str, source: Source) -> pl.Series:
+def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, dict]:
     """A column as trimmed text, blank markers null; dates as ISO dates; whole numbers that
     went through a float column without their ".0"."""
     dtype = column.dtype
     if dtype == pl.Date:
-        return column.dt.strftime(ISO_DATE)
+        return column.dt.strftime(ISO_DATE), {}
     if isinstance(dtype, pl.Datetime):
-        return column.dt.date().dt.strftime(ISO_DATE)
+        clock = column.dt.time().drop_nulls()
+        late = int((clock != dt.time(0)).sum())
+        if dtype.time_zone is not None and late:
+            raise SchemaError(
+                f"column {name} holds date-times with a time zone, {late:,} of them not at "
+                "midnight: the zone may have moved a date a day",
+                str(source.path),
+                "give the column as dates (or date-times at midnight in the writer's zone)",
+            )
+        return column.dt.date().dt.strftime(ISO_DATE), {}
     try:
         if dtype.is_nested():
             raise pl.exceptions.InvalidOperationError
@@ -289,30 +346,80 @@ def _as_text(column: pl.Series, name: str, source: Source) -> pl.Series:
             "map a column of text, numbers or dates",
         ) from None
     markers = MISSING_MARKERS if source.null_values is None else source.null_values
-    text = pl.select(
-        pl.when(text.is_in([m.strip() for m in markers])).then(None).otherwise(text)
-    ).to_series()
-    return text.str.replace(WHOLE_FLOAT, "${1}").alias(name)
+    marker = text.is_in([m.strip() for m in markers]) & (text != "")
+    floats = text.str.contains(WHOLE_FLOAT)
+    counts = {"blank_markers": int(marker.sum()), "whole_floats": int(floats.sum())}
+    text = pl.select(pl.when(marker | (text == "")).then(None).otherwise(text)).to_series()
+    return text.str.replace(WHOLE_FLOAT, "${1}").alias(name), counts
 
 
-def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> pl.Series:
+def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> tuple[pl.Series, dict]:
     """Dates of birth as ISO dates: a typed date column as it is, text by dob_format (a
     midnight time after the date dropped when the format has none). Refused when the format
     reads under MIN_DOB_READ of the values: every date would be lost without a word."""
+    counts = {"times_dropped": 0, "dob_future": 0}
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return text
-    if not re.search(r"%[HIMSpTRcfz]", fmt):
-        text = text.str.replace(TIME_OF_DAY, "${1}")
+        return text, counts
+    zoned = 0
+    if not re.search(r"%[HIMSpTRcfzZ]", fmt):
+        dropped = text.str.contains(NAIVE_TIME) | text.str.contains(ZONED_MIDNIGHT)
+        counts["times_dropped"] = int(dropped.sum())
+        zoned = int((text.str.contains(ZONED_TIME) & ~dropped).sum())
+        text = text.str.replace(NAIVE_TIME, "${1}").str.replace(ZONED_MIDNIGHT, "${1}")
     dates = text.str.to_date(fmt, strict=False)
+    today = dt.date.today()
+    if "%y" in fmt:  # a two-digit year names the century before when it would be to come
+        dates = pl.select(
+            pl.when(dates > today).then(dates.dt.offset_by("-100y")).otherwise(dates)
+        ).to_series()
+    future = dates > today
+    counts["dob_future"] = int(future.sum())  # not a date of birth: not read
+    dates = pl.select(pl.when(future).then(None).otherwise(dates)).to_series()
     values, read = text.is_not_null().sum(), dates.is_not_null().sum()
     if values and read < MIN_DOB_READ * values:
         raise SchemaError(
-            f"dob_format {fmt!r} reads {read:,} of the {values:,} dates of birth",
+            f"dob_format {fmt!r} reads {read:,} of the {values:,} dates of birth"
+            + (
+                f"; {zoned:,} are date-times with a time zone, not at midnight, which may "
+                "have moved a date a day and are not read"
+                if zoned
+                else ""
+            ),
             str(source.path),
             "set dob_format to the column's strftime format, e.g. %d/%m/%Y or %Y%m%d (if "
             "it is right and most values are not dates, leave dob out of the config)",
         )
-    return dates.dt.strftime(ISO_DATE)
+    return dates.dt.strftime(ISO_DATE).alias(text.name), counts
+
+
+FORGIVEN = ("blank_markers", "whole_floats")  # counted per file by _as_text
+
+
+def _one_role_per_column(source: Source) -> None:
+    """A column is one identity field (address lines may repeat one), and never the truth:
+    a truth column mapped as an identifier hands the linker the answer."""
+    m = source.columns
+    single = {
+        role: getattr(m, role)
+        for role in (*ROLES, "full_name")
+        if role != "dob" and getattr(m, role)
+    } | ({"dob": m.dob} if m.dob else {})
+    seen: dict[str, str] = {}
+    for role, column in single.items():
+        if column.strip() == source.truth.strip():
+            raise SchemaError(
+                f"the truth column {source.truth} is also mapped as {role}: the linker would "
+                "be handed the answer",
+                str(source.path),
+                f"map {role} to another column, or leave it out",
+            )
+        if column.strip() in seen and {role, seen[column.strip()]} != {"forename", "full_name"}:
+            raise SchemaError(
+                f"column {column} is mapped as both {seen[column.strip()]} and {role}",
+                str(source.path),
+                "map each identity field to its own column",
+            )
+        seen.setdefault(column.strip(), role)
 
 
 def standard_rows(source: Source, label: str) -> pl.DataFrame:
@@ -342,16 +449,41 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         )
         if c
     ]
+    _one_role_per_column(source)
     names = _column_names(df, wanted, source)
     dtypes = {name: df.schema[col] for name, col in names.items()}
-    df = pl.DataFrame([_as_text(df[col], name, source) for name, col in names.items()])
+    if dtypes[source.truth] == pl.Boolean:
+        raise SchemaError(
+            f"truth column {source.truth} holds true/false, not entity ids",
+            str(source.path),
+            "set `truth` to the column naming each record's true entity",
+        )
+    if dtypes[source.truth].is_float():
+        whole = df[names[source.truth]].drop_nulls().drop_nans()
+        if not ((whole == whole.round(0)) & (whole.abs() < 2**53)).all():
+            raise SchemaError(
+                f"truth column {source.truth} holds decimals or numbers too large for a float "
+                "to keep exact",
+                str(source.path),
+                "write the entity ids as whole numbers or text",
+            )
+    texts = {name: _as_text(df[col], name, source) for name, col in names.items()}
+    counts = {
+        "path": str(source.path),
+        "headers_trimmed": sum(name != col for name, col in names.items()),
+        **{k: sum(c.get(k, 0) for _, c in texts.values()) for k in FORGIVEN},
+    }
+    df = pl.DataFrame([text for text, _ in texts.values()])
     df = df.filter(~pl.all_horizontal(pl.all().is_null()))  # blank lines
     dob_values = int(df[m.dob].is_not_null().sum()) if m.dob else 0
     if m.dob:
-        df = df.with_columns(_dob(df[m.dob], dtypes[m.dob], m.dob_format, source))
+        dob, dob_counts = _dob(df[m.dob], dtypes[m.dob], m.dob_format, source)
+        df = df.with_columns(dob)
+        counts.update(dob_counts)
     truth = pl.col(source.truth)
     if source.truth_pattern:
-        truth = truth.str.extract(source.truth_pattern, 1)
+        extracted = truth.str.extract(source.truth_pattern, 1)
+        truth = pl.when(extracted != "").then(extracted)  # an empty match names no one
     # numeric entity ids compare as numbers: "0012" and "12" (and "12.0", above) are one
     truth = (
         pl.when(truth.str.contains(r"^[0-9]+$"))
@@ -359,11 +491,26 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         .otherwise(truth)
     )
     df = df.with_columns(truth.alias(source.truth))
-    counts = {"path": str(source.path), "rows": df.height}
+    counts["rows"] = df.height
     if m.dob:  # of the rows read: how many gave a date of birth, and how many of those it read
         counts["dob_values"], counts["dob_read"] = dob_values, int(df[m.dob].is_not_null().sum())
     df = df.filter(pl.col(source.truth).is_not_null())
     counts["rows_without_truth"] = counts["rows"] - df.height
+    for key, column, valid in (
+        ("nhs_number", m.nhs_number, canon.nhs_number_canonical),
+        ("nino", m.nino, canon.nino_canonical),
+    ):
+        if column:
+            given = int(df[column].is_not_null().sum())
+            good = int(df.select(valid(pl.col(column)).is_not_null().sum()).item())
+            counts[f"{key}_values"], counts[f"{key}_valid"] = given, good
+            if given and good < MIN_ID_VALID * given:
+                raise SchemaError(
+                    f"column {column} holds {good:,} valid identifiers of the {given:,} given "
+                    "(a check digit or format fails, or a spreadsheet wrote them as 9.99E+09)",
+                    str(source.path),
+                    "export the column as text, or leave it out of the config",
+                )
     if df.is_empty():
         raise SchemaError(
             "file has no rows with a truth value"
@@ -413,7 +560,7 @@ def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, wh
     """Refuse what cannot be scored: a file with no identity field, files sharing none, and a
     truth under which no two records (across files, for link_only) are one entity."""
     fields = {label: _fields(df) for label, df in rows.items()}
-    for (label, found), source in zip(fields.items(), config.files, strict=True):
+    for found, source in zip(fields.values(), config.files, strict=True):
         if not found:
             raise SchemaError(
                 "no identity field is mapped for this file, or every one is blank (sex alone "
@@ -421,6 +568,7 @@ def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, wh
                 str(source.path),
                 "map names, a date of birth, a postcode, address lines or an identifier",
             )
+    for (label, found), source in zip(fields.items(), config.files, strict=True):
         if len(rows) > 1 and not any(found & other for o, other in fields.items() if o != label):
             raise SchemaError(
                 "this file shares no identity field with the other files: nothing could "
@@ -435,6 +583,15 @@ def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, wh
     paired = per_entity.filter(
         pl.col("files") > 1 if config.link_type == "link_only" else pl.col("len") > 1
     )
+    largest = int(per_entity["len"].max() or 0)
+    if truth.height >= MIN_RECORDS_FOR_SHARE and largest > MAX_ENTITY_SHARE * truth.height:
+        raise SchemaError(
+            f"one truth value names {largest:,} of the {truth.height:,} records: that is not "
+            "an entity id",
+            where,
+            "check that `truth` names the column of the true entity (and that truth_pattern's "
+            "first group is the part naming it)",
+        )
     if paired.is_empty():
         across = " in different files" if config.link_type == "link_only" else ""
         raise SchemaError(
@@ -529,6 +686,19 @@ def files_read(result: dict) -> list[str]:
             line += f", {f['rows_without_truth']:,} without a truth value left out"
         if "dob_values" in f:
             line += f"; dates of birth read: {f['dob_read']:,} of {f['dob_values']:,}"
+        for role in ("nhs_number", "nino"):
+            if f"{role}_values" in f:
+                line += f"; {role} valid: {f[f'{role}_valid']:,} of {f[f'{role}_values']:,}"
+        forgiven = {
+            "headers_trimmed": "header names trimmed",
+            "blank_markers": "blank markers",
+            "whole_floats": "'.0' dropped",
+            "times_dropped": "times after a date dropped",
+            "dob_future": "dates of birth in the future left out",
+        }
+        done = [f"{f[k]:,} {label}" for k, label in forgiven.items() if f.get(k)]
+        if done:
+            line += " (" + ", ".join(done) + ")"
         lines.append(line)
     return lines
 

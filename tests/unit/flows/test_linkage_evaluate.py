@@ -233,3 +233,113 @@ def test_a_json_path_in_a_missing_folder_is_refused_before_any_work(tmp_path, ca
     code = main(["linkage", "evaluate", "--config", str(PAIR / "config.yaml"), "--json", str(out)])
     err = capsys.readouterr()
     assert code == 9 and "does not exist" in err.err and "precision" not in err.out
+
+
+def test_a_time_that_may_move_a_date_of_birth_is_not_read_as_that_date(tmp_path):
+    import datetime as dt
+
+    import polars as pl
+
+    from schemas.errors import SchemaError
+
+    text = (
+        "id,sn,dob\n1,A,1967-04-22T23:00:00Z\n2,B,1967-04-23 00:00:00+00:00\n"
+        "3,C,1967-04-23 12:00:00 AM\n4,D,23/04/67\n"
+    )
+    rows, counts = _rows(tmp_path, text, columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == [None, "1967-04-23", "1967-04-23", None]
+    assert counts["times_dropped"] == 2 and counts["dob_read"] == 2
+    naive = "id,sn,dob\n1,A,1967-04-23 14:30\n"  # no zone: the writer's own date
+    rows, _ = _rows(tmp_path, naive, columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1967-04-23"]
+    two_digit = "id,sn,dob\n1,A,23/04/67\n2,B,01/01/05\n"
+    rows, _ = _rows(
+        tmp_path, two_digit, columns={"surname": "sn", "dob": "dob", "dob_format": "%d/%m/%y"}
+    )
+    assert rows["date_of_birth"].to_list() == ["1967-04-23", "2005-01-01"]  # never in the future
+    late = dt.datetime(1967, 4, 22, 23, tzinfo=dt.UTC)
+    pl.DataFrame({"id": ["1"], "sn": ["A"], "dob": [late]}).write_parquet(tmp_path / "f.pq")
+    with pytest.raises(SchemaError, match="not at midnight"):
+        _rows(
+            tmp_path,
+            (tmp_path / "f.pq").read_bytes(),
+            name="f.pq",
+            columns={"surname": "sn", "dob": "dob"},
+        )
+
+
+def test_truths_and_mappings_that_cannot_be_meant_are_refused(tmp_path):
+    from schemas.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="mapped as both forename and surname"):
+        _rows(tmp_path, "id,sn\n1,A\n", columns={"forename": "sn", "surname": "sn"})
+    with pytest.raises(SchemaError, match="also mapped as other_id"):
+        _rows(tmp_path, "id,sn\n1,A\n", columns={"surname": "sn", "other_id": "id"})
+    with pytest.raises(SchemaError, match="names 2 columns sn"):
+        _rows(tmp_path, "id,sn, sn\n1,A,B\n")
+    rows, _ = _rows(tmp_path, "id,sn, sn\n1,A,A\n")  # the same column twice is one column
+    assert rows["surname"].to_list() == ["A"]
+    with pytest.raises(SchemaError, match="valid identifiers"):
+        _rows(
+            tmp_path,
+            "id,sn,nhs\n1,A,9.99E+09\n2,B,9990000019\n3,C,9990000018\n",
+            columns={"surname": "sn", "nhs_number": "nhs"},
+        )
+    rows, counts = _rows(
+        tmp_path,
+        "id,sn,nhs\n1,A,9990000018.0\n2,B,999 000 0026\n",
+        columns={"surname": "sn", "nhs_number": "nhs"},
+    )
+    assert (
+        counts["nhs_number_valid"] == counts["nhs_number_values"] == 2
+        and counts["whole_floats"] == 1
+    )
+    rows, _ = _rows(tmp_path, "id,sn\nrec-,A\nrec-7,B\n", truth_pattern=r"rec-(\d*)")
+    assert rows["truth"].to_list() == ["7"]  # an empty group names no one
+
+
+def test_files_that_are_not_what_their_names_say(tmp_path, capsys):
+    import polars as pl
+
+    frame = pl.DataFrame({"id": ["1", "1"], "sn": ["Olsen", "Olsen"]})
+    frame.write_parquet(tmp_path / "data.csv")  # Parquet by its first bytes, whatever its name
+    rows, _ = _rows(tmp_path, (tmp_path / "data.csv").read_bytes(), name="data.csv")
+    assert rows["surname"].to_list() == ["Olsen", "Olsen"]
+    rows, _ = _rows(tmp_path, b"\xef\xbb\xbfid,sn\r1,Olsen\r1,Olsen\r", encoding="cp1252")
+    assert rows["surname"].to_list() == ["Olsen", "Olsen"]  # the BOM decides; CR-only lines
+    from schemas.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="spreadsheet"):
+        _rows(tmp_path, b"PK\x03\x04 not a csv", name="people.xlsx")
+    (tmp_path / "a.csv").write_text("id,sn\n1,Olsen\n1,Olsen\n")
+    config = tmp_path / "twice.yaml"
+    entry = {"truth": "id", "columns": {"surname": "sn"}}
+    config.write_text(
+        yaml.safe_dump({"files": [{"path": "a.csv", **entry}, {"path": "./a.csv", **entry}]})
+    )
+    assert main(["linkage", "evaluate", "--config", str(config)]) == 3
+    assert "lists one file twice" in capsys.readouterr().err
+    config.write_text(yaml.safe_dump({"files": [{"path": "a.csv", **entry}]}))
+    assert main(["linkage", "evaluate", "--config", str(config), "--json", str(tmp_path)]) == 9
+    bad = {**entry, "truth_pattern": r"(?<=rec-)\d+"}
+    config.write_text(yaml.safe_dump({"files": [{"path": "a.csv", **bad}]}))
+    assert main(["linkage", "evaluate", "--config", str(config)]) == 3
+    assert "polars runs" in capsys.readouterr().err
+    many = "id,sn\n" + "".join(f"1,N{i}\n" for i in range(30)) + "2,A\n2,A\n"
+    (tmp_path / "one.csv").write_text(many)
+    config.write_text(yaml.safe_dump({"files": [{"path": "one.csv", **entry}]}))
+    assert main(["linkage", "evaluate", "--config", str(config)]) == 3
+    assert "one truth value names 30 of the 32 records" in capsys.readouterr().err
+
+
+def test_the_file_whose_fields_are_all_blank_is_the_one_named(tmp_path, capsys):
+    (tmp_path / "left.csv").write_text("id,sn\n1,Olsen\n2,Berg\n")
+    (tmp_path / "right.csv").write_text("id,sn\n1,\n2,NULL\n")
+    config = tmp_path / "c.yaml"
+    entry = {"truth": "id", "columns": {"surname": "sn"}}
+    config.write_text(
+        yaml.safe_dump({"files": [{"path": "left.csv", **entry}, {"path": "right.csv", **entry}]})
+    )
+    assert main(["linkage", "evaluate", "--config", str(config)]) == 3
+    err = capsys.readouterr().err
+    assert "every one is blank" in err and "right.csv" in err and "left.csv" not in err
