@@ -354,9 +354,10 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
 
 
 def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> tuple[pl.Series, dict]:
-    """Dates of birth as ISO dates: a typed date column as it is, text by dob_format (a
-    midnight time after the date dropped when the format has none). Refused when the format
-    reads under MIN_DOB_READ of the values: every date would be lost without a word."""
+    """Dates of birth as ISO dates: a typed date column as it is, text by dob_format (when the
+    format has no time, a time after the date is dropped as NAIVE_TIME and ZONED_MIDNIGHT say,
+    and any other zoned time is not read); never in the future. Refused when the format reads
+    under MIN_DOB_READ of the values: every date would be lost without a word."""
     counts = {"times_dropped": 0, "dob_future": 0}
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
         return text, counts
@@ -399,11 +400,7 @@ def _one_role_per_column(source: Source) -> None:
     """A column is one identity field (address lines may repeat one), and never the truth:
     a truth column mapped as an identifier hands the linker the answer."""
     m = source.columns
-    single = {
-        role: getattr(m, role)
-        for role in (*ROLES, "full_name")
-        if role != "dob" and getattr(m, role)
-    } | ({"dob": m.dob} if m.dob else {})
+    single = {role: getattr(m, role) for role in (*ROLES, "full_name") if getattr(m, role)}
     seen: dict[str, str] = {}
     for role, column in single.items():
         if column.strip() == source.truth.strip():
