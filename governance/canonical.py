@@ -117,6 +117,17 @@ TITLES = (
 SUFFIXES = ("JR", "JNR", "SR", "SNR", "II", "III", "IV", "PHD", "ESQ", "MBE", "OBE", "CBE")
 
 
+# What record systems write where nobody's name is known (an unidentified patient in A&E is
+# often "UNKNOWN UNKNOWN"): a name that is only this is no name, so two strangers recorded so
+# with one date of birth do not share name tokens and are not joined by the names-and-DOB
+# match keys. Only the whole name: "John Unknown" keeps both words. Not "NA" or "NAN", which
+# are surnames too.
+PLACEHOLDER_NAMES = (
+    "UNKNOWN", "NOT KNOWN", "NOTKNOWN", "NOT GIVEN", "NOT STATED", "NULL", "NONE", "UNK",
+    "ANONYMOUS", "XXX", "ZZZ",
+)  # fmt: skip
+
+
 def _any_apostrophes(words: tuple[str, ...]) -> str:
     """A regex alternation of words as spelt with apostrophes anywhere ("M'RS" is MRS), longest
     first."""
@@ -129,7 +140,8 @@ _TRAILING_SUFFIX = rf" +(?:{_any_apostrophes(SUFFIXES)})$"
 
 def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     """A name's words (upper case, letters and apostrophes), leading titles and a trailing
-    suffix removed ("Rt Hon Sir John Smith Jr" -> JOHN SMITH; "Jane Lord" keeps LORD).
+    suffix removed ("Rt Hon Sir John Smith Jr" -> JOHN SMITH; "Jane Lord" keeps LORD); none for
+    a name that is only a placeholder (PLACEHOLDER_NAMES: "Unknown", "Not known").
 
     With lone_title a name that is nothing but a title word is kept ("Lord" is a surname too).
     Two regular expressions on the whole text: ten times faster than a filter over each name's
@@ -144,7 +156,9 @@ def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     stripped = text.str.replace(_LEADING_TITLES, "")
     if lone_title:
         stripped = pl.when(text.str.contains(" ", literal=True)).then(stripped).otherwise(text)
-    return stripped.str.replace(_TRAILING_SUFFIX, "").str.extract_all(r"[A-Z']+")
+    name = stripped.str.replace(_TRAILING_SUFFIX, "")
+    name = pl.when(name.is_in(PLACEHOLDER_NAMES)).then(pl.lit("")).otherwise(name)
+    return name.str.extract_all(r"[A-Z']+")
 
 
 def name_canonical(raw: pl.Expr) -> pl.Expr:

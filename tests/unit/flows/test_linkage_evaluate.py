@@ -343,3 +343,26 @@ def test_the_file_whose_fields_are_all_blank_is_the_one_named(tmp_path, capsys):
     assert main(["linkage", "evaluate", "--config", str(config)]) == 3
     err = capsys.readouterr().err
     assert "every one is blank" in err and "right.csv" in err and "left.csv" not in err
+
+
+def test_unidentified_strangers_born_the_same_day_are_not_one_person(tmp_path):
+    """Six different people recorded as "UNKNOWN UNKNOWN" with one estimated date of birth, as
+    A&E records the unidentified: before, the names-and-DOB match keys made them one person."""
+    rows = ["id,fn,sn,dob,pc"]
+    for i, (fn, sn, dob) in enumerate(
+        [
+            ("Ann", "Olsen", "1971-03-04"),
+            ("Bob", "Berg", "1965-11-20"),
+            ("Cat", "Hale", "1990-07-01"),
+        ]
+    ):
+        rows += [f"P{i},{fn},{sn},{dob},AB{i} 1CD"] * 2
+    rows += [f"U{j},UNKNOWN,Unknown,1980-01-01,EF{j} 2GH" for j in range(6)]
+    (tmp_path / "f.csv").write_text("\n".join(rows) + "\n")
+    config = tmp_path / "c.yaml"
+    columns = {"forename": "fn", "surname": "sn", "dob": "dob", "postcode": "pc"}
+    config.write_text(
+        yaml.safe_dump({"files": [{"path": "f.csv", "truth": "id", "columns": columns}]})
+    )
+    result = json.loads(_evaluate(config, tmp_path / "r.json").read_text())
+    assert result["true_pairs"] == 3 and result["precision"] == 1.0 and result["recall"] == 1.0

@@ -151,11 +151,26 @@ def _name_words_by_hand(raw: str, lone_title: bool) -> list[str]:
         while lead < len(words) and plain[lead] in canon.TITLES:
             lead += 1
         words, plain = words[lead:], plain[lead:]
-    return words[:-1] if len(words) > 1 and plain[-1] in canon.SUFFIXES else words
+    words = words[:-1] if len(words) > 1 and plain[-1] in canon.SUFFIXES else words
+    return [] if " ".join(words) in canon.PLACEHOLDER_NAMES else words
 
 
 _NAME_PARTS = st.sampled_from(
-    [*canon.TITLES, *canon.SUFFIXES, "Ann", "smith", "O'Neil", "lord", "Earl", "M'RS", "jr."]
+    [
+        *canon.TITLES,
+        *canon.SUFFIXES,
+        "Ann",
+        "smith",
+        "O'Neil",
+        "lord",
+        "Earl",
+        "M'RS",
+        "jr.",
+        "Unknown",
+        "not",
+        "known",
+        "NULL",
+    ]
 )
 _SEPARATORS = st.sampled_from([" ", "  ", "-", ". ", ", ", "'", " - ", "\t"])
 
@@ -173,3 +188,17 @@ def test_name_words_follow_the_rule_for_any_mix_of_titles_suffixes_and_names(par
 def test_a_surname_that_is_a_title_word_alone_is_kept():
     assert _one(canon.surname_canonical, "Lord") == "LORD"
     assert _one(canon.forename_own, "Mrs") is None
+
+
+def test_a_name_that_is_only_a_placeholder_is_no_name():
+    """ "UNKNOWN UNKNOWN" (an unidentified patient) gives no name tokens at all, so strangers
+    recorded so are not joined on it; a real name beside the word keeps both."""
+    got = {
+        raw: _one(canon.name_words, raw).to_list()
+        for raw in ("Unknown", "Mr UNKNOWN", "not known", "Null", "John Unknown", "Nan", "Na")
+    }
+    assert got["Unknown"] == got["Mr UNKNOWN"] == got["not known"] == got["Null"] == []
+    assert got["John Unknown"] == ["JOHN", "UNKNOWN"]
+    assert got["Nan"] == ["NAN"] and got["Na"] == ["NA"]  # surnames too
+    assert _one(canon.forename_own, "UNKNOWN") is None
+    assert _one(canon.surname_canonical, "Unknown") is None
