@@ -98,9 +98,10 @@ WHOLE_FLOAT = r"^([0-9]+)\.0+$"  # "19800131.0": a whole number through a float 
 # date is the writer's own and the time is dropped; with a zone ("Z", "+01:00") only midnight
 # at offset zero is dropped: another time may be a date of birth moved a day by the zone
 # ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read at all
-NAIVE_TIME = r"^(.+?)[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)? ?([AaPp][Mm])?$"
+_CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
 ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
-ZONED_TIME = r"^.+?[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+ZONED_TIME = rf"^.+?[ T]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"
 MIN_DOB_READ = 0.5  # a dob_format that reads fewer of the values than this is refused
 MIN_ID_VALID = 0.5  # NHS numbers or NINOs: fewer valid than this of those given is refused
 MAX_ENTITY_SHARE = 0.5  # one truth value naming more of the records than this is refused...
@@ -545,12 +546,15 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     return rows, counts
 
 
-IDENTITY = ("forename", "surname", "date_of_birth", "postcode", "address", "nhs_number", "nino")
+IDENTITY = (  # the standard fields that can link records (sex alone cannot)
+    *("forename", "surname", "date_of_birth", "postcode", "address", "nhs_number", "nino"),
+    "other_id",
+)
 
 
 def _fields(rows: pl.DataFrame) -> set[str]:
     """The identity fields the rows give somewhere (a column blank in every row gives none)."""
-    return {c for c in rows.columns if c in (*IDENTITY, "other_id") and rows[c].is_not_null().any()}
+    return {c for c in rows.columns if c in IDENTITY and rows[c].is_not_null().any()}
 
 
 def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, where: str) -> None:
