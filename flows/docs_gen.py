@@ -10,7 +10,7 @@ from pathlib import Path
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS
 from schemas.codes import CODES
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
-from schemas.contract import EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
+from schemas.contract import COMMON_BLANK_MARKERS, EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
 from schemas.registry import all_partners
 from schemas.service_use import COLUMNS as USE_COLUMNS
 from transforms import framework
@@ -61,7 +61,14 @@ def _codes() -> list[str]:
         "encoding make their line `UNDECODABLE_LINE` (in the header: `BAD_ENCODING`, since no "
         "line can be read without it). A quoted field may hold line breaks. A line that "
         "cannot be read as a row is quarantined as a line and the rest of the file is staged. "
-        "Parquet files are read with pyarrow; every column as text.",
+        "Parquet files are read with pyarrow; every column as text. A field holding only text "
+        "the partner's export writes for an empty field (`NULL`, say) is blank once it is "
+        "declared: `blank_values` in the contract, or a list in the manifest "
+        "(`files.<name>.blank_values`, which replaces the contract's for that file); compared "
+        "exactly, after trimming spaces, so a required column holding it is `MISSING` "
+        "(`BLANK_VALUES` counts them). Undeclared, such text stays a value and "
+        "`BLANK_LIKE_VALUES` counts the fields holding one of "
+        f"{', '.join(f'`{m}`' for m in COMMON_BLANK_MARKERS if m)}.",
         "",
         "Accounting: rows in = CSV records (lines that are not blank, a multi-line quoted "
         "record counted once) or Parquet rows = staged + quarantined (rows and lines) + opted "
@@ -142,7 +149,12 @@ def render() -> str:
                 f"### {partner.name}/{ex.name}: `landing/{partner.name}/{ex.file}`",
                 "",
                 f"{ex.description} Event date: `{ex.event_date}`."
-                + (f" Encoding: `{ex.encoding}`." if ex.file.endswith(".csv") else ""),
+                + (f" Encoding: `{ex.encoding}`." if ex.file.endswith(".csv") else "")
+                + (
+                    " Read as blank: " + ", ".join(f"`{b}`" for b in ex.blank_values) + "."
+                    if ex.blank_values
+                    else ""
+                ),
                 "",
                 "| column | type | identity role | rules | description |",
                 "|---|---|---|---|---|",

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.reader import Read, parse_csv, parse_parquet
-from schemas.contract import ENCODINGS, Extract
+from flows.reader import Read, parse_csv, parse_parquet, read_blank_values
+from schemas.contract import ENCODINGS, MAX_FIELD_CHARS, Extract
 from schemas.errors import ExtractError
+
+MAX_BLANK_VALUES = 20  # texts a manifest may declare blank for one file
 
 
 def sha256_file(path: Path) -> str:
@@ -26,10 +28,13 @@ def sha256_file(path: Path) -> str:
 
 
 def read_manifest(folder: Path) -> dict:
-    """{file name: {rows, sha256, encoding, extract_date}} from the drop's manifest.json.
+    """{file name: {rows, sha256, encoding, blank_values, extract_date}} from the drop's
+    manifest.json.
 
     `files.<name>.encoding` (optional) declares a CSV file's encoding, overriding the contract's;
-    `extract_date` (optional, top level) is the date the partner's extract was taken."""
+    `files.<name>.blank_values` (optional) lists the text the export writes for an empty field,
+    overriding the contract's list; `extract_date` (optional, top level) is the date the
+    partner's extract was taken."""
     path = folder / "manifest.json"
     if not path.is_file():
         raise ExtractError("MANIFEST_MISSING", "manifest.json is missing", str(folder))
@@ -45,7 +50,9 @@ def read_manifest(folder: Path) -> dict:
         raise ExtractError(
             "MANIFEST_INVALID",
             "manifest.json is not valid (needs files.<name>.rows and .sha256; an optional "
-            f"encoding, one of {', '.join(ENCODINGS)}; an optional extract_date, YYYY-MM-DD)",
+            f"encoding, one of {', '.join(ENCODINGS)}; optional blank_values, a list of at most "
+            f"{MAX_BLANK_VALUES} texts of at most {MAX_FIELD_CHARS} characters; an optional "
+            "extract_date, YYYY-MM-DD)",
             str(path),
         ) from None
 
@@ -61,7 +68,20 @@ def _manifest_entry(entry: dict, extract_date: str | None) -> dict:
         encoding = codecs.lookup(encoding).name
         if encoding not in ENCODINGS:
             raise ValueError("encoding")
-    return {"rows": rows, "sha256": sha256, "encoding": encoding, "extract_date": extract_date}
+    blanks = entry.get("blank_values")
+    if blanks is not None:
+        if not isinstance(blanks, list) or len(blanks) > MAX_BLANK_VALUES:
+            raise ValueError("blank_values")
+        if not all(isinstance(b, str) and len(b) <= MAX_FIELD_CHARS for b in blanks):
+            raise ValueError("blank_values")
+        blanks = tuple(blanks)
+    return {
+        "rows": rows,
+        "sha256": sha256,
+        "encoding": encoding,
+        "blank_values": blanks,
+        "extract_date": extract_date,
+    }
 
 
 def checked_content(folder: Path, ex: Extract, manifest: dict) -> str:
@@ -93,6 +113,12 @@ def file_encoding(ex: Extract, entry: dict) -> str:
     return entry.get("encoding") or codecs.lookup(ex.encoding).name
 
 
+def file_blank_values(ex: Extract, entry: dict) -> tuple[str, ...]:
+    """The manifest's declared blank values, else the contract's."""
+    declared = entry.get("blank_values")
+    return ex.blank_values if declared is None else declared
+
+
 def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
     """Every record of the file as a text row or a rejected line, checked against the manifest's
     row count: fewer records than it says is FILE_TRUNCATED; more rows read than it says is
@@ -103,6 +129,7 @@ def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
         read = parse_parquet(path, ex, str(path))
     else:
         read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
+    read = read_blank_values(read, ex, file_blank_values(ex, entry))
     expected = entry["rows"]
     if read.records < expected:
         raise ExtractError(

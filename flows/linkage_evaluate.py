@@ -63,35 +63,13 @@ from governance import canonical as canon
 from governance.agreement import Agreement, Policy
 from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy
-from schemas.contract import Column, Extract
+from schemas.contract import COMMON_BLANK_MARKERS, Column, Extract
 from schemas.errors import SchemaError
 from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
 ROLES = ("forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino", "other_id")
-# Values that mean "blank", as pandas' read_csv takes them by default (the files analysts get
-# have mostly been through pandas, R or a database export): compared after trimming spaces.
-MISSING_MARKERS = (
-    "",
-    "#N/A",
-    "#N/A N/A",
-    "#NA",
-    "-1.#IND",
-    "-1.#QNAN",
-    "-NaN",
-    "-nan",
-    "1.#IND",
-    "1.#QNAN",
-    "<NA>",
-    "N/A",
-    "NA",
-    "NULL",
-    "NaN",
-    "None",
-    "n/a",
-    "nan",
-    "null",
-)
+MISSING_MARKERS = COMMON_BLANK_MARKERS  # read as blank unless the config lists its own
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 WHOLE_FLOAT = r"^([0-9]+)\.0+$"  # "19800131.0": a whole number through a float column
 # a time after a date: with no zone ("1980-01-31 00:00:00", "... 12:00:00 AM", "... 14:30") the

@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from schemas.contract import Extract
+from schemas.contract import COMMON_BLANK_MARKERS, Extract
 from schemas.errors import ExtractError
 
 SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
@@ -363,6 +363,30 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
     rows = df.select(text).with_row_index(SOURCE_ROW, offset=1)
     rows = rows.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(*ex.column_names, SOURCE_ROW)
     return Read(rows, rejected_frame([], [], []), notices)
+
+
+def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Read:
+    """Fields that hold one of the `declared` blank values (the text the partner's export writes
+    for an empty field, e.g. "NULL"; compared exactly, after trimming spaces) become blank, so
+    the contract's rules see a blank (a required column: MISSING) and no token is made of them:
+    `BLANK_VALUES` counts them. Fields holding one of the COMMON_BLANK_MARKERS that is not
+    declared are kept as they are and counted (`BLANK_LIKE_VALUES`), so the data engineer can
+    declare them. Only the codes and counts are reported, never which column held what."""
+    wanted = [*dict.fromkeys(m.strip() for m in declared if m.strip())]
+    common = [m for m in COMMON_BLANK_MARKERS if m and m not in wanted]
+    rows, notices, hits, like = read.rows, dict(read.notices), 0, 0
+    for name in ex.column_names:  # a column at a time: one column's copy at most
+        value = rows.get_column(name).str.strip_chars()
+        like += int(value.is_in(common).sum()) if common else 0
+        blank = value.is_in(wanted).fill_null(False) if wanted else None
+        if blank is not None and blank.any():
+            hits += int(blank.sum())
+            rows = rows.with_columns(pl.when(blank).then(None).otherwise(pl.col(name)).alias(name))
+    if like:
+        notices["BLANK_LIKE_VALUES"] = like
+    if hits:
+        notices["BLANK_VALUES"] = hits
+    return Read(rows, read.rejected, notices)
 
 
 def _ends(source: Path | bytes) -> tuple[bytes, bytes, int]:

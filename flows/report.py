@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from governance.errors import Problem
+from schemas.codes import CODES
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -62,6 +63,7 @@ def run_summary(result: dict) -> str:
                 ],
                 rows,
             ),
+            *notice_lines(result["ingest"]),
             f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
             table(["needs", "persons"], by_need),
@@ -81,6 +83,24 @@ def run_summary(result: dict) -> str:
             f"{result.get('night_summary_path')}",
         ]
     )
+
+
+def notice_lines(ingested: dict[str, list[dict]]) -> list[str]:
+    """The extracts' notices that ask something of someone (their code's fix is not "none
+    needed"): one line per extract and code with its count, then each code's fix once
+    (schemas.codes). Counts only."""
+    found: dict[str, list[str]] = {}
+    for partner, extracts in sorted(ingested.items()):
+        for c in extracts:
+            for name, count in sorted((c.get("notices") or {}).items()):
+                known = CODES.get(name)
+                if known is not None and known.fix != "none needed":
+                    found.setdefault(name, []).append(f"{partner}/{c['extract']} {count:,}")
+    return [
+        line
+        for name, where in found.items()
+        for line in (f"notice {name}: {', '.join(where)}", f"  fix: {CODES[name].fix}")
+    ]
 
 
 def policy_report(policies: dict, approvals: dict, problems: list[Problem]) -> str:

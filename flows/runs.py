@@ -16,6 +16,7 @@ from pathlib import Path
 from flows.config import Zones
 from flows.errors import BusyError, DataDirError
 from flows.io import open_append
+from flows.report import notice_lines
 
 LOCK_FILE = ".mcn-run.lock"
 DEFAULT_MAX_STALE_DAYS = 7  # a partner's newest good data older than this fails the night
@@ -132,6 +133,9 @@ def ingest_rows(ingested: dict[str, list[dict]], failed: dict[str, str]) -> list
                     "quarantined": c["rows_quarantined"],
                     "by reason": ", ".join(f"{k} {v}" for k, v in sorted(c["reasons"].items())),
                     "opted out": c["rows_opted_out"],
+                    "notices": ", ".join(
+                        f"{k} {v}" for k, v in sorted((c.get("notices") or {}).items())
+                    ),
                     "seconds": c.get("seconds", ""),
                 }
             )
@@ -164,6 +168,7 @@ def night_markdown(result: dict) -> str:
         lines.append("- excluded (agreement not usable): " + ", ".join(cohort["partners_excluded"]))
     for warning in result.get("agreements") or []:
         lines.append(f"- **agreement**: {warning} (see `mcn ig register`)")
+    lines += [f"- {line.strip()}" for line in notice_lines(result.get("ingest") or {})]
     lines += ["", "| needs | persons |", "|---|---|"]
     lines += [f"| {k} | {v:,} |" for k, v in cohort["persons_by_need_count"].items()]
     return "\n".join(lines)

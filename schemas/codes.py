@@ -244,6 +244,22 @@ _CODES = (
         "none needed",
     ),
     Code(
+        "BLANK_VALUES",
+        "notice",
+        "Fields holding text the contract or manifest declares blank (`blank_values`, e.g. "
+        "`NULL`), read as blank (the count).",
+        "none needed",
+    ),
+    Code(
+        "BLANK_LIKE_VALUES",
+        "notice",
+        "Fields holding text exports often write for an empty field (`NULL`, `N/A`, `NaN`, "
+        "`None`...) that nobody declared blank (the count): read as text, so rules may "
+        "quarantine their rows and names or codes may be wrong.",
+        "if the partner's export writes them for empty fields, declare them: "
+        "`files.<name>.blank_values` in the manifest, or `blank_values` in the contract",
+    ),
+    Code(
         "COLUMNS_REORDERED",
         "notice",
         "The contract's columns are in another order; read by name.",

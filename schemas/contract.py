@@ -22,6 +22,31 @@ ENCODINGS = ("utf-8", "cp1252", "iso8859-1", "iso8859-15")
 MAX_FIELD_CHARS = 1_000
 # No date in any extract is earlier than this; an earlier one is quarantined (OUT_OF_RANGE).
 EARLIEST_DATE = "1900-01-01"
+# Text that exports write for an empty field: pandas' read_csv default list (files have mostly
+# been through pandas, R, Excel or a database export). Compared exactly, after trimming spaces.
+# `mcn linkage evaluate` reads them as blank by default; a partner's extract reads as blank only
+# the ones its contract or manifest declares (`blank_values`), and a notice counts the others.
+COMMON_BLANK_MARKERS = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +74,9 @@ class Extract:
     event_date: str  # the column that dates the event, for need lookbacks
     delimiter: str = ","
     encoding: str = "utf-8"  # one of ENCODINGS; a drop's manifest may declare another
+    # Text the partner's export writes for an empty field (e.g. "NULL"): read as blank. A drop's
+    # manifest may declare its own list instead (`files.<name>.blank_values`).
+    blank_values: tuple[str, ...] = ()
     # Health and adult social care records: the national data opt-out applies to them.
     national_data_opt_out: bool = False
 

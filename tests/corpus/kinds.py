@@ -33,6 +33,7 @@ class Sample:
     opted_out: int = 0  # rows of `rows` whose NHS number is on the opt-out list (the last ones)
     extract_date: str | None = None
     encoding: str | None = None
+    blank_values: list[str] | None = None
 
     @property
     def folder(self) -> Path:
@@ -66,6 +67,8 @@ class Sample:
         entry["sha256"] = sha256 or sha256_file(self.path)
         if self.encoding:
             entry["encoding"] = self.encoding
+        if self.blank_values is not None:
+            entry["blank_values"] = self.blank_values
         manifest = {"partner": self.ex.partner, "files": {self.ex.file: entry}}
         if self.extract_date:
             manifest["extract_date"] = self.extract_date
@@ -262,6 +265,22 @@ def nul_in_field(s: Sample) -> Expect:
     return _same(s, **{f"NUL_BYTE__{col}": 2})
 
 
+def blank_values_declared(s: Sample) -> Expect:
+    """A database export writes NULL for every empty field, and the manifest says so: a name
+    is blank (staged, no token), a required reference is MISSING (quarantined)."""
+    col = _text_column(s)
+    s.rows = _set(s, [1, 2], col, "NULL")
+    s.rows = _set(s, [3], "record_ref", " NULL ")
+    s.blank_values = ["NULL"]
+    return _same(s, MISSING__record_ref=1)
+
+
+def blank_values_undeclared(s: Sample) -> Expect:
+    """The same text, undeclared: read as text (a notice counts it), nothing quarantined."""
+    s.rows = _set(s, [1, 2], _text_column(s), "NULL")
+    return _same(s)
+
+
 def header_only(s: Sample) -> Expect:
     s.rows = s.rows.head(0)
     s.opted_out = 0
@@ -432,6 +451,8 @@ KINDS = (
     Kind("extra_fields", "EXTRA_FIELDS", "line", CSV, extra_fields),
     Kind("unbalanced_quote", "LINE_UNPARSEABLE", "line", CSV, unbalanced_quote),
     Kind("header_only", "NO_ROWS", "notice", BOTH, header_only),
+    Kind("blank_values_declared", "BLANK_VALUES", "notice", BOTH, blank_values_declared),
+    Kind("blank_values_undeclared", "BLANK_LIKE_VALUES", "notice", BOTH, blank_values_undeclared),
     Kind("empty_file", "FILE_EMPTY", "file", BOTH, empty_file),
     Kind("truncated", "FILE_TRUNCATED", "file", BOTH, truncated),
     Kind("truncated_in_transfer", "CHECKSUM_MISMATCH", "file", BOTH, truncated_in_transfer),

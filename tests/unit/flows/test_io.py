@@ -118,6 +118,9 @@ def test_manifest_may_declare_an_allowed_encoding_and_an_extract_date(tmp_path):
         {"rows": -1, "sha256": "0" * 64},
         {"rows": "many", "sha256": "0" * 64},
         {"sha256": "0" * 64},
+        {"rows": 1, "sha256": "0" * 64, "blank_values": "NULL"},
+        {"rows": 1, "sha256": "0" * 64, "blank_values": [None]},
+        {"rows": 1, "sha256": "0" * 64, "blank_values": ["x"] * 21},
     ],
 )
 def test_bad_manifest_entries_are_refused(tmp_path, entry):
@@ -170,3 +173,77 @@ def test_any_manifest_is_read_or_refused_with_a_documented_code(data):
     for entry in manifest.values():
         assert isinstance(entry["rows"], int) and entry["rows"] >= 0
         assert isinstance(entry["sha256"], str)
+
+
+def _social_care_rows(values: dict[str, str], rows: int = 3) -> str:
+    """A social care extract whose every row holds `values` (column: text), "x" elsewhere."""
+    ex = council.SOCIAL_CARE
+    row = ",".join(values.get(c, "x") for c in ex.column_names)
+    return ",".join(ex.column_names) + "\n" + (row + "\n") * rows
+
+
+def test_declared_blank_values_read_as_blank_and_are_counted(tmp_path):
+    """A database export writes NULL for an empty field: once the manifest declares it, the
+    field is blank (so a required column is MISSING, an optional one just empty), trimmed of
+    spaces, compared exactly (case and all); other text is untouched."""
+    ex = council.SOCIAL_CARE
+    optional = next(c.name for c in ex.columns if not c.required and c.name != "surname")
+    text = _social_care_rows({optional: " NULL ", "surname": "Null"})
+    manifest = _drop(tmp_path, ex, text, blank_values=["NULL", "#N/A"])
+    assert manifest[ex.file]["blank_values"] == ("NULL", "#N/A")
+    read, _ = read_extract(tmp_path, ex, manifest)
+    assert read.rows[optional].null_count() == 3
+    assert read.rows["surname"].to_list() == ["Null"] * 3  # not declared: a (rare) surname
+    assert read.notices == {"BLANK_VALUES": 3}
+
+
+def test_the_contracts_blank_values_apply_unless_the_manifest_declares_its_own(tmp_path):
+    import dataclasses
+
+    ex = dataclasses.replace(council.SOCIAL_CARE, blank_values=("NULL",))
+    text = _social_care_rows({"surname": "NULL"}, rows=2)
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text))
+    assert read.rows["surname"].null_count() == 2 and read.notices == {"BLANK_VALUES": 2}
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text, blank_values=[]))
+    assert read.rows["surname"].to_list() == ["NULL"] * 2
+    assert read.notices == {"BLANK_LIKE_VALUES": 2}
+
+
+def test_undeclared_blank_markers_are_kept_and_counted_so_they_can_be_declared(tmp_path):
+    ex = council.SOCIAL_CARE
+    text = _social_care_rows({"surname": "N/A", "forename": "nan"}, rows=2)
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text))
+    assert read.rows["surname"].to_list() == ["N/A"] * 2
+    assert read.notices == {"BLANK_LIKE_VALUES": 4}
+
+
+def test_blank_values_apply_to_parquet_extracts_too(tmp_path):
+    from schemas.partners import nhs
+
+    ex = nhs.AE
+    col = next(c.name for c in ex.columns if c.identity == "nhs_number")
+    df = pl.DataFrame({c: ["NULL" if c == col else "x"] * 2 for c in ex.column_names})
+    tmp_path.mkdir(exist_ok=True)
+    df.write_parquet(tmp_path / ex.file)
+    entry = {"rows": 2, "sha256": sha256_file(tmp_path / ex.file), "blank_values": ["NULL"]}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
+    read, _ = read_extract(tmp_path, ex, read_manifest(tmp_path))
+    assert read.rows[col].null_count() == 2 and read.notices == {"BLANK_VALUES": 2}
+
+
+def test_the_nights_summary_names_notices_that_need_someone_to_act_with_their_fix():
+    from flows.report import notice_lines
+    from schemas.codes import CODES
+
+    ingested = {
+        "dwp": [{"extract": "uc_claims", "notices": {"BLANK_LIKE_VALUES": 485, "BOM_REMOVED": 1}}],
+        "police": [{"extract": "crimes", "notices": {"BLANK_LIKE_VALUES": 2}}],
+        "nhs": [{"extract": "ae_attendances", "notices": {}}],
+    }
+    assert notice_lines(ingested) == [
+        "notice BLANK_LIKE_VALUES: dwp/uc_claims 485, police/crimes 2",
+        f"  fix: {CODES['BLANK_LIKE_VALUES'].fix}",
+    ]
+    assert (
+        notice_lines({"nhs": [{"extract": "ae_attendances", "notices": {"BOM_REMOVED": 1}}]}) == []
+    )
