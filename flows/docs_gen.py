@@ -68,7 +68,12 @@ def _codes() -> list[str]:
         "exactly, after trimming spaces, so a required column holding it is `MISSING` "
         "(`BLANK_VALUES` counts them). Undeclared, such text stays a value and "
         "`BLANK_LIKE_VALUES` counts the fields holding one of "
-        f"{', '.join(f'`{m}`' for m in COMMON_BLANK_MARKERS if m)}.",
+        f"{', '.join(f'`{m}`' for m in COMMON_BLANK_MARKERS if m)}. A date written with a "
+        "time of day, as database exports write dates (`2026-10-01 00:00:00`, "
+        "`01/10/2026 14:30`), is read as its date when the time has no zone or is midnight at "
+        "offset zero (`TIME_DROPPED`); another zoned time may be the day before or after, so "
+        "an event date holding one is `BAD_DATE`. An extract that quarantines a tenth of its "
+        "rows or more is named in the night's summary with its commonest reasons.",
         "",
         "Accounting: rows in = CSV records (lines that are not blank, a multi-line quoted "
         "record counted once) or Parquet rows = staged + quarantined (rows and lines) + opted "

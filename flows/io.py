@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.reader import Read, parse_csv, parse_parquet, read_blank_values
+from flows.reader import Read, parse_csv, parse_parquet, read_blank_values, read_date_times
 from schemas.contract import ENCODINGS, MAX_FIELD_CHARS, Extract
 from schemas.errors import ExtractError
 
@@ -129,7 +129,7 @@ def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
         read = parse_parquet(path, ex, str(path))
     else:
         read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
-    read = read_blank_values(read, ex, file_blank_values(ex, entry))
+    read = read_date_times(read_blank_values(read, ex, file_blank_values(ex, entry)), ex)
     expected = entry["rows"]
     if read.records < expected:
         raise ExtractError(

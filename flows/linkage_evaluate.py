@@ -65,6 +65,7 @@ from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy
 from schemas.contract import COMMON_BLANK_MARKERS, Column, Extract
 from schemas.errors import SchemaError
+from schemas.formats import NAIVE_TIME, ZONED_MIDNIGHT, ZONED_TIME
 from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
@@ -72,14 +73,6 @@ ROLES = ("forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino", 
 MISSING_MARKERS = COMMON_BLANK_MARKERS  # read as blank unless the config lists its own
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 WHOLE_FLOAT = r"^([0-9]+)\.0+$"  # "19800131.0": a whole number through a float column
-# a time after a date: with no zone ("1980-01-31 00:00:00", "... 12:00:00 AM", "... 14:30") the
-# date is the writer's own and the time is dropped; with a zone ("Z", "+01:00") only midnight
-# at offset zero is dropped: another time may be a date of birth moved a day by the zone
-# ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read at all
-_CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
-NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
-ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
-ZONED_TIME = rf"^.+?[ T]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"
 MIN_DOB_READ = 0.5  # a dob_format that reads fewer of the values than this is refused
 MIN_ID_VALID = 0.5  # NHS numbers or NINOs: fewer valid than this of those given is refused
 MAX_ENTITY_SHARE = 0.5  # one truth value naming more of the records than this is refused...

@@ -20,6 +20,7 @@ test fuzzes them).
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ import pyarrow.parquet as pq
 
 from schemas.contract import COMMON_BLANK_MARKERS, Extract
 from schemas.errors import ExtractError
+from schemas.formats import NAIVE_TIME, ZONED_MIDNIGHT
 
 SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
 RAW_LINE = "raw_line"  # the bytes of a line that could not be read as a row (quarantine only)
@@ -387,6 +389,31 @@ def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Rea
     if hits:
         notices["BLANK_VALUES"] = hits
     return Read(rows, read.rejected, notices)
+
+
+def read_date_times(read: Read, ex: Extract) -> Read:
+    """Date fields written with a time of day, as database and spreadsheet exports write dates
+    ("2026-10-01 00:00:00", "01/10/2026 14:30"), are read as their date: the time is dropped
+    when it has no zone, or is midnight at offset zero (schemas.formats); `TIME_DROPPED` counts
+    them. Another zoned time may be the day before or after, so it stays, and the contract's
+    date rule judges it (an event date: BAD_DATE)."""
+    rows, dropped = read.rows, 0
+    for col in ex.columns:
+        fmt = col.date_format or "%Y-%m-%d"
+        if col.dtype != "date" or rows.height == 0 or "%H" in fmt or "%I" in fmt:
+            continue  # a contract whose format holds a time reads the time itself
+        value = rows.get_column(col.name)
+        width = len(dt.date(2000, 12, 31).strftime(fmt))
+        if not (value.str.len_bytes() > width).any():  # nearly every night: no time anywhere
+            continue
+        timed = value.str.contains(NAIVE_TIME) | value.str.contains(ZONED_MIDNIGHT)
+        if timed.any():
+            dropped += int(timed.sum())
+            dates = value.str.replace(NAIVE_TIME, "${1}").str.replace(ZONED_MIDNIGHT, "${1}")
+            rows = rows.with_columns(dates.alias(col.name))
+    if not dropped:
+        return read
+    return Read(rows, read.rejected, {**read.notices, "TIME_DROPPED": dropped})
 
 
 def _ends(source: Path | bytes) -> tuple[bytes, bytes, int]:

@@ -63,6 +63,7 @@ def run_summary(result: dict) -> str:
                 ],
                 rows,
             ),
+            *quarantine_lines(result["ingest"]),
             *notice_lines(result["ingest"]),
             f"\nLinked {cohort['records_linked']:,} records into {cohort['persons']:,} persons; "
             f"{cohort['mcn_persons']:,} have {cohort['mcn_threshold']}+ needs.",
@@ -83,6 +84,31 @@ def run_summary(result: dict) -> str:
             f"{result.get('night_summary_path')}",
         ]
     )
+
+
+# An extract that quarantines at least this share of its rows is named in the night's summary
+# with its reasons: a change in the partner's export (a renamed code, dates with times) shows up
+# as most rows failing one rule, and the night itself still succeeds.
+QUARANTINE_WARN_SHARE = 0.10
+TOP_REASONS = 3  # reasons named per warned extract, the most frequent first
+
+
+def quarantine_lines(ingested: dict[str, list[dict]]) -> list[str]:
+    """One warning per extract whose quarantined share is QUARANTINE_WARN_SHARE or more, with
+    its commonest reasons (codes and column names, counts only)."""
+    lines = []
+    for partner, extracts in sorted(ingested.items()):
+        for c in extracts:
+            rows_in, bad = c.get("rows_in") or 0, c.get("rows_quarantined") or 0
+            if not rows_in or bad < QUARANTINE_WARN_SHARE * rows_in:
+                continue
+            reasons = sorted((c.get("reasons") or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+            named = ", ".join(f"{k} {v:,}" for k, v in reasons[:TOP_REASONS])
+            lines.append(
+                f"warning: {partner}/{c['extract']} quarantined {bad:,} of {rows_in:,} rows "
+                f"({bad / rows_in:.0%}): {named} (codes: docs/schemas.md#extract-codes)"
+            )
+    return lines
 
 
 def notice_lines(ingested: dict[str, list[dict]]) -> list[str]:

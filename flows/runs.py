@@ -16,7 +16,7 @@ from pathlib import Path
 from flows.config import Zones
 from flows.errors import BusyError, DataDirError
 from flows.io import open_append
-from flows.report import notice_lines
+from flows.report import notice_lines, quarantine_lines
 
 LOCK_FILE = ".mcn-run.lock"
 DEFAULT_MAX_STALE_DAYS = 7  # a partner's newest good data older than this fails the night
@@ -168,7 +168,9 @@ def night_markdown(result: dict) -> str:
         lines.append("- excluded (agreement not usable): " + ", ".join(cohort["partners_excluded"]))
     for warning in result.get("agreements") or []:
         lines.append(f"- **agreement**: {warning} (see `mcn ig register`)")
-    lines += [f"- {line.strip()}" for line in notice_lines(result.get("ingest") or {})]
+    ingested = result.get("ingest") or {}
+    lines += [f"- **{line}**" for line in quarantine_lines(ingested)]
+    lines += [f"- {line.strip()}" for line in notice_lines(ingested)]
     lines += ["", "| needs | persons |", "|---|---|"]
     lines += [f"| {k} | {v:,} |" for k, v in cohort["persons_by_need_count"].items()]
     return "\n".join(lines)

@@ -251,6 +251,13 @@ _CODES = (
         "none needed",
     ),
     Code(
+        "TIME_DROPPED",
+        "notice",
+        "Date fields written with a time of day (`2026-10-01 00:00:00`; no zone, or midnight "
+        "at offset zero), read as their date (the count).",
+        "none needed",
+    ),
+    Code(
         "BLANK_LIKE_VALUES",
         "notice",
         "Fields holding text exports often write for an empty field (`NULL`, `N/A`, `NaN`, "

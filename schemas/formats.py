@@ -13,3 +13,13 @@ NINO_NEVER_ALLOCATED = ("BG", "GB", "NK", "KN", "TN", "NT", "ZZ")
 
 # UK postcode in canonical form (upper case, single space before the inward code).
 POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
+
+# A time of day after a date ("2026-10-01 00:00:00", "01/10/2026 14:30", "... 12:00:00 AM",
+# "...T00:00:00Z"): how database and spreadsheet exports write a date. With no zone the date is
+# the writer's own and the time is dropped (NAIVE_TIME); with a zone only midnight at offset
+# zero is (ZONED_MIDNIGHT): another zoned time may be a date moved a day by the zone
+# ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read as a date.
+_CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
+ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
+ZONED_TIME = rf"^.+?[ T]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"

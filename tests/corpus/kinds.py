@@ -281,6 +281,25 @@ def blank_values_undeclared(s: Sample) -> Expect:
     return _same(s)
 
 
+def dates_with_times(s: Sample) -> Expect:
+    """A database export writes dates as date-times: midnight, or another time with no zone, is
+    the date; a zoned time that is not midnight at offset zero may be the day before, so the
+    event date holding one is BAD_DATE."""
+    col = s.ex.event_date
+    timed = pl.int_range(pl.len())
+    s.rows = s.rows.with_columns(
+        pl.when(timed.is_in([1, 2]))
+        .then(pl.col(col) + " 00:00:00")
+        .when(timed == 4)
+        .then(pl.col(col) + "T14:30")
+        .when(timed == 3)
+        .then(pl.col(col) + "T23:00:00+01:00")
+        .otherwise(pl.col(col))
+        .alias(col)
+    )
+    return _same(s, **{f"BAD_DATE__{col}": 1})
+
+
 def header_only(s: Sample) -> Expect:
     s.rows = s.rows.head(0)
     s.opted_out = 0
@@ -451,6 +470,7 @@ KINDS = (
     Kind("extra_fields", "EXTRA_FIELDS", "line", CSV, extra_fields),
     Kind("unbalanced_quote", "LINE_UNPARSEABLE", "line", CSV, unbalanced_quote),
     Kind("header_only", "NO_ROWS", "notice", BOTH, header_only),
+    Kind("dates_with_times", "TIME_DROPPED", "notice", BOTH, dates_with_times),
     Kind("blank_values_declared", "BLANK_VALUES", "notice", BOTH, blank_values_declared),
     Kind("blank_values_undeclared", "BLANK_LIKE_VALUES", "notice", BOTH, blank_values_undeclared),
     Kind("empty_file", "FILE_EMPTY", "file", BOTH, empty_file),

@@ -247,3 +247,26 @@ def test_the_nights_summary_names_notices_that_need_someone_to_act_with_their_fi
     assert (
         notice_lines({"nhs": [{"extract": "ae_attendances", "notices": {"BOM_REMOVED": 1}}]}) == []
     )
+
+
+def test_the_nights_summary_names_extracts_that_quarantined_a_tenth_or_more_with_reasons():
+    from flows.report import QUARANTINE_WARN_SHARE, quarantine_lines
+
+    reasons = {"BAD_DATE:claim_end": 468, "BAD_DATE:claim_start": 1, "MISSING:record_ref": 2}
+    ingested = {
+        "dwp": [
+            {"extract": "uc_claims", "rows_in": 468, "rows_quarantined": 468, "reasons": reasons}
+        ],
+        "police": [{"extract": "crimes", "rows_in": 1000, "rows_quarantined": 99, "reasons": {}}],
+        "nhs": [{"extract": "ae_attendances", "rows_in": 0, "rows_quarantined": 0}],
+    }
+    assert QUARANTINE_WARN_SHARE == 0.10
+    assert quarantine_lines(ingested) == [
+        "warning: dwp/uc_claims quarantined 468 of 468 rows (100%): BAD_DATE:claim_end 468, "
+        "MISSING:record_ref 2, BAD_DATE:claim_start 1 (codes: docs/schemas.md#extract-codes)"
+    ]
+    ingested["police"][0]["rows_quarantined"] = 100
+    assert [line.split(" quarantined")[0] for line in quarantine_lines(ingested)] == [
+        "warning: dwp/uc_claims",
+        "warning: police/crimes",
+    ]
