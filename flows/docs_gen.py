@@ -72,7 +72,10 @@ def _codes() -> list[str]:
         "time of day, as database exports write dates (`2026-10-01 00:00:00`, "
         "`01/10/2026 14:30`), is read as its date when the time has no zone or is midnight at "
         "offset zero (`TIME_DROPPED`); another zoned time may be the day before or after, so "
-        "an event date holding one is `BAD_DATE`. An extract that quarantines a tenth of its "
+        "an event date holding one is `BAD_DATE`. A column whose every given value is a "
+        "whole number written as a float (`9991234567.0`: pandas writes a column of numbers "
+        "with a gap so; in Parquet, a double column) is read as the numbers (`WHOLE_FLOATS`). "
+        "An extract that quarantines a tenth of its "
         "rows or more is named in the night's summary with its commonest reasons.",
         "",
         "Accounting: rows in = CSV records (lines that are not blank, a multi-line quoted "

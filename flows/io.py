@@ -12,7 +12,14 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.reader import Read, parse_csv, parse_parquet, read_blank_values, read_date_times
+from flows.reader import (
+    Read,
+    parse_csv,
+    parse_parquet,
+    read_blank_values,
+    read_date_times,
+    read_whole_floats,
+)
 from schemas.contract import ENCODINGS, MAX_FIELD_CHARS, Extract
 from schemas.errors import ExtractError
 
@@ -129,7 +136,10 @@ def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
         read = parse_parquet(path, ex, str(path))
     else:
         read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
-    read = read_date_times(read_blank_values(read, ex, file_blank_values(ex, entry)), ex)
+    read = read_blank_values(read, ex, file_blank_values(ex, entry))
+    if path.suffix != ".parquet":  # Parquet floats are judged by their type (parse_parquet)
+        read = read_whole_floats(read, ex)
+    read = read_date_times(read, ex)
     expected = entry["rows"]
     if read.records < expected:
         raise ExtractError(

@@ -65,14 +65,13 @@ from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy
 from schemas.contract import COMMON_BLANK_MARKERS, Column, Extract
 from schemas.errors import SchemaError
-from schemas.formats import NAIVE_TIME, ZONED_MIDNIGHT, ZONED_TIME
+from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT, ZONED_TIME
 from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
 ROLES = ("forename", "surname", "dob", "sex", "postcode", "nhs_number", "nino", "other_id")
 MISSING_MARKERS = COMMON_BLANK_MARKERS  # read as blank unless the config lists its own
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
-WHOLE_FLOAT = r"^([0-9]+)\.0+$"  # "19800131.0": a whole number through a float column
 MIN_DOB_READ = 0.5  # a dob_format that reads fewer of the values than this is refused
 MIN_ID_VALID = 0.5  # NHS numbers or NINOs: fewer valid than this of those given is refused
 MAX_ENTITY_SHARE = 0.5  # one truth value naming more of the records than this is refused...

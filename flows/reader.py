@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from schemas.contract import COMMON_BLANK_MARKERS, Extract
 from schemas.errors import ExtractError
-from schemas.formats import NAIVE_TIME, ZONED_MIDNIGHT
+from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT
 
 SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
 RAW_LINE = "raw_line"  # the bytes of a line that could not be read as a row (quarantine only)
@@ -361,7 +361,11 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             raise ExtractError(
                 "WRONG_TYPE", f"column {name} is of type {dtype.base_type()}, not text", where
             )
-        text.append(pl.col(name).cast(pl.String))
+        if dtype.is_float() and _whole(df.get_column(name)):
+            text.append(pl.col(name).cast(pl.Int64).cast(pl.String))  # 9991234567.0: a number
+            notices["WHOLE_FLOATS"] = notices.get("WHOLE_FLOATS", 0) + 1
+        else:
+            text.append(pl.col(name).cast(pl.String))
     rows = df.select(text).with_row_index(SOURCE_ROW, offset=1)
     rows = rows.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(*ex.column_names, SOURCE_ROW)
     return Read(rows, rejected_frame([], [], []), notices)
@@ -388,6 +392,40 @@ def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Rea
         notices["BLANK_LIKE_VALUES"] = like
     if hits:
         notices["BLANK_VALUES"] = hits
+    return Read(rows, read.rejected, notices)
+
+
+EXACT_FLOAT = 2**53  # integers up to this are exact in a 64-bit float
+
+
+def _whole(values: pl.Series) -> bool:
+    """A float column holding only whole numbers a float keeps exactly (and blanks): what
+    pandas writes for a column of integers with a gap (NaN makes it float)."""
+    given = values.drop_nulls()
+    return bool(
+        given.len()
+        and given.is_finite().all()
+        and (given == given.round(0)).all()
+        and (given.abs() < EXACT_FLOAT).all()
+    )
+
+
+def read_whole_floats(read: Read, ex: Extract) -> Read:
+    """A CSV column whose every given field is a whole number written as a float
+    ("9991234567.0", as pandas writes a column of numbers with a gap) loses the ".0"s:
+    `WHOLE_FLOATS` counts the columns. A column mixing them with other text is left as it is."""
+    rows, columns = read.rows, 0
+    for name in ex.column_names:
+        value = rows.get_column(name)
+        given = value.drop_nulls()
+        if not given.len() or not given.str.ends_with(".0").any():
+            continue
+        if given.str.contains(WHOLE_FLOAT).all():
+            rows = rows.with_columns(value.str.replace(WHOLE_FLOAT, "${1}").alias(name))
+            columns += 1
+    if not columns:
+        return read
+    notices = {**read.notices, "WHOLE_FLOATS": read.notices.get("WHOLE_FLOATS", 0) + columns}
     return Read(rows, read.rejected, notices)
 
 

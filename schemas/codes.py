@@ -251,6 +251,13 @@ _CODES = (
         "none needed",
     ),
     Code(
+        "WHOLE_FLOATS",
+        "notice",
+        "Columns of whole numbers written as floats (`9991234567.0`, as pandas writes a column "
+        "of numbers with a gap), read as the numbers (the count of columns).",
+        "none needed",
+    ),
+    Code(
         "TIME_DROPPED",
         "notice",
         "Date fields written with a time of day (`2026-10-01 00:00:00`; no zone, or midnight "

@@ -300,6 +300,18 @@ def dates_with_times(s: Sample) -> Expect:
     return _same(s, **{f"BAD_DATE__{col}": 1})
 
 
+def floats_for_numbers(s: Sample) -> Expect:
+    """NHS numbers through a float column (pandas, when the column has a gap): 9991234567.0
+    in CSV, a double column in Parquet. They are the numbers, not BAD_NHS_NUMBER."""
+    col = _text_column(s, ("nhs_number",))
+    if s.csv:
+        s.rows = s.rows.with_columns((pl.col(col).str.replace_all(r"\D", "") + ".0").alias(col))
+        return _same(s)
+    s.write(s.rows.with_columns(pl.col(col).str.replace_all(r"\D", "").cast(pl.Float64)))
+    s.seal()
+    return Expect(s.rows.height)
+
+
 def header_only(s: Sample) -> Expect:
     s.rows = s.rows.head(0)
     s.opted_out = 0
@@ -470,6 +482,7 @@ KINDS = (
     Kind("extra_fields", "EXTRA_FIELDS", "line", CSV, extra_fields),
     Kind("unbalanced_quote", "LINE_UNPARSEABLE", "line", CSV, unbalanced_quote),
     Kind("header_only", "NO_ROWS", "notice", BOTH, header_only),
+    Kind("floats_for_numbers", "WHOLE_FLOATS", "notice", NHS_NUMBERS, floats_for_numbers),
     Kind("dates_with_times", "TIME_DROPPED", "notice", BOTH, dates_with_times),
     Kind("blank_values_declared", "BLANK_VALUES", "notice", BOTH, blank_values_declared),
     Kind("blank_values_undeclared", "BLANK_LIKE_VALUES", "notice", BOTH, blank_values_undeclared),

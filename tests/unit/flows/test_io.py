@@ -270,3 +270,14 @@ def test_the_nights_summary_names_extracts_that_quarantined_a_tenth_or_more_with
         "warning: dwp/uc_claims",
         "warning: police/crimes",
     ]
+
+
+def test_a_column_of_whole_floats_is_read_as_numbers_but_not_one_mixed_with_text(tmp_path):
+    ex = council.SOCIAL_CARE
+    text = _social_care_rows({"nhs_number": "9990000018.0", "surname": "2.0"}, rows=2)
+    other = {"surname": "Flat 2.0", "nhs_number": ""}  # a blank is no float: still numbers
+    text += ",".join(other.get(c, "x") for c in ex.column_names) + "\n"
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text))
+    assert read.rows["nhs_number"].to_list() == ["9990000018", "9990000018", None]
+    assert read.rows["surname"].to_list() == ["2.0", "2.0", "Flat 2.0"]
+    assert read.notices == {"WHOLE_FLOATS": 1}
