@@ -46,8 +46,10 @@ identifier, a truth naming no true pair or one entity for over half the records
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
+import io
 import json
 import re
 import secrets
@@ -212,15 +214,20 @@ def _read(source: Source) -> pl.DataFrame:
     kind = (
         source.format or sniffed or ("parquet" if source.path.suffix in PARQUET_SUFFIXES else "csv")
     )
+    text = b""
     try:
         if kind == "parquet":
             return pl.read_parquet(data)
-        return pl.read_csv(_utf8(data, source), separator=source.delimiter, infer_schema=False)
+        text = _utf8(data, source)
+        return pl.read_csv(text, separator=source.delimiter, infer_schema=False)
     except SchemaError:
         raise
     except Exception as exc:  # noqa: BLE001 - reader messages can quote a line: never passed on
         if kind == "csv" and "more fields" in str(exc):
-            what, fix = "some rows have more fields than the header", "check the delimiter"
+            line = _first_long_line(text, source.delimiter)
+            where = f" (the first at line {line})" if line else ""
+            what = f"some rows have more fields than the header{where}"
+            fix = "check the delimiter, and quote fields that hold it"
         elif kind == "parquet":
             what = "file could not be read as Parquet (damaged, or not Parquet)"
             fix = "check the file; for a CSV file named .parquet set `format: csv`"
@@ -229,6 +236,21 @@ def _read(source: Source) -> pl.DataFrame:
         raise SchemaError(
             f"{what} ({type(exc).__name__})", str(source.path), fix + " in the config"
         ) from None
+
+
+def _first_long_line(text: bytes, delimiter: str) -> int | None:
+    """The line (from 1, the header's) on which the first record with more fields than the
+    header starts, as Python's csv module splits the file; None when it finds none."""
+    rows = csv.reader(io.StringIO(text.decode("utf-8", "replace"), newline=""), delimiter=delimiter)
+    try:
+        width, start = len(next(rows)), rows.line_num + 1
+        for record in rows:
+            if len(record) > width:
+                return start
+            start = rows.line_num + 1
+    except (StopIteration, csv.Error):
+        return None
+    return None
 
 
 def _utf8(data: bytes, source: Source) -> bytes:

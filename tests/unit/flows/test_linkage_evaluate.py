@@ -206,14 +206,14 @@ def test_what_cannot_be_read_or_scored_is_refused_with_the_fix(tmp_path, capsys)
     (tmp_path / "two.csv").write_text("id,sn,pc\n1,Olsen,AB1 2CD\n1,Olsen,AB1 2CD\n")
     (tmp_path / "pc.csv").write_text("id,pc\n1,AB1 2CD\n2,EF3 4GH\n")
     (tmp_path / "empty.csv").write_text("id,sn\n")
-    (tmp_path / "ragged.csv").write_text("id,sn\n1,Olsen\n2,Olsen,extra\n")
+    (tmp_path / "ragged.csv").write_text('id,sn\n1,"Ol\nsen"\n2,Olsen\n3,Olsen,extra\n')
     surname = {"surname": "sn"}
     err = refused([{"path": "win.csv", "truth": "id", "columns": surname}])
     assert "not utf-8 text" in err and "encoding" in err and "Zo" not in err
     err = refused([{"path": "empty.csv", "truth": "id", "columns": surname}])
     assert "no rows" in err
     err = refused([{"path": "ragged.csv", "truth": "id", "columns": surname}])
-    assert "more fields than the header" in err and "extra" not in err
+    assert "more fields than the header (the first at line 5)" in err and "extra" not in err
     err = refused(
         [
             {"path": "two.csv", "truth": "id", "columns": surname},
