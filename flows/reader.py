@@ -72,6 +72,7 @@ def check_header(
     """Where each contract column is in the header, in contract order. Names the contract's
     columns only: a header may be a data line sent without one, so its own names are values."""
     wanted = ex.column_names
+    names = _case_matched(names, wanted, notices)
     doubled = [c for c in wanted if names.count(c) > 1]
     if doubled:
         raise ExtractError("DUPLICATE_COLUMNS", f"columns more than once: {_list(doubled)}", where)
@@ -109,6 +110,23 @@ def check_header(
     if positions != sorted(positions):
         notices["COLUMNS_REORDERED"] = 1
     return positions
+
+
+def _case_matched(names: list[str], wanted: list[str], notices: dict[str, int]) -> list[str]:
+    """The header with each contract column it lacks by exact name taken from the one header
+    name that differs only in case (`RECORD_REF`, as Oracle exports name columns); counted as
+    HEADER_CASE. Two such names for one column match neither (the header is judged as sent)."""
+    out, matched = list(names), 0
+    for column in wanted:
+        if column in names:
+            continue
+        same = [i for i, n in enumerate(names) if n.casefold() == column.casefold()]
+        if len(same) == 1 and names[same[0]] not in wanted:
+            out[same[0]] = column
+            matched += 1
+    if matched:
+        notices["HEADER_CASE"] = matched
+    return out
 
 
 def _list(items) -> str:
@@ -353,7 +371,14 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             "FILE_UNREADABLE", f"the Parquet file cannot be read ({type(exc).__name__})", where
         ) from None
     notices: dict[str, int] = {}
-    check_header(list(df.columns), ex, where, notices)
+    positions = check_header(list(df.columns), ex, where, notices)
+    df = df.rename(
+        {
+            df.columns[p]: c
+            for p, c in zip(positions, ex.column_names, strict=True)
+            if df.columns[p] != c
+        }
+    )
     text = []
     for name in ex.column_names:
         dtype = df.schema[name]

@@ -280,6 +280,13 @@ _CODES = (
         "none needed",
     ),
     Code(
+        "HEADER_CASE",
+        "notice",
+        "Columns named in another case than the contract's (`RECORD_REF`, as Oracle exports "
+        "name them; the count), read by name.",
+        "none needed",
+    ),
+    Code(
         "EXTRA_COLUMNS",
         "notice",
         "Columns the contract does not know (the count); not read, never staged.",

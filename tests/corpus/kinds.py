@@ -300,6 +300,13 @@ def dates_with_times(s: Sample) -> Expect:
     return _same(s, **{f"BAD_DATE__{col}": 1})
 
 
+def header_in_capitals(s: Sample) -> Expect:
+    """Column names in capitals, as Oracle exports name them: read by name."""
+    s.write(s.rows.rename({c: c.upper() for c in s.rows.columns}))
+    s.seal()
+    return Expect(s.rows.height)
+
+
 def floats_for_numbers(s: Sample) -> Expect:
     """NHS numbers through a float column (pandas, when the column has a gap): 9991234567.0
     in CSV, a double column in Parquet. They are the numbers, not BAD_NHS_NUMBER."""
@@ -482,6 +489,7 @@ KINDS = (
     Kind("extra_fields", "EXTRA_FIELDS", "line", CSV, extra_fields),
     Kind("unbalanced_quote", "LINE_UNPARSEABLE", "line", CSV, unbalanced_quote),
     Kind("header_only", "NO_ROWS", "notice", BOTH, header_only),
+    Kind("header_in_capitals", "HEADER_CASE", "notice", BOTH, header_in_capitals),
     Kind("floats_for_numbers", "WHOLE_FLOATS", "notice", NHS_NUMBERS, floats_for_numbers),
     Kind("dates_with_times", "TIME_DROPPED", "notice", BOTH, dates_with_times),
     Kind("blank_values_declared", "BLANK_VALUES", "notice", BOTH, blank_values_declared),

@@ -281,3 +281,15 @@ def test_a_column_of_whole_floats_is_read_as_numbers_but_not_one_mixed_with_text
     assert read.rows["nhs_number"].to_list() == ["9990000018", "9990000018", None]
     assert read.rows["surname"].to_list() == ["2.0", "2.0", "Flat 2.0"]
     assert read.notices == {"WHOLE_FLOATS": 1}
+
+
+def test_a_header_in_another_case_is_read_by_name_unless_two_names_claim_one_column(tmp_path):
+    ex = council.SOCIAL_CARE
+    upper = _csv(ex).replace("record_ref", "RECORD_REF", 1).replace("surname", "Surname", 1)
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, upper))
+    assert read.rows["surname"].to_list() == [SECRET] and read.notices == {"HEADER_CASE": 2}
+    header, row = _csv(ex).splitlines()
+    both = f"{header.replace('surname', 'SURNAME')},Surname\n{row},x\n"
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, ex, _drop(tmp_path, ex, both))
+    assert _code(info) == "HEADER_MISMATCH"
