@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,8 +219,14 @@ def parse_csv(data: bytes, ex: Extract, encoding: str, where: str) -> Read:
     positions = check_header(names, ex, f"{where}, line {head + 1}", notices, text)
     found = _Lines(lines, bodies, encoding, ex.delimiter, len(names))
     found.multi_line_records(head + 1)
-    plain = found.classify(head + 1)
-    rows = pl.concat([_split_plain(plain, ex, positions, found), found.rows_frame(ex, positions)])
+    index, texts, quoted_index, quoted = found.classify(head + 1)
+    rows = pl.concat(
+        [
+            _split_plain((index, texts), ex, positions, found),
+            _split_quoted((quoted_index, quoted), ex, positions, found),
+            found.rows_frame(ex, positions),
+        ]
+    )
     rows = rows.sort(SOURCE_ROW).with_columns(
         pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in ex.column_names
     )
@@ -268,24 +275,32 @@ class _Lines:
             return "EXTRA_FIELDS" if len(got) > self.width else "SHORT_ROW"
         return got
 
-    def classify(self, first: int) -> tuple[list[int], list[str]]:
-        """Lines for polars to split (decoded, without quotes); the others are judged here."""
-        index, texts = [], []
+    def classify(self, first: int) -> tuple[list[int], list[str], list[int], list[str]]:
+        """Lines for polars to split, decoded: without quotes, and with (each judged here when
+        polars cannot split it as Python's csv module would, see _split_quoted); the others
+        are judged here."""
+        index, texts, quoted_index, quoted = [], [], [], []
         for i in range(first, len(self.bodies)):
             body = self.bodies[i]
             if i in self.done or i in self.consumed:
                 continue
             if not body:
                 self.blank += 1
-            elif b'"' in body:
-                self.done[i] = self.judge(body)
+                continue
+            try:
+                text = body.decode(self.encoding)
+            except UnicodeDecodeError:
+                self.done[i] = "UNDECODABLE_LINE"
+                continue
+            if '"' not in text:
+                texts.append(text)
+                index.append(i)
+            elif FAST_QUOTED:
+                quoted.append(text)
+                quoted_index.append(i)
             else:
-                try:
-                    texts.append(body.decode(self.encoding))
-                    index.append(i)
-                except UnicodeDecodeError:
-                    self.done[i] = "UNDECODABLE_LINE"
-        return index, texts
+                self.done[i] = self.judge(body)
+        return index, texts, quoted_index, quoted
 
     def rows_frame(self, ex: Extract, positions: list[int]) -> pl.DataFrame:
         found = [(i, f) for i, f in sorted(self.done.items()) if isinstance(f, list)]
@@ -318,6 +333,33 @@ def _split_plain(
         ],
         (pl.col("i") + 1).alias(SOURCE_ROW),
     )
+
+
+# A line polars may unquote and split itself: every field holds no quote, or is one quoted run
+# holding neither a quote nor the delimiter (so no escaped quote, nothing the split would cut).
+def _simple_line(delim: str) -> str:
+    d = re.escape(delim)
+    field = f'("[^"{d}]*"|[^"{d}]*)'
+    return f"^{field}({d}{field})*$"
+
+
+FAST_QUOTED = True  # False: every line with a quote is split by Python's csv module (tests)
+
+
+def _split_quoted(
+    quoted: tuple[list[int], list[str]], ex: Extract, positions: list[int], found: _Lines
+) -> pl.DataFrame:
+    """Lines whose quotes only enclose whole fields holding no delimiter (`"a","b"`, as exports
+    that quote every field write them) lose their quotes and are split with the quote-free
+    lines' polars pass: a fully quoted file reads several times faster than through Python's
+    csv module, which judges every other line with a quote (found.judge)."""
+    index, texts = quoted
+    parts = pl.DataFrame({"i": index, "t": texts}, schema={"i": pl.Int64, "t": pl.String})
+    simple = parts.select(pl.col("t").str.contains(_simple_line(ex.delimiter))).to_series()
+    for i, text in parts.filter(~simple).iter_rows():
+        found.done[i] = found.judge(text.encode(found.encoding))
+    parts = parts.filter(simple).with_columns(pl.col("t").str.replace_all('"', "", literal=True))
+    return _split_plain((parts["i"].to_list(), parts["t"].to_list()), ex, positions, found)
 
 
 def _header(line: bytes, encoding: str, ex: Extract, where: str) -> tuple[list[str], str]:
