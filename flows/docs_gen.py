@@ -10,7 +10,13 @@ from pathlib import Path
 from governance.match_keys import FIELD_TOKENS, MATCH_KEYS
 from schemas.codes import CODES
 from schemas.cohort import COLUMNS as COHORT_COLUMNS
-from schemas.contract import COMMON_BLANK_MARKERS, EARLIEST_DATE, ENCODINGS, MAX_FIELD_CHARS
+from schemas.contract import (
+    COMMON_BLANK_MARKERS,
+    EARLIEST_DATE,
+    ENCODINGS,
+    MAX_FIELD_CHARS,
+    UK_TIME_ZONE,
+)
 from schemas.registry import all_partners
 from schemas.service_use import COLUMNS as USE_COLUMNS
 from transforms import framework
@@ -70,9 +76,11 @@ def _codes() -> list[str]:
         "`BLANK_LIKE_VALUES` counts the fields holding one of "
         f"{', '.join(f'`{m}`' for m in COMMON_BLANK_MARKERS if m)}. A date written with a "
         "time of day, as database exports write dates (`2026-10-01 00:00:00`, "
-        "`01/10/2026 14:30`), is read as its date when the time has no zone or is midnight at "
-        "offset zero (`TIME_DROPPED`); another zoned time may be the day before or after, so "
-        "an event date holding one is `BAD_DATE`. A column whose every given value is a "
+        "`01/10/2026 14:30`, `2026-10-01T23:30:00Z`), is read as its date (`TIME_DROPPED`): "
+        "with no zone, the writer's own date; with a zone, the date in the UK at that moment "
+        f"({UK_TIME_ZONE}: `1967-04-22T23:00:00Z` is 23 April, midnight in British Summer "
+        "Time). A time that is no time (`25:00`) is left for the date rule (`BAD_DATE`). "
+        "A column whose every given value is a "
         "whole number written as a float (`9991234567.0`: pandas writes a column of numbers "
         "with a gap so; in Parquet, a double column) is read as the numbers (`WHOLE_FLOATS`). "
         "An extract that quarantines a tenth of its "

@@ -30,9 +30,9 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from schemas.contract import COMMON_BLANK_MARKERS, Extract
+from schemas.contract import COMMON_BLANK_MARKERS, UK_TIME_ZONE, Extract
 from schemas.errors import ExtractError
-from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT
+from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_PARTS
 
 SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
 RAW_LINE = "raw_line"  # the bytes of a line that could not be read as a row (quarantine only)
@@ -498,10 +498,11 @@ def read_whole_floats(read: Read, ex: Extract) -> Read:
 
 def read_date_times(read: Read, ex: Extract) -> Read:
     """Date fields written with a time of day, as database and spreadsheet exports write dates
-    ("2026-10-01 00:00:00", "01/10/2026 14:30"), are read as their date: the time is dropped
-    when it has no zone, or is midnight at offset zero (schemas.formats); `TIME_DROPPED` counts
-    them. Another zoned time may be the day before or after, so it stays, and the contract's
-    date rule judges it (an event date: BAD_DATE)."""
+    ("2026-10-01 00:00:00", "01/10/2026 14:30", "2026-10-01T23:30:00Z"), are read as their
+    date: with no zone the time is dropped (the date is the writer's own); with a zone, the
+    date is the date in the UK at that moment (UK_TIME_ZONE: "1967-04-22T23:00:00Z" is
+    midnight on 23 April in British Summer Time), patterns in schemas.formats. `TIME_DROPPED`
+    counts them; anything else is left for the contract's date rule to judge."""
     rows, dropped = read.rows, 0
     for col in ex.columns:
         fmt = col.date_format or "%Y-%m-%d"
@@ -511,14 +512,53 @@ def read_date_times(read: Read, ex: Extract) -> Read:
         width = len(dt.date(2000, 12, 31).strftime(fmt))
         if not (value.str.len_bytes() > width).any():  # nearly every night: no time anywhere
             continue
-        timed = value.str.contains(NAIVE_TIME) | value.str.contains(ZONED_MIDNIGHT)
+        naive = value.str.contains(NAIVE_TIME)
+        local = _uk_dates(value, fmt)
+        timed = naive | local.is_not_null()
         if timed.any():
             dropped += int(timed.sum())
-            dates = value.str.replace(NAIVE_TIME, "${1}").str.replace(ZONED_MIDNIGHT, "${1}")
+            dates = pl.select(
+                pl.when(naive)
+                .then(value.str.replace(NAIVE_TIME, "${1}"))
+                .otherwise(local.fill_null(value))
+            ).to_series()
             rows = rows.with_columns(dates.alias(col.name))
     if not dropped:
         return read
     return Read(rows, read.rejected, {**read.notices, "TIME_DROPPED": dropped})
+
+
+def _uk_dates(value: pl.Series, fmt: str) -> pl.Series:
+    """Each zoned date-time's date in the UK, written in `fmt`; null where there is none."""
+    parts = value.str.extract_groups(ZONED_PARTS)
+    part = parts.struct.field
+    zone = part("7")
+    sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    digits = zone.str.replace_all(r"[^0-9]", "")
+    offset = (
+        pl.when(zone == "Z")
+        .then(0)
+        .otherwise(
+            sign
+            * (
+                digits.str.head(2).cast(pl.Int64, strict=False) * 60
+                + digits.str.tail(2).cast(pl.Int64, strict=False)
+            )
+        )
+    )
+    moment = part("1").str.to_date(fmt, strict=False).cast(pl.Datetime("us")) + pl.duration(
+        hours=part("2").cast(pl.Int64, strict=False),
+        minutes=part("3").cast(pl.Int64, strict=False) - offset,
+        seconds=part("5").cast(pl.Int64, strict=False).fill_null(0),
+    )
+    clock = (
+        (part("2").cast(pl.Int64, strict=False) < 24)
+        & (part("3").cast(pl.Int64, strict=False) < 60)
+        & (part("5").cast(pl.Int64, strict=False).fill_null(0) < 60)
+        & (offset.abs() <= 14 * 60)
+    )
+    uk = moment.dt.replace_time_zone("UTC").dt.convert_time_zone(UK_TIME_ZONE).dt.date()
+    return pl.select(pl.when(clock).then(uk.dt.strftime(fmt))).to_series()
 
 
 def _ends(source: Path | bytes) -> tuple[bytes, bytes, int]:

@@ -260,8 +260,8 @@ _CODES = (
     Code(
         "TIME_DROPPED",
         "notice",
-        "Date fields written with a time of day (`2026-10-01 00:00:00`; no zone, or midnight "
-        "at offset zero), read as their date (the count).",
+        "Date fields written with a time of day (`2026-10-01 00:00:00`), read as their date "
+        "(with a zone: the date in the UK then; the count).",
         "none needed",
     ),
     Code(

@@ -20,6 +20,8 @@ Category = Literal["special", "criminal_offence"]
 ENCODINGS = ("utf-8", "cp1252", "iso8859-1", "iso8859-15")
 # The longest value any field may hold, in characters; a longer one is quarantined.
 MAX_FIELD_CHARS = 1_000
+# Partners' dates are dates in the UK: a date-time sent with a zone is read as its date here.
+UK_TIME_ZONE = "Europe/London"
 # No date in any extract is earlier than this; an earlier one is quarantined (OUT_OF_RANGE).
 EARLIEST_DATE = "1900-01-01"
 # Text that exports write for an empty field: pandas' read_csv default list (files have mostly

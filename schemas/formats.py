@@ -23,6 +23,10 @@ _CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
 NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
 ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
 ZONED_TIME = rf"^.+?[ T]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"
+# The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 7 the zone.
+ZONED_PARTS = (
+    r"^(.+?)[ T]([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+)
 # A whole number written through a float column ("9991234567.0": pandas makes a column of
 # numbers with a gap float): the digits before the point.
 WHOLE_FLOAT = r"^(-?[0-9]+)\.0+$"

@@ -282,9 +282,8 @@ def blank_values_undeclared(s: Sample) -> Expect:
 
 
 def dates_with_times(s: Sample) -> Expect:
-    """A database export writes dates as date-times: midnight, or another time with no zone, is
-    the date; a zoned time that is not midnight at offset zero may be the day before, so the
-    event date holding one is BAD_DATE."""
+    """A database export writes dates as date-times: with no zone the date is the writer's;
+    with a zone, the date in the UK then; a time that is no time is BAD_DATE."""
     col = s.ex.event_date
     timed = pl.int_range(pl.len())
     s.rows = s.rows.with_columns(
@@ -293,7 +292,9 @@ def dates_with_times(s: Sample) -> Expect:
         .when(timed == 4)
         .then(pl.col(col) + "T14:30")
         .when(timed == 3)
-        .then(pl.col(col) + "T23:00:00+01:00")
+        .then(pl.col(col) + "T23:30:00Z")
+        .when(timed == 5)
+        .then(pl.col(col) + "T24:30:00Z")
         .otherwise(pl.col(col))
         .alias(col)
     )

@@ -293,3 +293,34 @@ def test_a_header_in_another_case_is_read_by_name_unless_two_names_claim_one_col
     with pytest.raises(ExtractError) as info:
         read_extract(tmp_path, ex, _drop(tmp_path, ex, both))
     assert _code(info) == "HEADER_MISMATCH"
+
+
+def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
+    from flows.reader import Read, read_date_times, rejected_frame
+
+    ex = council.SOCIAL_CARE  # dates as dd/mm/yyyy
+    sent = [
+        "01/10/2026 00:00:00",  # a SQL Server datetime at midnight
+        "01/10/2026 14:30",  # a time with no zone: the writer's own date
+        "01/10/2026 12:00:00 AM",
+        "22/04/1967 23:00:00Z",  # midnight on 23 April in British Summer Time
+        "15/01/2026T23:30:00+00:00",  # Greenwich Mean Time: the same day
+        "01/07/2026T00:30:00-05:00",  # 05:30 in London
+        "01/10/2026 25:00Z",  # no such time: left for the date rule (BAD_DATE)
+        "01/10/2026",
+    ]
+    rows = pl.DataFrame(
+        {c: sent if c == "contact_date" else ["x"] * len(sent) for c in ex.column_names}
+    )
+    read = read_date_times(Read(rows, rejected_frame([], [], [])), ex)
+    assert read.rows["contact_date"].to_list() == [
+        "01/10/2026",
+        "01/10/2026",
+        "01/10/2026",
+        "23/04/1967",
+        "15/01/2026",
+        "01/07/2026",
+        "01/10/2026 25:00Z",
+        "01/10/2026",
+    ]
+    assert read.notices == {"TIME_DROPPED": 6}
