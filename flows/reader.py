@@ -428,7 +428,7 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             raise ExtractError(
                 "WRONG_TYPE", f"column {name} is of type {dtype.base_type()}, not text", where
             )
-        if dtype.is_float() and _whole(df.get_column(name)):
+        if dtype == pl.Float64 and _whole(df.get_column(name)):  # float32: exact to 2^24 only
             text.append(pl.col(name).cast(pl.Int64).cast(pl.String))  # 9991234567.0: a number
             notices["WHOLE_FLOATS"] = notices.get("WHOLE_FLOATS", 0) + 1
         else:
