@@ -356,8 +356,8 @@ def _split_quoted(
     index, texts = quoted
     parts = pl.DataFrame({"i": index, "t": texts}, schema={"i": pl.Int64, "t": pl.String})
     simple = parts.select(pl.col("t").str.contains(_simple_line(ex.delimiter))).to_series()
-    for i, text in parts.filter(~simple).iter_rows():
-        found.done[i] = found.judge(text.encode(found.encoding))
+    for i in parts.filter(~simple)["i"]:
+        found.done[i] = found.judge(found.bodies[i])
     parts = parts.filter(simple).with_columns(pl.col("t").str.replace_all('"', "", literal=True))
     return _split_plain((parts["i"].to_list(), parts["t"].to_list()), ex, positions, found)
 
@@ -546,17 +546,12 @@ def _uk_dates(value: pl.Series, fmt: str) -> pl.Series:
             )
         )
     )
+    hours, minutes = part("2").cast(pl.Int64, strict=False), part("3").cast(pl.Int64, strict=False)
+    seconds = part("5").cast(pl.Int64, strict=False).fill_null(0)
     moment = part("1").str.to_date(fmt, strict=False).cast(pl.Datetime("us")) + pl.duration(
-        hours=part("2").cast(pl.Int64, strict=False),
-        minutes=part("3").cast(pl.Int64, strict=False) - offset,
-        seconds=part("5").cast(pl.Int64, strict=False).fill_null(0),
+        hours=hours, minutes=minutes - offset, seconds=seconds
     )
-    clock = (
-        (part("2").cast(pl.Int64, strict=False) < 24)
-        & (part("3").cast(pl.Int64, strict=False) < 60)
-        & (part("5").cast(pl.Int64, strict=False).fill_null(0) < 60)
-        & (offset.abs() <= 14 * 60)
-    )
+    clock = (hours < 24) & (minutes < 60) & (seconds < 60) & (offset.abs() <= 14 * 60)
     uk = moment.dt.replace_time_zone("UTC").dt.convert_time_zone(UK_TIME_ZONE).dt.date()
     return pl.select(pl.when(clock).then(uk.dt.strftime(fmt))).to_series()
 
