@@ -20,6 +20,7 @@ from flows.reader import (
     read_date_times,
     read_whole_floats,
 )
+from governance import canonical as canon
 from schemas.contract import ENCODINGS, MAX_FIELD_CHARS, Extract
 from schemas.errors import ExtractError
 
@@ -120,10 +121,32 @@ def file_encoding(ex: Extract, entry: dict) -> str:
     return entry.get("encoding") or codecs.lookup(ex.encoding).name
 
 
-def file_blank_values(ex: Extract, entry: dict) -> tuple[str, ...]:
-    """The manifest's declared blank values, else the contract's."""
+def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
+    """The manifest's declared blank values, else the contract's; refused (BLANK_VALUE_REFUSED)
+    if one of them is data: an allowed code of one of the extract's columns (a "Y" declared
+    blank erases need flags), or a valid NHS number or National Insurance number (declared
+    blank, a number could no longer be matched to its opt-out). The message names the kind and
+    the column, never the text."""
     declared = entry.get("blank_values")
-    return ex.blank_values if declared is None else declared
+    blanks = ex.blank_values if declared is None else declared
+    where = where if declared is not None else f"the contract of {ex.file}"
+    texts = [b.strip() for b in blanks]
+    for col in ex.columns:
+        codes = {a.strip().casefold() for a in col.allowed or ()}
+        if any(t.casefold() in codes for t in texts):
+            raise ExtractError(
+                "BLANK_VALUE_REFUSED",
+                f"blank_values lists an allowed code of column {col.name}",
+                where,
+            )
+    given = pl.Series(texts, dtype=pl.String)
+    for canonical, label in (
+        (canon.nhs_number_canonical, "a valid NHS number"),
+        (canon.nino_canonical, "a valid National Insurance number"),
+    ):
+        if pl.select(canonical(pl.lit(given)).is_not_null().any()).item():
+            raise ExtractError("BLANK_VALUE_REFUSED", f"blank_values lists {label}", where)
+    return blanks
 
 
 def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
@@ -132,11 +155,12 @@ def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
     ROW_COUNT_MISMATCH. Rejected lines may stand for fewer records than their number (a broken
     quoted record is rejected line by line), so a count between the two is accepted."""
     path, entry = folder / ex.file, manifest[ex.file]
+    blanks = file_blank_values(ex, entry, str(folder / "manifest.json"))  # refused before reading
     if path.suffix == ".parquet":
         read = parse_parquet(path, ex, str(path))
     else:
         read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
-    read = read_blank_values(read, ex, file_blank_values(ex, entry))
+    read = read_blank_values(read, ex, blanks)
     if path.suffix != ".parquet":  # Parquet floats are judged by their type (parse_parquet)
         read = read_whole_floats(read, ex)
     read = read_date_times(read, ex)

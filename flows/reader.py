@@ -421,18 +421,25 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             if df.columns[p] != c
         }
     )
-    text = []
+    text, gaps = [], 0
     for name in ex.column_names:
         dtype = df.schema[name]
         if not (dtype.is_numeric() or isinstance(dtype, _TEXT_TYPES)):
             raise ExtractError(
                 "WRONG_TYPE", f"column {name} is of type {dtype.base_type()}, not text", where
             )
+        if dtype.is_float():  # NaN: a float's gap, as pandas writes one; read as blank
+            nan = int(df.get_column(name).is_nan().sum())
+            if nan:
+                gaps += nan
+                df = df.with_columns(pl.col(name).fill_nan(None))
         if dtype == pl.Float64 and _whole(df.get_column(name)):  # float32: exact to 2^24 only
             text.append(pl.col(name).cast(pl.Int64).cast(pl.String))  # 9991234567.0: a number
             notices["WHOLE_FLOATS"] = notices.get("WHOLE_FLOATS", 0) + 1
         else:
             text.append(pl.col(name).cast(pl.String))
+    if gaps:
+        notices["NAN_VALUES"] = gaps
     rows = df.select(text).with_row_index(SOURCE_ROW, offset=1)
     rows = rows.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64)).select(*ex.column_names, SOURCE_ROW)
     return Read(rows, rejected_frame([], [], []), notices)
@@ -536,13 +543,13 @@ def _uk_dates(value: pl.Series, fmt: str) -> pl.Series:
     sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
     digits = zone.str.replace_all(r"[^0-9]", "")
     offset = (
-        pl.when(zone == "Z")
+        pl.when(zone.is_in(["Z", "UTC", "GMT"]))
         .then(0)
         .otherwise(
             sign
             * (
                 digits.str.head(2).cast(pl.Int64, strict=False) * 60
-                + digits.str.tail(2).cast(pl.Int64, strict=False)
+                + digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)  # "+01"
             )
         )
     )

@@ -46,6 +46,16 @@ _CODES = (
         "ask the partner to resend the manifest",
     ),
     Code(
+        "BLANK_VALUE_REFUSED",
+        "file",
+        "The manifest's `blank_values` (or the contract's) lists text that is data: an allowed "
+        "code of one of the file's columns, or a valid NHS number or National Insurance number. "
+        "Read as blank, it would erase real values (need flags, the numbers opt-outs are "
+        "matched on), so the file is not read.",
+        "ask the partner to list in `files.<name>.blank_values` only the text their export "
+        "writes for an empty field",
+    ),
+    Code(
         "FILE_MISSING",
         "file",
         "The extract's file is not in the landing folder.",
@@ -255,6 +265,13 @@ _CODES = (
         "notice",
         "Columns of whole numbers written as floats (`9991234567.0`, as pandas writes a column "
         "of numbers with a gap), read as the numbers (the count of columns).",
+        "none needed",
+    ),
+    Code(
+        "NAN_VALUES",
+        "notice",
+        "Fields of a Parquet float column holding NaN (not a number: how pandas writes a gap "
+        "in a column of numbers), read as blank (the count).",
         "none needed",
     ),
     Code(

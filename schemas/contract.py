@@ -25,7 +25,8 @@ UK_TIME_ZONE = "Europe/London"
 # No date in any extract is earlier than this; an earlier one is quarantined (OUT_OF_RANGE).
 EARLIEST_DATE = "1900-01-01"
 # Text that exports write for an empty field: pandas' read_csv default list (files have mostly
-# been through pandas, R, Excel or a database export). Compared exactly, after trimming spaces.
+# been through pandas, R, Excel or a database export), with the other cases of NULL and None
+# and C's "(null)". Compared exactly, after trimming spaces.
 # `mcn linkage evaluate` reads them as blank by default; a partner's extract reads as blank only
 # the ones its contract or manifest declares (`blank_values`), and a notice counts the others.
 COMMON_BLANK_MARKERS = (
@@ -33,6 +34,7 @@ COMMON_BLANK_MARKERS = (
     "#N/A",
     "#N/A N/A",
     "#NA",
+    "(null)",
     "-1.#IND",
     "-1.#QNAN",
     "-NaN",
@@ -42,9 +44,11 @@ COMMON_BLANK_MARKERS = (
     "<NA>",
     "N/A",
     "NA",
+    "NONE",
     "NULL",
     "NaN",
     "None",
+    "Null",
     "n/a",
     "nan",
     "null",

@@ -20,13 +20,14 @@ POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 # zero is (ZONED_MIDNIGHT): another zoned time may be a date moved a day by the zone
 # ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read as a date.
 _CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+# A zone after a time, with or without a space before it: Z, UTC or GMT, or an offset with or
+# without its minutes (ISO "+01:00", SQL Server datetimeoffset " +01:00", PostgreSQL "+01").
+_ZONE = r"(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)"
 NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
-ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)?(Z|[+-]00:?00)$"
-ZONED_TIME = rf"^.+?[ T]{_CLOCK}(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$"
+ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)? ?(Z|UTC|GMT|[+-]00(:?00)?)$"
+ZONED_TIME = rf"^.+?[ T]{_CLOCK} ?{_ZONE}$"
 # The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 7 the zone.
-ZONED_PARTS = (
-    r"^(.+?)[ T]([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$"
-)
+ZONED_PARTS = r"^(.+?)[ T]([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)? ?" + _ZONE + "$"
 # A whole number written through a float column ("9991234567.0": pandas makes a column of
 # numbers with a gap float): the digits before the point.
 WHOLE_FLOAT = r"^(-?[0-9]+)\.0+$"

@@ -275,6 +275,14 @@ def blank_values_declared(s: Sample) -> Expect:
     return _same(s, MISSING__record_ref=1)
 
 
+def blank_values_that_are_data(s: Sample) -> None:
+    """The manifest declares blank an NHS number from the test range (declared so, an
+    opted-out person's number would escape the opt-out): the file is refused, not read."""
+    s.blank_values = ["NULL", "999 000 0018"]
+    s.write()
+    s.seal()
+
+
 def blank_values_undeclared(s: Sample) -> Expect:
     """The same text, undeclared: read as text (a notice counts it), nothing quarantined."""
     s.rows = _set(s, [1, 2], _text_column(s), "NULL")
@@ -295,6 +303,8 @@ def dates_with_times(s: Sample) -> Expect:
         .then(pl.col(col) + "T23:30:00Z")
         .when(timed == 5)
         .then(pl.col(col) + "T24:30:00Z")
+        .when(timed == 6)
+        .then(pl.col(col) + " 00:00:00.0000000 +00:00")  # SQL Server datetimeoffset
         .otherwise(pl.col(col))
         .alias(col)
     )
@@ -318,6 +328,18 @@ def floats_for_numbers(s: Sample) -> Expect:
     s.write(s.rows.with_columns(pl.col(col).str.replace_all(r"\D", "").cast(pl.Float64)))
     s.seal()
     return Expect(s.rows.height)
+
+
+def nan_in_floats(s: Sample) -> Expect:
+    """NHS numbers in a Parquet double column with a gap written as NaN (pandas): the NaN is
+    blank (a required column: MISSING), the other numbers are read as the numbers."""
+    col = _text_column(s, ("nhs_number",))
+    number = pl.col(col).str.replace_all(r"\D", "").cast(pl.Float64)
+    gap = pl.int_range(pl.len()) == 1
+    s.write(s.rows.with_columns(pl.when(gap).then(float("nan")).otherwise(number).alias(col)))
+    s.seal()
+    required = next(c.required for c in s.ex.columns if c.name == col)
+    return Expect(s.rows.height, {f"MISSING:{col}": 1} if required else {})
 
 
 def header_only(s: Sample) -> Expect:
@@ -495,6 +517,7 @@ KINDS = (
     Kind("dates_with_times", "TIME_DROPPED", "notice", BOTH, dates_with_times),
     Kind("blank_values_declared", "BLANK_VALUES", "notice", BOTH, blank_values_declared),
     Kind("blank_values_undeclared", "BLANK_LIKE_VALUES", "notice", BOTH, blank_values_undeclared),
+    Kind("blank_values_data", "BLANK_VALUE_REFUSED", "file", BOTH, blank_values_that_are_data),
     Kind("empty_file", "FILE_EMPTY", "file", BOTH, empty_file),
     Kind("truncated", "FILE_TRUNCATED", "file", BOTH, truncated),
     Kind("truncated_in_transfer", "CHECKSUM_MISMATCH", "file", BOTH, truncated_in_transfer),
@@ -516,4 +539,5 @@ KINDS = (
     Kind("manifest_invalid", "MANIFEST_INVALID", "file", BOTH, manifest_invalid),
     Kind("not_parquet", "FILE_UNREADABLE", "file", PARQUET, not_parquet),
     Kind("nested_type", "WRONG_TYPE", "file", PARQUET, nested_type),
+    Kind("nan_in_floats", "NAN_VALUES", "notice", PARQUET, nan_in_floats),
 )

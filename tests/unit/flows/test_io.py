@@ -194,7 +194,36 @@ def test_declared_blank_values_read_as_blank_and_are_counted(tmp_path):
     read, _ = read_extract(tmp_path, ex, manifest)
     assert read.rows[optional].null_count() == 3
     assert read.rows["surname"].to_list() == ["Null"] * 3  # not declared: a (rare) surname
-    assert read.notices == {"BLANK_VALUES": 3}
+    assert read.notices == {"BLANK_VALUES": 3, "BLANK_LIKE_VALUES": 3}
+
+
+@pytest.mark.parametrize(
+    ("declared", "kind"),
+    [
+        (["NULL", " 999 000 0018 "], "a valid NHS number"),  # an opted-out person's number
+        (["nan", "ab123456c"], "a valid National Insurance number"),
+        (["NULL", "y"], "an allowed code of column"),  # erases every need flag "Y"
+    ],
+)
+def test_blank_values_that_are_data_are_refused_without_quoting_them(tmp_path, declared, kind):
+    """An insider who can edit the manifest declares opted-out people's NHS numbers blank (so
+    the opt-out no longer matches them), or a need flag's "Y" (so the need vanishes): the file
+    is refused, and the message names the kind of value and the column, never the text."""
+    from schemas.partners import nhs
+
+    ex = nhs.AE
+    flag = next(c for c in ex.columns if c.allowed and "Y" in c.allowed)
+    pl.DataFrame({c: ["x"] for c in ex.column_names}).write_parquet(tmp_path / ex.file)
+    entry = {"rows": 1, "sha256": sha256_file(tmp_path / ex.file), "blank_values": declared}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
+    manifest = read_manifest(tmp_path)
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, ex, manifest)
+    message = str(info.value)
+    assert info.value.code == "BLANK_VALUE_REFUSED" and kind in message
+    assert (flag.name in message) == ("code" in kind)
+    numbers = [d.strip() for d in declared if any(ch.isdigit() for ch in d)]
+    assert not any(n in message or n.replace(" ", "") in message for n in numbers)
 
 
 def test_the_contracts_blank_values_apply_unless_the_manifest_declares_its_own(tmp_path):
@@ -229,6 +258,23 @@ def test_blank_values_apply_to_parquet_extracts_too(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
     read, _ = read_extract(tmp_path, ex, read_manifest(tmp_path))
     assert read.rows[col].null_count() == 2 and read.notices == {"BLANK_VALUES": 2}
+
+
+def test_nan_in_a_parquet_float_column_is_a_gap_and_the_rest_are_still_numbers(tmp_path):
+    """pandas writes a gap in a column of numbers as NaN: read as blank, and the column's other
+    fields as the whole numbers they are (one NaN used to leave every number as "...0")."""
+    from schemas.partners import nhs
+
+    ex = nhs.AE
+    col = next(c.name for c in ex.columns if c.identity == "nhs_number")
+    numbers = pl.Series(col, [9990000018.0, float("nan"), 9990000026.0], dtype=pl.Float64)
+    df = pl.DataFrame({c: ["x"] * 3 for c in ex.column_names}).with_columns(numbers)
+    df.write_parquet(tmp_path / ex.file)
+    entry = {"rows": 3, "sha256": sha256_file(tmp_path / ex.file)}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
+    read, _ = read_extract(tmp_path, ex, read_manifest(tmp_path))
+    assert read.rows[col].to_list() == ["9990000018", None, "9990000026"]
+    assert read.notices == {"NAN_VALUES": 1, "WHOLE_FLOATS": 1}
 
 
 def test_the_nights_summary_names_notices_that_need_someone_to_act_with_their_fix():
@@ -308,6 +354,10 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "01/07/2026T00:30:00-05:00",  # 05:30 in London
         "01/10/2026 25:00Z",  # no such time: left for the date rule (BAD_DATE)
         "01/10/2026",
+        "01/10/2026 00:00:00.0000000 +00:00",  # SQL Server datetimeoffset
+        "01/07/2026 23:30:00+00",  # PostgreSQL timestamptz: 00:30 on 2 July in London
+        "01/07/2026 23:30:00 +01",  # 23:30 in London
+        "15/01/2026 23:30:00 UTC",
     ]
     rows = pl.DataFrame(
         {c: sent if c == "contact_date" else ["x"] * len(sent) for c in ex.column_names}
@@ -322,5 +372,9 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "01/07/2026",
         "01/10/2026 25:00Z",
         "01/10/2026",
+        "01/10/2026",
+        "02/07/2026",
+        "01/07/2026",
+        "15/01/2026",
     ]
-    assert read.notices == {"TIME_DROPPED": 6}
+    assert read.notices == {"TIME_DROPPED": 10}

@@ -244,11 +244,20 @@ def test_a_time_that_may_move_a_date_of_birth_is_not_read_as_that_date(tmp_path)
 
     text = (
         "id,sn,dob\n1,A,1967-04-22T23:00:00Z\n2,B,1967-04-23 00:00:00+00:00\n"
-        "3,C,1967-04-23 12:00:00 AM\n4,D,23/04/67\n"
+        "3,C,1967-04-23 12:00:00 AM\n4,D,23/04/67\n5,E,1967-04-23 00:00:00.0000000 +00:00\n"
+        "6,F,1967-04-23 00:00:00+00\n7,G,1967-04-22 23:00:00 UTC\n"
     )
     rows, counts = _rows(tmp_path, text, columns={"surname": "sn", "dob": "dob"})
-    assert rows["date_of_birth"].to_list() == [None, "1967-04-23", "1967-04-23", None]
-    assert counts["times_dropped"] == 2 and counts["dob_read"] == 2
+    assert rows["date_of_birth"].to_list() == [
+        None,
+        "1967-04-23",
+        "1967-04-23",
+        None,
+        "1967-04-23",
+        "1967-04-23",
+        None,
+    ]
+    assert counts["times_dropped"] == 4 and counts["dob_read"] == 4
     naive = "id,sn,dob\n1,A,1967-04-23 14:30\n"  # no zone: the writer's own date
     rows, _ = _rows(tmp_path, naive, columns={"surname": "sn", "dob": "dob"})
     assert rows["date_of_birth"].to_list() == ["1967-04-23"]
