@@ -149,6 +149,13 @@ def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
     return blanks
 
 
+def read_as(entry: dict) -> dict:
+    """What the manifest declares about reading a file (its encoding, its blank values), as
+    its staged sidecar records it: empty when it declares nothing."""
+    declared = {"encoding": entry.get("encoding"), "blank_values": entry.get("blank_values")}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in declared.items() if v is not None}
+
+
 def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
     """Every record of the file as a text row or a rejected line, checked against the manifest's
     row count: fewer records than it says is FILE_TRUNCATED; more rows read than it says is

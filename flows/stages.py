@@ -16,6 +16,7 @@ from flows import checks
 from flows.config import Zones
 from flows.io import (
     checked_content,
+    read_as,
     read_rows,
     write_json_atomic,
     write_parquet_atomic,
@@ -63,6 +64,7 @@ class ExtractCounts:
     already_staged: bool = False
     notices: dict[str, int] = field(default_factory=dict)  # notice code -> count (schemas.codes)
     extract_date: str = ""  # the manifest's extract_date, when it gives one
+    read_as: dict = field(default_factory=dict)  # the manifest's reading (flows.io.read_as)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -109,7 +111,11 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     content = checked_content(folder, ex, manifest)
     target = staged_path(zones, ex, content, ctx.binding)
     meta = read_staged_meta(target, ctx.key)  # None when missing, or not the pipeline's
-    if meta is not None:
+    reading = read_as(manifest[ex.file])
+    # the same file read as its manifest now says: staged already. Read otherwise (the partner
+    # has since declared its encoding or blank values, as a notice's fix asks), it is read
+    # again and its staged file replaced, so the fix works without a new file.
+    if meta is not None and meta.get("read_as", {}) == reading:
         done = ExtractCounts(**_counts_fields(meta))
         done.already_staged = True
         done.notices = {**done.notices, "ALREADY_STAGED": 1}
@@ -127,6 +133,7 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         run_date=ctx.run_date.isoformat(),
         notices=dict(read.notices),
         extract_date=manifest[ex.file].get("extract_date") or "",
+        read_as=reading,
     )
     if _late(zones, ex, counts.extract_date, ctx.key):
         counts.notices["LATE_EXTRACT"] = 1

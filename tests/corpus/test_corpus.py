@@ -186,3 +186,34 @@ def test_the_corpus_is_at_least_twenty_kinds_each_for_two_partners_or_two_parque
         assert len(set(kind.variants)) == 2
         assert len(partners) == 2 or partners == {"nhs"}, kind.name
         assert CODES[kind.code].level == kind.level, kind.name
+
+
+@pytest.mark.parametrize("variant", ["police/crimes", "nhs/ae_attendances"])
+def test_a_file_is_read_again_once_its_manifest_declares_how_to_read_it(variant, world, clean_rows):
+    """The night's summary asks the partner to declare the NULLs it counted (BLANK_LIKE_VALUES);
+    once the manifest declares them, the same file is read again, not "already staged", and
+    its staged file replaced: one staged file, read the new way. Unchanged, it is staged once."""
+    ex = _extract(variant)
+    rows, opted_out = clean_rows[variant]
+    sample = Sample(world, ex, rows, opted_out)
+    sample.rows = rows.with_columns(
+        pl.when(pl.int_range(pl.len()) == 1)
+        .then(pl.lit("NULL"))
+        .otherwise(pl.col("record_ref"))
+        .alias("record_ref")
+    )
+    sample.write()
+    sample.seal()
+    first = ingest(world, ex)
+    assert first.notices.get("BLANK_LIKE_VALUES") == 1 and not first.reasons
+    sample.blank_values = ["NULL"]
+    sample.seal()  # the same file; only the manifest changed
+    second = ingest(world, ex, "run-2")
+    assert not second.already_staged and second.notices.get("BLANK_VALUES") == 1
+    assert second.reasons == {"MISSING:record_ref": 1}
+    assert second.rows_staged == first.rows_staged - 1
+    files = staged_files(Zones(world), ex, load_linkage_key())
+    assert len(files) == 1 and files[0].meta["read_as"] == {"blank_values": ["NULL"]}
+    assert pl.read_parquet(files[0].path).height == second.rows_staged
+    third = ingest(world, ex, "run-3")
+    assert third.already_staged and third.rows_staged == second.rows_staged
