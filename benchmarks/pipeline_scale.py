@@ -75,6 +75,20 @@ def main() -> int:
         help="an argument added to `mcn run` (repeat it: --run-arg=--runner --run-arg=dask)",
     )
     args = ap.parse_args()
+    spy = ""
+    if args.profile:  # checked before minutes of synthesis, not after
+        spy = (
+            shutil.which("py-spy")
+            or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # the venv's
+            or str(Path.home() / ".local" / "bin" / "py-spy")
+        )
+        if not Path(spy).is_file():
+            print(
+                "error: --profile needs py-spy, which is not installed; install it with "
+                "`python3 -m pip install --user py-spy` (or leave out --profile)",
+                file=sys.stderr,
+            )
+            return 2
     shutil.rmtree(args.data_dir, ignore_errors=True)
     keys = Path(tempfile.mkdtemp(prefix="mcn-bench-keys-"))
     create_audit_key(keys / "audit.key")
@@ -127,11 +141,6 @@ def main() -> int:
         tracer = str(Path(__file__).with_name("memtrace.py"))
         run = [sys.executable, tracer, str(args.memtrace), "--", *run[len(mcn) :]]
     if args.profile:  # py-spy's own overhead is small at 20 samples a second
-        spy = (
-            shutil.which("py-spy")
-            or shutil.which("py-spy", path=str(Path(sys.executable).parent))  # the venv's
-            or str(Path.home() / ".local" / "bin" / "py-spy")
-        )
         run = [
             spy,
             "record",
