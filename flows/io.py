@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,8 +24,14 @@ from flows.reader import (
 from governance import canonical as canon
 from schemas.contract import ENCODINGS, MAX_FIELD_CHARS, Extract
 from schemas.errors import ExtractError
+from schemas.formats import WHOLE_FLOAT
 
 MAX_BLANK_VALUES = 20  # texts a manifest may declare blank for one file
+# BLANK_VALUE_REFUSED's fix when the list is the contract's, not a manifest's.
+CONTRACT_BLANKS_FIX = (
+    "remove the text from the extract's `blank_values` in its contract (schemas/partners/), "
+    "or declare the file's own list in the manifest (`files.<name>.blank_values`)"
+)
 
 
 def sha256_file(path: Path) -> str:
@@ -130,7 +137,11 @@ def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
     declared = entry.get("blank_values")
     blanks = ex.blank_values if declared is None else declared
     where = where if declared is not None else f"the contract of {ex.file}"
-    texts = [b.strip() for b in blanks]
+    fix = None if declared is not None else CONTRACT_BLANKS_FIX
+    # Each text as it is and as its field is finally read: blank values are applied before a
+    # whole number written as a float loses its ".0" (flows.reader), so "9991234567.0" would
+    # erase the number 9991234567.
+    texts = [t for b in blanks for t in {b.strip(), re.sub(WHOLE_FLOAT, r"\1", b.strip())}]
     for col in ex.columns:
         codes = {a.strip().casefold() for a in col.allowed or ()}
         if any(t.casefold() in codes for t in texts):
@@ -138,6 +149,7 @@ def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
                 "BLANK_VALUE_REFUSED",
                 f"blank_values lists an allowed code of column {col.name}",
                 where,
+                fix,
             )
     given = pl.Series(texts, dtype=pl.String)
     for canonical, label in (
@@ -145,15 +157,21 @@ def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
         (canon.nino_canonical, "a valid National Insurance number"),
     ):
         if pl.select(canonical(pl.lit(given)).is_not_null().any()).item():
-            raise ExtractError("BLANK_VALUE_REFUSED", f"blank_values lists {label}", where)
+            raise ExtractError("BLANK_VALUE_REFUSED", f"blank_values lists {label}", where, fix)
     return blanks
 
 
 def read_as(entry: dict) -> dict:
     """What the manifest declares about reading a file (its encoding, its blank values), as
     its staged sidecar records it: empty when it declares nothing."""
-    declared = {"encoding": entry.get("encoding"), "blank_values": entry.get("blank_values")}
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in declared.items() if v is not None}
+    blanks = entry.get("blank_values")
+    declared = {
+        "encoding": entry.get("encoding"),
+        # as read_blank_values reads them (trimmed, once each), so a list in another order or
+        # spacing reads the same and the file is not read again for it
+        "blank_values": None if blanks is None else sorted({b.strip() for b in blanks} - {""}),
+    }
+    return {k: v for k, v in declared.items() if v is not None}
 
 
 def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:

@@ -428,13 +428,17 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             raise ExtractError(
                 "WRONG_TYPE", f"column {name} is of type {dtype.base_type()}, not text", where
             )
-        if dtype.is_float():  # NaN: a float's gap, as pandas writes one; read as blank
-            nan = int(df.get_column(name).is_nan().sum())
+        if dtype.is_float():  # NaN or infinity: no number, as pandas writes a gap; blank
+            nan = int((~df.get_column(name).is_finite()).sum())
             if nan:
                 gaps += nan
-                df = df.with_columns(pl.col(name).fill_nan(None))
-        if dtype == pl.Float64 and _whole(df.get_column(name)):  # float32: exact to 2^24 only
-            text.append(pl.col(name).cast(pl.Int64).cast(pl.String))  # 9991234567.0: a number
+                col = pl.col(name)
+                df = df.with_columns(pl.when(col.is_finite()).then(col).alias(name))
+        whole = _whole(df.get_column(name)) if dtype == pl.Float64 else None  # float32: 2^24
+        if whole is not None and _mostly(whole, df.get_column(name)):  # 9991234567.0: a number
+            col = pl.col(name)
+            number = pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String))
+            text.append(number.otherwise(col.cast(pl.String)).alias(name))
             notices["WHOLE_FLOATS"] = notices.get("WHOLE_FLOATS", 0) + 1
         else:
             text.append(pl.col(name).cast(pl.String))
@@ -472,29 +476,30 @@ def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Rea
 EXACT_FLOAT = 2**53  # integers up to this are exact in a 64-bit float
 
 
-def _whole(values: pl.Series) -> bool:
-    """A float column holding only whole numbers a float keeps exactly (and blanks): what
-    pandas writes for a column of integers with a gap (NaN makes it float)."""
-    given = values.drop_nulls()
-    return bool(
-        given.len()
-        and given.is_finite().all()
-        and (given == given.round(0)).all()
-        and (given.abs() < EXACT_FLOAT).all()
-    )
+def _whole(values: pl.Series) -> pl.Series:
+    """Which values of a float column are whole numbers a float keeps exactly: what pandas
+    writes for a column of integers with a gap (NaN makes it float)."""
+    return values.is_finite() & (values == values.round(0)) & (values.abs() < EXACT_FLOAT)
+
+
+def _mostly(whole: pl.Series, values: pl.Series) -> bool:
+    """A column of whole numbers written as floats: they are more than half its given values.
+    Its other values are left as written, so one broken field (12.5, 1e300, "inf") is one bad
+    row for the contract's rules, not a column of numbers all read as floats."""
+    return int(whole.fill_null(False).sum()) * 2 > int(values.is_not_null().sum())
 
 
 def read_whole_floats(read: Read, ex: Extract) -> Read:
-    """A CSV column whose every given field is a whole number written as a float
+    """A CSV column whose given fields are mostly whole numbers written as floats
     ("9991234567.0", as pandas writes a column of numbers with a gap) loses the ".0"s:
-    `WHOLE_FLOATS` counts the columns. A column mixing them with other text is left as it is."""
+    `WHOLE_FLOATS` counts the columns. Its other fields, and a column with fewer of them (text
+    that happens to read "2.0"), are left as they are."""
     rows, columns = read.rows, 0
     for name in ex.column_names:
         value = rows.get_column(name)
-        given = value.drop_nulls()
-        if not given.len() or not given.str.ends_with(".0").any():
+        if not value.str.ends_with(".0").any():
             continue
-        if given.str.contains(WHOLE_FLOAT).all():
+        if _mostly(value.str.contains(WHOLE_FLOAT), value):
             rows = rows.with_columns(value.str.replace(WHOLE_FLOAT, "${1}").alias(name))
             columns += 1
     if not columns:
@@ -506,10 +511,11 @@ def read_whole_floats(read: Read, ex: Extract) -> Read:
 def read_date_times(read: Read, ex: Extract) -> Read:
     """Date fields written with a time of day, as database and spreadsheet exports write dates
     ("2026-10-01 00:00:00", "01/10/2026 14:30", "2026-10-01T23:30:00Z"), are read as their
-    date: with no zone the time is dropped (the date is the writer's own); with a zone, the
-    date is the date in the UK at that moment (UK_TIME_ZONE: "1967-04-22T23:00:00Z" is
-    midnight on 23 April in British Summer Time), patterns in schemas.formats. `TIME_DROPPED`
-    counts them; anything else is left for the contract's date rule to judge."""
+    date: with no zone, or at midnight in any zone, the time is dropped (the date is the
+    writer's own); with another zoned time, the date is the date in the UK at that moment
+    (UK_TIME_ZONE: "1967-04-22T23:00:00Z" is midnight on 23 April in British Summer Time),
+    patterns in schemas.formats. `TIME_DROPPED` counts them; anything else (a time that is no
+    time, "25:00" or "+00:99") is left for the contract's date rule to judge."""
     rows, dropped = read.rows, 0
     for col in ex.columns:
         fmt = col.date_format or "%Y-%m-%d"
@@ -560,7 +566,13 @@ def _uk_dates(value: pl.Series, fmt: str) -> pl.Series:
     )
     clock = (hours < 24) & (minutes < 60) & (seconds < 60) & (offset.abs() <= 14 * 60)
     uk = moment.dt.replace_time_zone("UTC").dt.convert_time_zone(UK_TIME_ZONE).dt.date()
-    return pl.select(pl.when(clock).then(uk.dt.strftime(fmt))).to_series()
+    # Midnight in any zone is a date kept where it was written (schemas.formats): as written.
+    fraction = part("6").str.strip_chars_start(".").str.strip_chars("0")
+    midnight = (hours == 0) & (minutes == 0) & (seconds == 0) & fraction.fill_null("").eq("")
+    written = part("1").str.to_date(fmt, strict=False).dt.strftime(fmt)
+    return pl.select(
+        pl.when(clock & midnight).then(written).when(clock).then(uk.dt.strftime(fmt))
+    ).to_series()
 
 
 def _ends(source: Path | bytes) -> tuple[bytes, bytes, int]:

@@ -263,22 +263,22 @@ _CODES = (
     Code(
         "WHOLE_FLOATS",
         "notice",
-        "Columns of whole numbers written as floats (`9991234567.0`, as pandas writes a column "
-        "of numbers with a gap), read as the numbers (the count of columns).",
+        "Columns mostly of whole numbers written as floats (`9991234567.0`, as pandas writes a "
+        "column of numbers with a gap), read as the numbers (the count of columns).",
         "none needed",
     ),
     Code(
         "NAN_VALUES",
         "notice",
         "Fields of a Parquet float column holding NaN (not a number: how pandas writes a gap "
-        "in a column of numbers), read as blank (the count).",
+        "in a column of numbers) or infinity, read as blank (the count).",
         "none needed",
     ),
     Code(
         "TIME_DROPPED",
         "notice",
         "Date fields written with a time of day (`2026-10-01 00:00:00`), read as their date "
-        "(with a zone: the date in the UK then; the count).",
+        "(with a zone, unless at midnight: the date in the UK then; the count).",
         "none needed",
     ),
     Code(

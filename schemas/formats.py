@@ -16,17 +16,23 @@ POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 
 # A time of day after a date ("2026-10-01 00:00:00", "01/10/2026 14:30", "... 12:00:00 AM",
 # "...T00:00:00Z"): how database and spreadsheet exports write a date. With no zone the date is
-# the writer's own and the time is dropped (NAIVE_TIME); with a zone only midnight at offset
-# zero is (ZONED_MIDNIGHT): another zoned time may be a date moved a day by the zone
-# ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is not read as a date.
-_CLOCK = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
-# A zone after a time, with or without a space before it: Z, UTC or GMT, or an offset with or
-# without its minutes (ISO "+01:00", SQL Server datetimeoffset " +01:00", PostgreSQL "+01").
-_ZONE = r"(Z|UTC|GMT|[+-][0-9]{2}(:?[0-9]{2})?)"
-NAIVE_TIME = rf"^(.+?)[ T]{_CLOCK} ?([AaPp][Mm])?$"
-ZONED_MIDNIGHT = r"^(.+?)[ T]00:00(:00(\.0+)?)? ?(Z|UTC|GMT|[+-]00(:?00)?)$"
+# the writer's own and the time is dropped (NAIVE_TIME); so is midnight in any zone
+# (ZONED_MIDNIGHT: "1980-01-15 00:00:00 +01:00" is a date kept at midnight where it was
+# written, as a system east of the UK keeps one). Another zoned time may be a date moved a day
+# by the zone ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is read as the
+# date in the UK at that moment (flows.reader), not as written. A time that is no time
+# ("25:00", "13:00 PM", an offset of "+00:99") matches none of them: the date rule judges it.
+_CLOCK = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
+_CLOCK_12 = r"(?:0?[0-9]|1[0-2]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)? ?[AaPp][Mm]"
+# A zone after a time, with or without a space before it: Z, UTC or GMT, or an offset of at
+# most 14 hours with or without its minutes (ISO "+01:00", SQL Server datetimeoffset
+# " +01:00", PostgreSQL "+01").
+_ZONE = r"(Z|UTC|GMT|[+-](?:0[0-9]|1[0-4])(?::?[0-5][0-9])?)"
+NAIVE_TIME = rf"^(.+?)[ T](?:{_CLOCK}|{_CLOCK_12})$"
+ZONED_MIDNIGHT = rf"^(.+?)[ T]00:00(?::00(?:\.0+)?)? ?{_ZONE}$"
 ZONED_TIME = rf"^.+?[ T]{_CLOCK} ?{_ZONE}$"
-# The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 7 the zone.
+# The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 6 the fraction of a
+# second, 7 the zone.
 ZONED_PARTS = r"^(.+?)[ T]([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)? ?" + _ZONE + "$"
 # A whole number written through a float column ("9991234567.0": pandas makes a column of
 # numbers with a gap float): the digits before the point.

@@ -203,6 +203,10 @@ def test_declared_blank_values_read_as_blank_and_are_counted(tmp_path):
         (["NULL", " 999 000 0018 "], "a valid NHS number"),  # an opted-out person's number
         (["nan", "ab123456c"], "a valid National Insurance number"),
         (["NULL", "y"], "an allowed code of column"),  # erases every need flag "Y"
+        # as pandas writes a number: blank values apply before the ".0" goes (flows.reader)
+        (["9990000018.0"], "a valid NHS number"),
+        (["-9990000018.00"], "a valid NHS number"),
+        (["1.0"], "an allowed code of column"),  # sex "1", written as a float
     ],
 )
 def test_blank_values_that_are_data_are_refused_without_quoting_them(tmp_path, declared, kind):
@@ -221,7 +225,7 @@ def test_blank_values_that_are_data_are_refused_without_quoting_them(tmp_path, d
         read_extract(tmp_path, ex, manifest)
     message = str(info.value)
     assert info.value.code == "BLANK_VALUE_REFUSED" and kind in message
-    assert (flag.name in message) == ("code" in kind)
+    assert (flag.name in message or "sex" in message) == ("code" in kind)
     numbers = [d.strip() for d in declared if any(ch.isdigit() for ch in d)]
     assert not any(n in message or n.replace(" ", "") in message for n in numbers)
 
@@ -236,6 +240,12 @@ def test_the_contracts_blank_values_apply_unless_the_manifest_declares_its_own(t
     read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text, blank_values=[]))
     assert read.rows["surname"].to_list() == ["NULL"] * 2
     assert read.notices == {"BLANK_LIKE_VALUES": 2}
+    # data in the contract's own list: refused, and the fix points at the contract
+    bad = dataclasses.replace(ex, blank_values=("NULL", "9990000018"))
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, bad, _drop(tmp_path, bad, text))
+    assert info.value.code == "BLANK_VALUE_REFUSED"
+    assert "the contract of" in str(info.value) and "in its contract" in str(info.value)
 
 
 def test_undeclared_blank_markers_are_kept_and_counted_so_they_can_be_declared(tmp_path):
@@ -267,14 +277,26 @@ def test_nan_in_a_parquet_float_column_is_a_gap_and_the_rest_are_still_numbers(t
 
     ex = nhs.AE
     col = next(c.name for c in ex.columns if c.identity == "nhs_number")
-    numbers = pl.Series(col, [9990000018.0, float("nan"), 9990000026.0], dtype=pl.Float64)
-    df = pl.DataFrame({c: ["x"] * 3 for c in ex.column_names}).with_columns(numbers)
+    sent = [9990000018.0, float("nan"), 9990000026.0, float("inf"), -float("inf"), 12.5, 1e300]
+    sent += [9990000018.0] * 3
+    numbers = pl.Series(col, sent, dtype=pl.Float64)
+    df = pl.DataFrame({c: ["x"] * len(sent) for c in ex.column_names}).with_columns(numbers)
     df.write_parquet(tmp_path / ex.file)
-    entry = {"rows": 3, "sha256": sha256_file(tmp_path / ex.file)}
+    entry = {"rows": len(sent), "sha256": sha256_file(tmp_path / ex.file)}
     (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
     read, _ = read_extract(tmp_path, ex, read_manifest(tmp_path))
-    assert read.rows[col].to_list() == ["9990000018", None, "9990000026"]
-    assert read.notices == {"NAN_VALUES": 1, "WHOLE_FLOATS": 1}
+    # infinity is no number either; a broken value (12.5, 1e300) is its own row's fault only
+    assert read.rows[col].to_list() == [
+        "9990000018",
+        None,
+        "9990000026",
+        None,
+        None,
+        "12.5",
+        "1e+300",  # polars writes a float so
+        *["9990000018"] * 3,
+    ]
+    assert read.notices == {"NAN_VALUES": 3, "WHOLE_FLOATS": 1}
 
 
 def test_the_nights_summary_names_notices_that_need_someone_to_act_with_their_fix():
@@ -318,15 +340,33 @@ def test_the_nights_summary_names_extracts_that_quarantined_a_tenth_or_more_with
     ]
 
 
-def test_a_column_of_whole_floats_is_read_as_numbers_but_not_one_mixed_with_text(tmp_path):
+def test_a_column_mostly_of_whole_floats_is_read_as_numbers_and_its_broken_fields_as_sent(
+    tmp_path,
+):
+    """pandas writes a column of numbers with a gap as floats: read as the numbers. One broken
+    field among them (12.5, 1e300, inf) is that row's fault only, and a text column where
+    "2.0" is the odd one out is left as it is."""
     ex = council.SOCIAL_CARE
-    text = _social_care_rows({"nhs_number": "9990000018.0", "surname": "2.0"}, rows=2)
-    other = {"surname": "Flat 2.0", "nhs_number": ""}  # a blank is no float: still numbers
-    text += ",".join(other.get(c, "x") for c in ex.column_names) + "\n"
+    text = _social_care_rows({"nhs_number": "9990000018.0", "surname": "Flat 2.0"}, rows=4)
+    for nhs, surname in (("12.5", "2.0"), ("inf", "x"), ("1e300", "x"), ("", "x")):
+        other = {"nhs_number": nhs, "surname": surname}
+        text += ",".join(other.get(c, "x") for c in ex.column_names) + "\n"
     read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text))
-    assert read.rows["nhs_number"].to_list() == ["9990000018", "9990000018", None]
-    assert read.rows["surname"].to_list() == ["2.0", "2.0", "Flat 2.0"]
+    assert read.rows["nhs_number"].to_list() == [
+        *["9990000018"] * 4,
+        "12.5",
+        "inf",
+        "1e300",
+        None,
+    ]
+    assert read.rows["surname"].to_list() == [*["Flat 2.0"] * 4, "2.0", "x", "x", "x"]
     assert read.notices == {"WHOLE_FLOATS": 1}
+    # fewer than half of its given fields: not a column of numbers, nothing changed
+    few = _social_care_rows({"nhs_number": "9990000018.0"}, rows=2)
+    few += _social_care_rows({"nhs_number": "abc"}, rows=2).split("\n", 1)[1]
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, few))
+    assert read.rows["nhs_number"].to_list() == ["9990000018.0"] * 2 + ["abc"] * 2
+    assert "WHOLE_FLOATS" not in read.notices
 
 
 def test_a_header_in_another_case_is_read_by_name_unless_two_names_claim_one_column(tmp_path):
@@ -358,6 +398,15 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "01/07/2026 23:30:00+00",  # PostgreSQL timestamptz: 00:30 on 2 July in London
         "01/07/2026 23:30:00 +01",  # 23:30 in London
         "15/01/2026 23:30:00 UTC",
+        "15/01/1980 00:00:00.0000000 +01:00",  # midnight where it was kept: its own date
+        "15/01/1980T00:00:00+14:00",
+        "15/01/2026T00:30:00+01:00",  # not midnight: 23:30 on 14 January in London
+        "15/09/2026 25:00",  # no such time, with no zone either
+        "15/09/2026 24:00:00",
+        "15/09/2026 13:00 PM",
+        "15/09/2026T00:00:00+00:99",  # no such offset
+        "15/09/2026T00:00:00+0075",
+        "15/09/2026T00:00:00+15:00",
     ]
     rows = pl.DataFrame(
         {c: sent if c == "contact_date" else ["x"] * len(sent) for c in ex.column_names}
@@ -376,5 +425,9 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "02/07/2026",
         "01/07/2026",
         "15/01/2026",
+        "15/01/1980",
+        "15/01/1980",
+        "14/01/2026",
+        *sent[-6:],  # left for the date rule (BAD_DATE)
     ]
-    assert read.notices == {"TIME_DROPPED": 10}
+    assert read.notices == {"TIME_DROPPED": 13}
