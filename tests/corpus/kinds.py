@@ -331,15 +331,17 @@ def floats_for_numbers(s: Sample) -> Expect:
 
 
 def nan_in_floats(s: Sample) -> Expect:
-    """NHS numbers in a Parquet double column with a gap written as NaN (pandas): the NaN is
-    blank (a required column: MISSING), the other numbers are read as the numbers."""
+    """NHS numbers in a Parquet double column with a gap written as NaN (pandas) and one as
+    infinity: each is blank (a required column: MISSING), the other numbers are read as the
+    numbers."""
     col = _text_column(s, ("nhs_number",))
     number = pl.col(col).str.replace_all(r"\D", "").cast(pl.Float64)
-    gap = pl.int_range(pl.len()) == 1
-    s.write(s.rows.with_columns(pl.when(gap).then(float("nan")).otherwise(number).alias(col)))
+    row = pl.int_range(pl.len())
+    gaps = pl.when(row == 1).then(float("nan")).when(row == 2).then(float("inf"))
+    s.write(s.rows.with_columns(gaps.otherwise(number).alias(col)))
     s.seal()
     required = next(c.required for c in s.ex.columns if c.name == col)
-    return Expect(s.rows.height, {f"MISSING:{col}": 1} if required else {})
+    return Expect(s.rows.height, {f"MISSING:{col}": 2} if required else {})
 
 
 def header_only(s: Sample) -> Expect:
