@@ -30,6 +30,7 @@ from governance.keys import SecretKey
 from governance.match_keys import key_named, plaintext, token_column
 from governance.pseudonymise import hmac_tokens
 from schemas.contract import Extract
+from schemas.formats import WHOLE_FLOAT
 
 LIST_FILE, MANIFEST = "nhs_numbers.csv", "manifest.json"
 
@@ -199,6 +200,12 @@ def remove_opted_out(raw: pl.DataFrame, ex: Extract, optout: OptOutList) -> OptO
     if column is None:
         return OptOutResult(raw, 0, raw.height)
     number = canon.nhs_number_canonical(pl.col(column))
+    if raw.get_column(column).str.ends_with(".0").any():
+        # a number written as a float ("9990000018.0") where the reader did not read the column
+        # as numbers (fewer than half of it, flows.reader): still that person's number, so the
+        # row is removed, not kept (identifiable) in quarantine
+        whole = canon.nhs_number_canonical(pl.col(column).str.replace(WHOLE_FLOAT, "${1}"))
+        number = pl.coalesce(number, whole)
     flags = raw.select(
         listed=number.is_in(optout.numbers.implode()).fill_null(False),
         unchecked=number.is_null(),

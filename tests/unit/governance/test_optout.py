@@ -27,6 +27,17 @@ def test_removes_exactly_the_listed_numbers_in_any_format(tmp_path):
     assert result.unchecked == 1  # the row with no NHS number cannot be checked
 
 
+def test_a_listed_number_written_as_a_float_is_removed_too(tmp_path):
+    """pandas writes "9990000026.0"; where the reader left such a column as written (fewer than
+    half of it were whole floats), the listed person's row is still removed, not kept in
+    quarantine."""
+    write_optout(tmp_path, ["9990000026"], RUN)
+    raw = _rows(["9990000026.0", "9990000026.5", "9990000018.0", "abc"])
+    result = remove_opted_out(raw, nhs.AE, load_optout(tmp_path))
+    assert result.removed == 1 and result.kept["record_ref"].to_list() == ["1", "2", "3"]
+    assert result.unchecked == 2
+
+
 def test_a_list_dated_after_the_run_is_refused(tmp_path):
     write_optout(tmp_path, ["9990000026"], RUN + dt.timedelta(days=1))
     with pytest.raises(OptOutError, match="future"):
