@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from flows.reader import (
+    READER_VERSION,
     Read,
     parse_csv,
     parse_parquet,
@@ -162,8 +163,9 @@ def file_blank_values(ex: Extract, entry: dict, where: str) -> tuple[str, ...]:
 
 
 def read_as(entry: dict) -> dict:
-    """What the manifest declares about reading a file (its encoding, its blank values), as
-    its staged sidecar records it: empty when it declares nothing."""
+    """How a file is read, as its staged sidecar records it: the reader's version and what the
+    manifest declares (its encoding, its blank values). A staged file read otherwise is read
+    again (flows.stages)."""
     blanks = entry.get("blank_values")
     declared = {
         "encoding": entry.get("encoding"),
@@ -171,7 +173,7 @@ def read_as(entry: dict) -> dict:
         # spacing reads the same and the file is not read again for it
         "blank_values": None if blanks is None else sorted({b.strip() for b in blanks} - {""}),
     }
-    return {k: v for k, v in declared.items() if v is not None}
+    return {"reader": READER_VERSION} | {k: v for k, v in declared.items() if v is not None}
 
 
 def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:

@@ -64,7 +64,7 @@ class ExtractCounts:
     already_staged: bool = False
     notices: dict[str, int] = field(default_factory=dict)  # notice code -> count (schemas.codes)
     extract_date: str = ""  # the manifest's extract_date, when it gives one
-    read_as: dict = field(default_factory=dict)  # the manifest's reading (flows.io.read_as)
+    read_as: dict = field(default_factory=dict)  # how it was read (flows.io.read_as)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -112,9 +112,10 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     target = staged_path(zones, ex, content, ctx.binding)
     meta = read_staged_meta(target, ctx.key)  # None when missing, or not the pipeline's
     reading = read_as(manifest[ex.file])
-    # the same file read as its manifest now says: staged already. Read otherwise (the partner
-    # has since declared its encoding or blank values, as a notice's fix asks), it is read
-    # again and its staged file replaced, so the fix works without a new file.
+    # the same file read as its manifest now says, by this reader: staged already. Read
+    # otherwise (the partner has since declared its encoding or blank values, as a notice's fix
+    # asks; or an earlier reader read it), it is read again and its staged file replaced, so
+    # the fix works without a new file.
     if meta is not None and meta.get("read_as", {}) == reading:
         done = ExtractCounts(**_counts_fields(meta))
         done.already_staged = True

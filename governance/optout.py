@@ -200,7 +200,7 @@ def remove_opted_out(raw: pl.DataFrame, ex: Extract, optout: OptOutList) -> OptO
     if column is None:
         return OptOutResult(raw, 0, raw.height)
     number = canon.nhs_number_canonical(pl.col(column))
-    if raw.get_column(column).str.ends_with(".0").any():
+    if raw.get_column(column).str.contains(".0", literal=True).any():
         # a number written as a float ("9990000018.0") where the reader did not read the column
         # as numbers (fewer than half of it, flows.reader): still that person's number, so the
         # row is removed, not kept (identifiable) in quarantine

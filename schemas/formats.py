@@ -22,18 +22,22 @@ POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}$"
 # by the zone ("1967-04-22T23:00:00Z" is midnight in British Summer Time), so it is read as the
 # date in the UK at that moment (flows.reader), not as written. A time that is no time
 # ("25:00", "13:00 PM", an offset of "+00:99") matches none of them: the date rule judges it.
+_AFTER_DATE = r"(?: +|T)"  # what parts a date from its time: spaces, or ISO's T
 _CLOCK = r"(?:[01]?[0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)?"
-_CLOCK_12 = r"(?:0?[0-9]|1[0-2]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)? ?[AaPp][Mm]"
+_CLOCK_12 = r"(?:0?[1-9]|1[0-2]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]+)?)? ?[AaPp][Mm]"
 # A zone after a time, with or without a space before it: Z, UTC or GMT, or an offset of at
 # most 14 hours with or without its minutes (ISO "+01:00", SQL Server datetimeoffset
 # " +01:00", PostgreSQL "+01").
 _ZONE = r"(Z|UTC|GMT|[+-](?:0[0-9]|1[0-4])(?::?[0-5][0-9])?)"
-NAIVE_TIME = rf"^(.+?)[ T](?:{_CLOCK}|{_CLOCK_12})$"
-ZONED_MIDNIGHT = rf"^(.+?)[ T]00:00(?::00(?:\.0+)?)? ?{_ZONE}$"
-ZONED_TIME = rf"^.+?[ T]{_CLOCK} ?{_ZONE}$"
+NAIVE_TIME = rf"^(.+?){_AFTER_DATE}(?:{_CLOCK}|{_CLOCK_12})$"
+ZONED_MIDNIGHT = rf"^(.+?){_AFTER_DATE}0?0:00(?::00(?:\.0+)?)? ?{_ZONE}$"
+ZONED_TIME = rf"^.+?{_AFTER_DATE}{_CLOCK} ?{_ZONE}$"
 # The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 6 the fraction of a
 # second, 7 the zone.
-ZONED_PARTS = r"^(.+?)[ T]([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)? ?" + _ZONE + "$"
-# A whole number written through a float column ("9991234567.0": pandas makes a column of
-# numbers with a gap float): the digits before the point.
-WHOLE_FLOAT = r"^(-?[0-9]+)\.0+$"
+ZONED_PARTS = (
+    r"^(.+?)" + _AFTER_DATE + r"([0-9]{1,2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)? ?" + _ZONE + "$"
+)
+# A whole number written through a float or decimal column ("9991234567.0": pandas makes a
+# column of numbers with a gap float; "9991234567.00": a database's decimal(12,2)), padded or
+# signed as fixed-width exports write it: group 1 is the number, sign and digits.
+WHOLE_FLOAT = r"^\s*([+-]?[0-9]+)\.0+\s*$"

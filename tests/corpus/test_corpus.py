@@ -18,7 +18,7 @@ import pytest
 from flows.config import Zones
 from flows.ingest import ingest_context
 from flows.io import read_extract, read_manifest, sha256_file
-from flows.reader import RAW_LINE, SOURCE_ROW
+from flows.reader import RAW_LINE, READER_VERSION, SOURCE_ROW
 from flows.stages import process_extract
 from flows.staging import staged_files
 from governance.keys import load_linkage_key
@@ -189,10 +189,13 @@ def test_the_corpus_is_at_least_twenty_kinds_each_for_two_partners_or_two_parque
 
 
 @pytest.mark.parametrize("variant", ["police/crimes", "nhs/ae_attendances"])
-def test_a_file_is_read_again_once_its_manifest_declares_how_to_read_it(variant, world, clean_rows):
+def test_a_file_is_read_again_once_its_manifest_declares_how_to_read_it(
+    variant, world, clean_rows, monkeypatch
+):
     """The night's summary asks the partner to declare the NULLs it counted (BLANK_LIKE_VALUES);
     once the manifest declares them, the same file is read again, not "already staged", and
-    its staged file replaced: one staged file, read the new way. Unchanged, it is staged once."""
+    its staged file replaced: one staged file, read the new way. Unchanged, it is staged once;
+    read by an earlier version of the reader, it is read again."""
     ex = _extract(variant)
     rows, opted_out = clean_rows[variant]
     sample = Sample(world, ex, rows, opted_out)
@@ -213,10 +216,16 @@ def test_a_file_is_read_again_once_its_manifest_declares_how_to_read_it(variant,
     assert second.reasons == {"MISSING:record_ref": 1}
     assert second.rows_staged == first.rows_staged - 1
     files = staged_files(Zones(world), ex, load_linkage_key())
-    assert len(files) == 1 and files[0].meta["read_as"] == {"blank_values": ["NULL"]}
+    assert len(files) == 1
+    assert files[0].meta["read_as"] == {"reader": READER_VERSION, "blank_values": ["NULL"]}
     assert pl.read_parquet(files[0].path).height == second.rows_staged
     third = ingest(world, ex, "run-3")
     assert third.already_staged and third.rows_staged == second.rows_staged
     sample.blank_values = [" NULL", "NULL "]  # the same list, spelt another way: read the same
     sample.seal()
     assert ingest(world, ex, "run-4").already_staged
+    # a reader that reads some files differently: staged files from the one before are read again
+    monkeypatch.setattr("flows.io.READER_VERSION", READER_VERSION + 1)
+    fifth = ingest(world, ex, "run-5")
+    assert not fifth.already_staged and fifth.rows_staged == second.rows_staged
+    assert ingest(world, ex, "run-6").already_staged

@@ -369,6 +369,37 @@ def test_a_column_mostly_of_whole_floats_is_read_as_numbers_and_its_broken_field
     assert "WHOLE_FLOATS" not in read.notices
 
 
+def test_numbers_written_as_decimals_padded_or_signed_are_read_as_the_numbers(tmp_path):
+    """A database's decimal(12,2) writes "9990000018.00", a fixed-width export pads it, and a
+    sign may lead: all read as the number, in CSV and in Parquet float32 and decimal columns."""
+    from decimal import Decimal
+
+    from schemas.partners import nhs
+
+    ex = council.SOCIAL_CARE
+    sent = ["9990000018.00", " 9990000026.0", "9990000018.0 ", "+9990000026.000"]
+    text = ",".join(ex.column_names) + "\n"
+    for number in sent:
+        text += ",".join(number if c == "nhs_number" else "x" for c in ex.column_names) + "\n"
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text))
+    expected = ["9990000018", "9990000026", "9990000018", "+9990000026"]
+    assert read.rows["nhs_number"].to_list() == expected
+    assert read.notices == {"WHOLE_FLOATS": 1}
+    ae = nhs.AE
+    col = next(c.name for c in ae.columns if c.identity == "nhs_number")
+    df = pl.DataFrame({c: ["x"] * 3 for c in ae.column_names}).with_columns(
+        pl.Series("sex", [1.0, 2.0, None], dtype=pl.Float32),  # exact to 2^24: codes are
+        pl.Series(col, [Decimal(9990000018), Decimal(9990000026), None], pl.Decimal(38, 10)),
+    )
+    df.write_parquet(tmp_path / ae.file)
+    entry = {"rows": 3, "sha256": sha256_file(tmp_path / ae.file)}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ae.file: entry}}))
+    read, _ = read_extract(tmp_path, ae, read_manifest(tmp_path))
+    assert read.rows["sex"].to_list() == ["1", "2", None]
+    assert read.rows[col].to_list() == ["9990000018", "9990000026", None]
+    assert read.notices == {"WHOLE_FLOATS": 2}
+
+
 def test_a_header_in_another_case_is_read_by_name_unless_two_names_claim_one_column(tmp_path):
     ex = council.SOCIAL_CARE
     upper = _csv(ex).replace("record_ref", "RECORD_REF", 1).replace("surname", "Surname", 1)
@@ -407,6 +438,9 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "15/09/2026T00:00:00+00:99",  # no such offset
         "15/09/2026T00:00:00+0075",
         "15/09/2026T00:00:00+15:00",
+        "15/09/2026 00:00 PM",  # a 12-hour clock has no hour 0
+        "15/09/2026  00:00:00",  # two spaces before the time
+        "15/09/2026 0:00:00+02:00",  # midnight with a one-digit hour
     ]
     rows = pl.DataFrame(
         {c: sent if c == "contact_date" else ["x"] * len(sent) for c in ex.column_names}
@@ -428,6 +462,8 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "15/01/1980",
         "15/01/1980",
         "14/01/2026",
-        *sent[-6:],  # left for the date rule (BAD_DATE)
+        *sent[-9:-2],  # left for the date rule (BAD_DATE)
+        "15/09/2026",
+        "15/09/2026",
     ]
-    assert read.notices == {"TIME_DROPPED": 13}
+    assert read.notices == {"TIME_DROPPED": 15}
