@@ -198,7 +198,13 @@ def _strip_bom(data: bytes, encoding: str, where: str, notices: dict[str, int]) 
         notices["BOM_REMOVED"] = 1
         return data[len(BOM) :]
     if data.startswith(WIDE_BOMS):
-        raise ExtractError("BAD_ENCODING", "the file is UTF-16 or UTF-32 text", where)
+        raise ExtractError(
+            "BAD_ENCODING",
+            "the file is UTF-16 or UTF-32 text (a 'Unicode' export)",
+            where,
+            "ask the partner to export it as UTF-8 (Excel and SSMS: 'CSV UTF-8'); a UTF-16 or "
+            "UTF-32 file cannot be declared in the manifest",
+        )
     return data
 
 
@@ -217,7 +223,7 @@ def parse_csv(data: bytes, ex: Extract, encoding: str, where: str) -> Read:
         raise ExtractError("FILE_EMPTY", "the file has only blank lines", where)
     names, text = _header(bodies[head], encoding, ex, f"{where}, line {head + 1}")
     positions = check_header(names, ex, f"{where}, line {head + 1}", notices, text)
-    found = _Lines(lines, bodies, encoding, ex.delimiter, len(names))
+    found = _Lines(lines, bodies, encoding, ex.delimiter, len(names), bodies[head])
     found.multi_line_records(head + 1)
     index, texts, quoted_index, quoted = found.classify(head + 1)
     rows = pl.concat(
@@ -241,10 +247,19 @@ class _Lines:
     (most lines, see _split_plain)."""
 
     def __init__(
-        self, lines: list[bytes], bodies: list[bytes], encoding: str, delim: str, width: int
+        self,
+        lines: list[bytes],
+        bodies: list[bytes],
+        encoding: str,
+        delim: str,
+        width: int,
+        header: bytes = b"",
     ) -> None:
         self.lines, self.bodies, self.encoding = lines, bodies, encoding
         self.delim, self.width = delim, width
+        self.filler = b" \t\x1a" + delim.encode()  # spaces, tabs, DOS's end-of-file mark
+        self.header = header.removeprefix(BOM).strip(self.filler)
+        self.suspect = self.filler + b"-=_" + self.header[:1] + BOM[:1]  # such a line's 1st byte
         self.done: dict[int, list[str] | str] = {}  # line index -> fields or a line code
         self.consumed: set[int] = set()  # lines inside a multi-line record
         self.inside: set[int] = set()  # lines whose line break is inside a quoted field
@@ -269,6 +284,20 @@ class _Lines:
             self.done[i] = self.judge(self.bodies[i])
             k += 1
 
+    def not_a_record(self, body: bytes) -> bool:
+        """A line an export adds that holds no record: only delimiters and spaces (Excel's
+        empty formatted rows), a rule of dashes under the header (sqlcmd, SQL*Plus), or the
+        header again (two extracts joined, a report's repeated page header)."""
+        rest = body.strip(self.filler)
+        first = rest[:1]
+        if not first:
+            return True
+        if first in b"-=_":
+            return not rest.strip(b"-=_+" + self.filler)
+        if first == self.header[:1] or first == BOM[:1]:  # a byte compared, on most lines
+            return rest.removeprefix(BOM).strip(self.filler) == self.header
+        return False
+
     def judge(self, body: bytes) -> list[str] | str:
         got = _fields(body, self.encoding, self.delim)
         if isinstance(got, list) and len(got) != self.width:
@@ -280,12 +309,16 @@ class _Lines:
         polars cannot split it as Python's csv module would, see _split_quoted); the others
         are judged here."""
         index, texts, quoted_index, quoted = [], [], [], []
+        suspect = self.suspect
         for i in range(first, len(self.bodies)):
             body = self.bodies[i]
             if i in self.done or i in self.consumed:
                 continue
             if not body:
                 self.blank += 1
+                continue
+            if body[:1] in suspect and self.not_a_record(body):  # most: one byte looked at
+                self.done[i] = "NOT_A_RECORD"
                 continue
             try:
                 text = body.decode(self.encoding)
@@ -483,7 +516,8 @@ def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Rea
 # The reader's version, recorded with every staged file (flows.io.read_as): raise it with any
 # change that reads some file differently (a date, a float, a blank), so a file staged by an
 # earlier reader is read again the next night, not passed over as already staged. 2: session
-# 31 (infinity a gap, whole floats per value, midnight in any zone, decimals, no-time times).
+# 31 (infinity a gap, whole floats per value, midnight in any zone, decimals, no-time times,
+# lines that hold no record).
 READER_VERSION = 2
 
 EXACT_FLOAT = 2**53  # integers up to this are exact in a 64-bit float

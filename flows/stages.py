@@ -21,7 +21,7 @@ from flows.io import (
     write_json_atomic,
     write_parquet_atomic,
 )
-from flows.reader import SOURCE_ROW
+from flows.reader import RAW_LINE, SOURCE_ROW
 from flows.staging import (
     Binding,
     read_staged_meta,
@@ -35,7 +35,7 @@ from governance.agreement import Policy
 from governance.audit import AuditLog
 from governance.errors import LeakError
 from governance.keys import SecretKey
-from governance.optout import OptOutList, remove_opted_out
+from governance.optout import OptOutList, remove_opted_out, remove_opted_out_lines
 from governance.pseudonymise import apply_policy, vault_columns
 from governance.signing import Approval
 from governance.vault import VaultKey, seal
@@ -140,16 +140,17 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
         counts.notices["LATE_EXTRACT"] = 1
     if read.records == 0:
         counts.notices["NO_ROWS"] = 1
-    raw = read.rows
+    raw, rejected = read.rows, read.rejected
     if ctx.optout is not None and ex.national_data_opt_out:
         result = remove_opted_out(raw, ex, ctx.optout)
-        raw, counts.rows_opted_out = result.kept, result.removed
+        rejected, lines_out = remove_opted_out_lines(rejected, RAW_LINE, ex, ctx.optout)
+        raw, counts.rows_opted_out = result.kept, result.removed + lines_out
         counts.rows_optout_unchecked = result.unchecked
         del result
     raw_results = checks.validate(raw.drop(SOURCE_ROW), ex, "raw", zones.runs / ctx.run_id)
     good, bad = split_rows(raw, ex, ctx.run_date)
-    bad = pl.concat([bad, read.rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
-    del raw, read  # the rows live on in good and bad: not a third copy through the checks
+    bad = pl.concat([bad, rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
+    del raw, read, rejected  # the rows live on in good and bad: not a third copy through the checks
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +213,31 @@ def remove_opted_out(raw: pl.DataFrame, ex: Extract, optout: OptOutList) -> OptO
     )
     kept = raw.filter(~flags["listed"])
     return OptOutResult(kept, raw.height - kept.height, int(flags["unchecked"].sum()))
+
+
+# Ten digits standing alone in a line, written plain or grouped 3-3-4 by spaces or hyphens:
+# where an NHS number may sit in a line that could not be split into fields.
+_NUMBER_IN_LINE = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+
+
+def remove_opted_out_lines(
+    lines: pl.DataFrame, raw_line: str, ex: Extract, optout: OptOutList
+) -> tuple[pl.DataFrame, int]:
+    """Lines that could not be read as rows (kept whole in quarantine: an undecodable byte, a
+    stray quote, an extra comma) and that hold a listed NHS number anywhere are removed too, so
+    an opted-out person's record is never kept because their line was broken. (lines kept,
+    lines removed)."""
+    if ex.identity_columns.get("nhs_number") is None or lines.height == 0:
+        return lines, 0
+    listed = set(optout.numbers.to_list())
+
+    def holds_listed(line: bytes | None) -> bool:
+        text = (line or b"").decode("latin-1")  # digits are ASCII in every allowed encoding
+        found = (re.sub(r"[ -]", "", m) for m in _NUMBER_IN_LINE.findall(text))
+        return any(n in listed for n in found)
+
+    hit = pl.Series([holds_listed(b) for b in lines.get_column(raw_line).to_list()])
+    return lines.filter(~hit), int(hit.sum())
 
 
 def optout_tokens(optout: OptOutList, key: SecretKey) -> pl.Series:

@@ -277,13 +277,15 @@ def with_working_fields(
 
 
 def kept_column(ex: Extract, name: str) -> pl.Expr:
-    """A kept column, typed as its contract says."""
+    """A kept column, typed as its contract says, without the spaces around it (fixed-width
+    exports, sqlcmd and SQL*Plus, pad every field; the row rules judge fields trimmed, so a
+    padded code is valid and must be staged as the code)."""
     col = ex.column(name)
-    raw = pl.col(name)
+    raw = pl.col(name).str.strip_chars()
     if col.dtype == "date":
-        return raw.str.strip_chars().str.to_date(col.date_format, strict=False).alias(name)
+        return raw.str.to_date(col.date_format, strict=False).alias(name)
     if col.dtype == "bool":
-        return (raw.str.strip_chars().str.to_uppercase() == "Y").alias(name)
+        return (raw.str.to_uppercase() == "Y").alias(name)
     if col.dtype == "int":
         return raw.cast(pl.Int64, strict=False).alias(name)
     return raw.alias(name)

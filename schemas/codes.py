@@ -169,6 +169,14 @@ _CODES = (
         "ask the partner to quote fields that hold the delimiter",
     ),
     Code(
+        "NOT_A_RECORD",
+        "line",
+        "The line holds no record: only delimiters and spaces (a spreadsheet's empty formatted "
+        "rows), a rule of dashes under the header (sqlcmd, SQL*Plus), or the header again (two "
+        "extracts joined).",
+        "none needed if they are few; ask the partner to leave them out of the export",
+    ),
+    Code(
         "SHORT_ROW",
         "line",
         "The line has fewer fields than the header (a ragged or cut line).",

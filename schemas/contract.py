@@ -49,6 +49,7 @@ COMMON_BLANK_MARKERS = (
     "NaN",
     "None",
     "Null",
+    "\\N",  # PostgreSQL COPY and MySQL SELECT ... INTO OUTFILE
     "n/a",
     "nan",
     "null",

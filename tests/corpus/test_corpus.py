@@ -229,3 +229,42 @@ def test_a_file_is_read_again_once_its_manifest_declares_how_to_read_it(
     fifth = ingest(world, ex, "run-5")
     assert not fifth.already_staged and fifth.rows_staged == second.rows_staged
     assert ingest(world, ex, "run-6").already_staged
+
+
+@pytest.mark.parametrize(
+    ("broken", "code"),
+    [
+        (lambda line: line + b",stray", "EXTRA_FIELDS"),  # an unquoted comma
+        (lambda line: line + b"\x92", "UNDECODABLE_LINE"),  # a cp1252 byte in a UTF-8 file
+    ],
+    ids=["extra_field", "cp1252_byte"],
+)
+def test_an_opted_out_persons_broken_line_is_removed_not_kept_in_quarantine(
+    broken, code, world, synthetic_dir
+):
+    """A line that cannot be read as a row is kept whole in quarantine; when it holds an
+    opted-out person's NHS number it is removed and counted as opted out instead, so their
+    record is never kept because their line was broken (an outside attack found it kept)."""
+    ex = _extract("council/social_care_contacts")
+    landing = synthetic_dir / "landing" / ex.partner
+    read, _ = read_extract(landing, ex, read_manifest(landing))
+    good, _ = split_rows(read.rows.drop(SOURCE_ROW), ex, RUN_DATE)
+    everyone = remove_opted_out(good, ex, load_optout(synthetic_dir / "optout")).kept
+    listed = good.join(everyone, on="record_ref", how="anti").head(1)
+    kept = everyone.filter(pl.col("nhs_number").is_not_null()).head(4)
+    assert listed.height == 1
+    sample = Sample(
+        world, ex, pl.concat([kept, listed, kept.head(1).with_columns(record_ref=pl.lit("R-X"))]), 1
+    )
+    sample.write()
+    lines = sample.path.read_bytes().splitlines()
+    lines[-2] = broken(lines[-2])  # the opted-out person's line
+    lines[-1] = broken(lines[-1])  # and someone else's: kept in quarantine as before
+    sample.put(b"\n".join(lines) + b"\n")
+    sample.seal()
+    counts = ingest(world, ex)
+    assert counts.rows_opted_out == 1 and counts.rows_staged == 4
+    assert counts.rows_quarantined == 1 and counts.reasons == {code: 1}
+    quarantined = pl.read_parquet(next((world / "quarantine").rglob("*.parquet")))
+    held = b"".join(quarantined[RAW_LINE].to_list())
+    assert listed["nhs_number"][0].encode() not in held

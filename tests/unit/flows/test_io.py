@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.io import read_extract, read_manifest, sha256_file, write_parquet_atomic
-from flows.reader import SOURCE_ROW
+from flows.reader import REASON, SOURCE_ROW
 from schemas.errors import ExtractError
 from schemas.partners import council, dwp
 
@@ -51,6 +51,17 @@ def test_reads_csv_with_bom_as_text(tmp_path):
         c: pl.String for c in council.SOCIAL_CARE.column_names
     }
     assert len(content) == 64
+
+
+def test_a_utf16_file_is_refused_with_a_fix_that_can_be_followed(tmp_path):
+    """SSMS's and Excel's "Unicode" export is UTF-16, which no manifest can declare: the fix
+    asks for UTF-8, not for a declaration the manifest would refuse."""
+    ex = council.SOCIAL_CARE
+    manifest = _drop(tmp_path, ex, _csv(ex).encode("utf-16"), rows=1)
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, ex, manifest)
+    assert _code(info) == "BAD_ENCODING"
+    assert "UTF-8" in str(info.value) and "cannot be declared" in str(info.value)
 
 
 def test_wrong_delimiter_names_the_file_and_the_fix_but_no_value(tmp_path):
@@ -398,6 +409,22 @@ def test_numbers_written_as_decimals_padded_or_signed_are_read_as_the_numbers(tm
     assert read.rows["sex"].to_list() == ["1", "2", None]
     assert read.rows[col].to_list() == ["9990000018", "9990000026", None]
     assert read.notices == {"WHOLE_FLOATS": 2}
+
+
+@pytest.mark.parametrize("counted", [2, 7])  # the manifest counts records, or every line
+def test_lines_exports_add_that_hold_no_record_are_quarantined_as_lines_not_rows(tmp_path, counted):
+    """sqlcmd's rule of dashes under the header, a spreadsheet's empty formatted rows, spaces
+    and DOS's end-of-file mark, and the header again where two extracts were joined: each is a
+    NOT_A_RECORD line, so the records are read whichever way the manifest counted."""
+    ex = council.SOCIAL_CARE
+    header, row = _csv(ex).splitlines()
+    dashes = ",".join("-" * len(c) for c in ex.column_names)
+    empty = "," * (len(ex.column_names) - 1)
+    text = "\n".join([header, dashes, row, empty, "   ", "\ufeff" + header, row, "\x1a"]) + "\n"
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, text, rows=counted))
+    assert read.rows["surname"].to_list() == [SECRET, SECRET]
+    assert read.rejected[REASON].to_list() == ["NOT_A_RECORD"] * 5
+    assert read.records == 7
 
 
 def test_a_header_in_another_case_is_read_by_name_unless_two_names_claim_one_column(tmp_path):

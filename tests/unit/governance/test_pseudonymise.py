@@ -248,3 +248,27 @@ def test_a_placeholder_dob_has_no_age_band_and_zz99_keeps_its_district(key):
     assert staged["age_band"].to_list() == [None, "35-44", "55-64"]
     assert staged["postcode_district"][0] == "ZZ99"
     assert staged["tok_mk1"][0] is None
+
+
+def test_kept_fields_are_staged_without_the_padding_fixed_width_exports_add(key):
+    """sqlcmd and SQL*Plus pad every field; the row rules judge codes trimmed, so the staged
+    value must be the code itself (a padded one failed the staged checks and stopped the
+    partner's night)."""
+    from schemas.partners import council
+
+    ex = council.SOCIAL_CARE
+    raw = pl.DataFrame(
+        {c: [None] for c in ex.column_names}, schema={c: pl.String for c in ex.column_names}
+    ).with_columns(
+        record_ref=pl.lit(" C-1 "),
+        contact_date=pl.lit("01/10/2026   "),
+        contact_reason=pl.lit("mental_health_support   "),
+        sex=pl.lit(" F"),
+    )
+    staged = apply_policy(raw, ex, load_policy("council"), key, RUN_DATE)
+    assert staged.select("record_ref", "contact_reason", "sex").row(0) == (
+        "C-1",
+        "mental_health_support",
+        "F",
+    )
+    assert staged["contact_date"].dtype == pl.Date and staged["contact_date"][0] is not None
