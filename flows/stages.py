@@ -150,7 +150,7 @@ def process_extract(ctx: IngestContext, ex: Extract, manifest: dict) -> ExtractC
     raw_results = checks.validate(raw.drop(SOURCE_ROW), ex, "raw", zones.runs / ctx.run_id)
     good, bad = split_rows(raw, ex, ctx.run_date)
     bad = pl.concat([bad, rejected], how="diagonal_relaxed").sort(SOURCE_ROW)
-    del raw, read, rejected  # the rows live on in good and bad: not a third copy through the checks
+    del raw, read, rejected  # the rows live on in good and bad, not a third copy
     counts.rows_quarantined, counts.reasons = bad.height, reason_counts(bad)
     counts.raw_check_failures = len(checks.failures(raw_results))
     if bad.height:
