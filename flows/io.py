@@ -103,6 +103,14 @@ def _manifest_entry(entry: dict, extract_date: str | None) -> dict:
 def checked_content(folder: Path, ex: Extract, manifest: dict) -> str:
     """The file's content sha256, once it is there, listed and matches its manifest."""
     path = folder / ex.file
+    if path.is_dir():
+        raise ExtractError(
+            "FILE_UNREADABLE",
+            f"{ex.file} is a folder, not a file (Spark writes a folder of part files)",
+            str(path),
+            "ask the partner to send one file under this name (Spark: write with coalesce(1) "
+            "and send the one part file)",
+        )
     if not path.is_file():
         raise ExtractError(
             "FILE_MISSING",
@@ -188,8 +196,9 @@ def read_rows(folder: Path, ex: Extract, manifest: dict) -> Read:
     else:
         read = parse_csv(path.read_bytes(), ex, file_encoding(ex, entry), str(path))
     read = read_blank_values(read, ex, blanks)
-    if path.suffix != ".parquet":  # Parquet floats are judged by their type (parse_parquet)
-        read = read_whole_floats(read, ex)
+    # Parquet floats are judged by their type (parse_parquet), and its text columns as CSV's:
+    # pandas' astype(str) writes a float column of numbers as "9991234567.0" text
+    read = read_whole_floats(read, ex)
     read = read_date_times(read, ex)
     expected = entry["rows"]
     if read.records < expected:

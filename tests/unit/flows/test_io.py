@@ -494,3 +494,61 @@ def test_dates_written_with_a_time_are_read_as_the_date_in_the_uk():
         "15/09/2026",
     ]
     assert read.notices == {"TIME_DROPPED": 15}
+
+
+def _parquet_drop(tmp_path, ex, table) -> dict:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, tmp_path / ex.file, use_deprecated_int96_timestamps=True)
+    entry = {"rows": table.num_rows, "sha256": sha256_file(tmp_path / ex.file)}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ex.file: entry}}))
+    return read_manifest(tmp_path)
+
+
+def test_parquet_files_as_spark_and_pandas_write_them_are_read_as_sent(tmp_path):
+    """Spark's INT96 timestamps (the UTC moment, and dates pandas' nanoseconds cannot hold),
+    numbers pandas wrote as text ("9990000018.0"), and a column outside the contract of a type
+    polars cannot read: each read, not a silently wrong date, a lost extract or a stopped
+    partner."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import pyarrow as pa
+
+    from schemas.partners import nhs
+
+    ex = nhs.AE
+    n = 3
+    columns = {c: pa.array(["x"] * n) for c in ex.column_names}
+    columns["nhs_number"] = pa.array(["9990000018.0", "9990000026.0", "9990000018.0"])
+    columns["date_of_birth"] = pa.array(  # 23:00 UTC is midnight in British Summer Time
+        [dt.datetime(1980, 6, 14, 23), dt.datetime(1, 1, 1), dt.datetime(1980, 1, 15)],
+        pa.timestamp("us"),
+    )
+    columns["audit_amount"] = pa.array([Decimal(1)] * n, pa.decimal256(40, 2))
+    read, _ = read_extract(tmp_path, ex, _parquet_drop(tmp_path, ex, pa.table(columns)))
+    assert read.rows["date_of_birth"].to_list() == ["1980-06-15", "0001-01-01", "1980-01-15"]
+    assert read.rows["nhs_number"].to_list() == ["9990000018", "9990000026", "9990000018"]
+    assert read.notices["EXTRA_COLUMNS"] == 1 and read.notices["WHOLE_FLOATS"] == 1
+
+
+def test_parquet_columns_that_cannot_be_read_right_are_refused_with_a_fix(tmp_path):
+    """A float32 column rounds ten-digit numbers to other numbers (an opted-out person's
+    could no longer be matched); Spark's output folder is not the file: both refused, saying
+    what to send instead."""
+    import pyarrow as pa
+
+    from schemas.partners import nhs
+
+    ex = nhs.AE
+    columns = {c: pa.array(["x"]) for c in ex.column_names}
+    columns["nhs_number"] = pa.array([9990000077.0], pa.float32())
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, ex, _parquet_drop(tmp_path, ex, pa.table(columns)))
+    assert info.value.code == "WRONG_TYPE" and "float32" in str(info.value)
+    (tmp_path / ex.file).unlink()
+    (tmp_path / ex.file).mkdir()
+    (tmp_path / ex.file / "_SUCCESS").write_text("")
+    with pytest.raises(ExtractError) as info:
+        read_extract(tmp_path, ex, read_manifest(tmp_path))
+    assert info.value.code == "FILE_UNREADABLE" and "folder" in str(info.value)
