@@ -425,6 +425,16 @@ def _line_notices(ends: list[str | None], blank: int, joined: int, notices: dict
 _TEXT_TYPES = (pl.String, pl.Categorical, pl.Enum, pl.Boolean, pl.Date, pl.Datetime, pl.Null)
 
 
+def _unreadable(exc: BaseException, where: str) -> ExtractError:
+    """FILE_UNREADABLE for whatever pyarrow or polars raised (a panic too), naming only its
+    type: its message may quote data. An interrupt goes on as it is."""
+    if isinstance(exc, KeyboardInterrupt | SystemExit):
+        raise exc
+    return ExtractError(
+        "FILE_UNREADABLE", f"the Parquet file cannot be read ({type(exc).__name__})", where
+    )
+
+
 def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
     """Every row of a Parquet file, contract columns as text."""
     head, tail, size = _ends(source)
@@ -450,21 +460,13 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             if parquet.schema.column(i).physical_type == "INT96"
         }
     except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        raise ExtractError(
-            "FILE_UNREADABLE", f"the Parquet file cannot be read ({type(exc).__name__})", where
-        ) from None
+        raise _unreadable(exc, where) from None
     notices: dict[str, int] = {}
     positions = check_header(list(table.column_names), ex, where, notices)
     try:  # only the contract's columns: another column of a type polars cannot take is no fault
         df = pl.from_arrow(table.select(positions))
     except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
-        if isinstance(exc, KeyboardInterrupt | SystemExit):
-            raise
-        raise ExtractError(
-            "FILE_UNREADABLE", f"the Parquet file cannot be read ({type(exc).__name__})", where
-        ) from None
+        raise _unreadable(exc, where) from None
     assert isinstance(df, pl.DataFrame)
     # Spark writes INT96 as the moment in UTC: a date of birth kept at midnight in British
     # Summer Time is 23:00 the day before, so it is read as a zoned time (the UK's date)
