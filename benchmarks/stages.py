@@ -105,7 +105,7 @@ def night(root: Path, meter: Meter) -> dict:
     from governance.keys import SecretKey
     from governance.optout import load_optout, remove_opted_out
     from governance.policy import POLICY_DIR, load_policy
-    from governance.pseudonymise import apply_policy, vault_columns
+    from governance.pseudonymise import apply_policy, distinct_memo, vault_columns
     from governance.vault import create_vault_key, load_vault_key, seal
     from schemas.registry import partner_extracts
     from transforms.cohort import cohort_table
@@ -122,39 +122,42 @@ def night(root: Path, meter: Meter) -> dict:
     vault_key = load_vault_key({"MCN_VAULT_KEY_FILE": str(root / "vault.key")})
     optout = load_optout(zones.optout, approvers=None)  # a synthetic list, signature not checked
     staged, rows_in = {}, 0
-    for ex in partner_extracts():
-        policy = load_policy(ex.partner, POLICY_DIR, verify=False)
-        folder = zones.landing / ex.partner
-        with meter.stage("read"):
-            raw = read_rows(folder, ex, read_manifest(folder)).rows
-        rows_in += raw.height
-        with meter.stage("opt-out"):
-            if ex.national_data_opt_out:
-                raw = remove_opted_out(raw, ex, optout).kept
-        with meter.stage("raw checks"):
-            checks.validate(raw.drop(SOURCE_ROW), ex, "raw", run_dir)
-        with meter.stage("quarantine"):
-            good, _ = split_rows(raw, ex, RUN_DATE)
-            good = good.drop(SOURCE_ROW)
-        with meter.stage("pseudonymise"):
-            out = apply_policy(good, ex, policy, key, RUN_DATE)
-        with meter.stage("staged checks"):
-            failed = checks.failures(checks.validate(out, ex, "staged", run_dir))
-        if failed:
-            raise SystemExit(f"{ex.partner}/{ex.name}: staged checks failed")
-        with meter.stage("leak scan"):
-            leak_counts(out, good, ex)
-        with meter.stage("vault"):
-            identity = vault_columns(ex, policy)
-            sealed = (
-                seal(good, identity, out["record_key"], vault_key, ex.name) if identity else None
-            )
-        with meter.stage("stage"):
-            write_parquet_atomic(out, zones.staged / ex.partner / f"{ex.name}.parquet")
-            if sealed is not None:
-                write_parquet_atomic(sealed, zones.vault / ex.partner / f"{ex.name}.parquet")
-        staged[(ex.partner, ex.name)] = out
-        del raw, good, out, sealed
+    with distinct_memo():  # as the night's ingest: each distinct value made once a night
+        for ex in partner_extracts():
+            policy = load_policy(ex.partner, POLICY_DIR, verify=False)
+            folder = zones.landing / ex.partner
+            with meter.stage("read"):
+                raw = read_rows(folder, ex, read_manifest(folder)).rows
+            rows_in += raw.height
+            with meter.stage("opt-out"):
+                if ex.national_data_opt_out:
+                    raw = remove_opted_out(raw, ex, optout).kept
+            with meter.stage("raw checks"):
+                checks.validate(raw.drop(SOURCE_ROW), ex, "raw", run_dir)
+            with meter.stage("quarantine"):
+                good, _ = split_rows(raw, ex, RUN_DATE)
+                good = good.drop(SOURCE_ROW)
+            with meter.stage("pseudonymise"):
+                out = apply_policy(good, ex, policy, key, RUN_DATE)
+            with meter.stage("staged checks"):
+                failed = checks.failures(checks.validate(out, ex, "staged", run_dir))
+            if failed:
+                raise SystemExit(f"{ex.partner}/{ex.name}: staged checks failed")
+            with meter.stage("leak scan"):
+                leak_counts(out, good, ex)
+            with meter.stage("vault"):
+                identity = vault_columns(ex, policy)
+                sealed = (
+                    seal(good, identity, out["record_key"], vault_key, ex.name)
+                    if identity
+                    else None
+                )
+            with meter.stage("stage"):
+                write_parquet_atomic(out, zones.staged / ex.partner / f"{ex.name}.parquet")
+                if sealed is not None:
+                    write_parquet_atomic(sealed, zones.vault / ex.partner / f"{ex.name}.parquet")
+            staged[(ex.partner, ex.name)] = out
+            del raw, good, out, sealed
     with meter.stage("link"):
         records = records_frame(staged)
         linkage = link_records(records.select("record_key", *TOKEN_COLUMNS), key=key)

@@ -18,6 +18,7 @@ from flows.config import Zones, restrict_umask
 from flows.ingest import build_run_data_docs, ingest_partner
 from governance.audit import service_log
 from governance.policy import check_all
+from governance.pseudonymise import distinct_memo
 from schemas.errors import UserError
 from schemas.registry import list_names, partner_names
 from transforms.framework import load_all
@@ -248,17 +249,20 @@ def _night(
     # Partnership lists (the intervention list) dropped in landing/ are ingested the same way,
     # under their own agreements; they are never linked into the cohort.
     names += [n for n in list_names() if partners is None and (zones.landing / n).is_dir()]
-    futures = {
-        p: ingest_partner_task.submit(p, data_dir, run_date, run_id, store)
-        for p in largest_first(zones, names)
-    }
     ingested, failed = {}, {}
-    for partner in names:  # results, logs and the run record in the usual order
-        future = futures[partner]
-        try:
-            ingested[partner] = future.result()
-        except Exception as exc:  # noqa: BLE001 - report every partner, then stop
-            failed[partner] = exc
+    # Each distinct name, date of birth and postcode made into tokens once a night, not once
+    # per extract (tasks get a copy of this context; dropped when the ingest ends).
+    with distinct_memo():
+        futures = {
+            p: ingest_partner_task.submit(p, data_dir, run_date, run_id, store)
+            for p in largest_first(zones, names)
+        }
+        for partner in names:  # results, logs and the run record in the usual order
+            future = futures[partner]
+            try:
+                ingested[partner] = future.result()
+            except Exception as exc:  # noqa: BLE001 - report every partner, then stop
+                failed[partner] = exc
     if failed:
         get_run_logger().error("ingest failed for %s", ", ".join(sorted(failed)))
     docs = in_background(build_run_data_docs, zones, run_id)  # rendered while the cohort builds

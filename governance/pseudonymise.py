@@ -8,6 +8,10 @@ and nothing else. Tokens are HMAC-SHA256 under the linkage key, truncated to 128
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 import polars as pl
@@ -221,18 +225,89 @@ class Tokenise:
         return used | ({"fn", "sn"} if used & {"name_lo", "name_hi"} else set())
 
 
+class DistinctMemo:
+    """The per-distinct tables (working fields and single-field tokens of each distinct raw
+    forename, surname, date of birth and postcode) already made this night, so the next extract
+    makes only the values it adds: a person's postcode and date of birth recur in every
+    partner's extract. Shared by the night's ingest threads; made and dropped by `distinct_memo`
+    around the ingest, so raw values are not kept past it. A table is reused only under the same
+    kind of field, raw column type, linkage key and set of keys (`_signature`)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[tuple, pl.DataFrame] = {}
+        self._lock = threading.Lock()
+
+    def known(self, signature: tuple) -> pl.DataFrame | None:
+        with self._lock:
+            return self._tables.get(signature)
+
+    def add(self, signature: tuple, table: pl.DataFrame) -> pl.DataFrame:
+        """Every value known under signature, table's included (a value two threads both made
+        is kept once: the same value under the same key, the same row)."""
+        with self._lock:
+            known = self._tables.get(signature)
+            if known is not None:
+                table = pl.concat([known, table], how="vertical").unique(
+                    "__v", keep="first", maintain_order=True
+                )
+            self._tables[signature] = table
+            return table
+
+
+_MEMO: ContextVar[DistinctMemo | None] = ContextVar("distinct_memo", default=None)
+
+
+@contextmanager
+def distinct_memo() -> Iterator[None]:
+    """Within it (the night's ingest: Prefect copies the context into its task threads), the
+    per-distinct tables are made once per value for every extract. Outside it, per extract."""
+    token = _MEMO.set(DistinctMemo())
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _made(stages: list[list[pl.Expr]]) -> list[str]:
+    return [e.meta.output_name() for stage in stages for e in stage]
+
+
+def _signature(kind: str, dtype: pl.DataType, made: list[str], tokenise: Tokenise | None) -> tuple:
+    """What decides a per-distinct table's columns and values: the kind of field, the raw
+    column's type and, when tokens are made, the key and which of the kind's fields are hashed
+    or kept per row (extracts whose agreements differ elsewhere still share the table)."""
+    if tokenise is None:
+        return (kind, str(dtype))
+    return (
+        kind,
+        str(dtype),
+        tokenise.key.key_id,
+        tuple(sorted(k.name for k in tokenise.single_field if f"w_{k.fields[0]}" in made)),
+        tuple(sorted(f for f in made if f.startswith("w_") and f[2:] in tokenise.row_fields)),
+    )
+
+
 def per_distinct(
     df: pl.DataFrame,
     column: str,
-    fields: list[pl.Expr] | list[list[pl.Expr]],
+    kind: str,
+    stages: list[list[pl.Expr]],
     tokenise: Tokenise | None = None,
 ) -> pl.DataFrame:
-    """Add `fields` (expressions on V; or stages of them) computed once per distinct value of
-    `column`: names, dates and postcodes repeat, so a few thousand values stand for a million
-    rows. With `tokenise`, the single-field tokens made from these fields are hashed here too,
-    and only the working fields rows still need (Tokenise.row_fields) are joined back."""
+    """Add the fields `stages` make (expressions on V, stage after stage), computed once per
+    distinct value of `column`: names, dates and postcodes repeat, so a few thousand values
+    stand for a million rows. With `tokenise`, the single-field tokens made from these fields
+    are hashed here too, and only the working fields rows still need (Tokenise.row_fields)
+    are joined back.
+
+    kind names what `stages` make (e.g. `dob:%d/%m/%Y`): inside `distinct_memo`, values made
+    earlier under the same kind, type, key and keys are not made again."""
     table = df.select(pl.col(column).alias("__v")).unique()
-    stages = fields if fields and isinstance(fields[0], list) else [fields]
+    memo = _MEMO.get()
+    signature = _signature(kind, df.schema[column], _made(stages), tokenise)
+    known = memo.known(signature) if memo is not None else None
+    if known is not None:
+        table = table.join(known.select("__v"), on="__v", how="anti", nulls_equal=True)
     for stage in stages:
         table = table.with_columns(stage)
     if tokenise is not None:
@@ -245,6 +320,8 @@ def per_distinct(
             for c in table.columns
             if c.startswith("__") and c != "__v" or c.startswith("w_") and c[2:] not in row_fields
         )
+    if memo is not None:
+        table = memo.add(signature, table)
     return df.join(table, left_on=column, right_on="__v", how="left", nulls_equal=True)
 
 
@@ -258,7 +335,7 @@ def with_working_fields(
     cols = ex.identity_columns
     for role in ("forename", "surname"):
         if role in roles:
-            df = per_distinct(df, cols[role], name_fields(role), tokenise)
+            df = per_distinct(df, cols[role], role, name_fields(role), tokenise)
     if {"w_fn", "w_sn"} <= set(df.columns):
         both = pl.col("w_fn").is_not_null() & pl.col("w_sn").is_not_null()  # min/max skip nulls
         df = df.with_columns(
@@ -266,10 +343,10 @@ def with_working_fields(
             pl.when(both).then(pl.max_horizontal("w_fn", "w_sn")).alias("w_name_hi"),
         )
     if "dob" in roles:
-        dob = dob_fields(ex.column(cols["dob"]).date_format)
-        df = per_distinct(df, cols["dob"], dob, tokenise)
+        date_format = ex.column(cols["dob"]).date_format
+        df = per_distinct(df, cols["dob"], f"dob:{date_format}", dob_fields(date_format), tokenise)
     if "postcode" in roles:
-        df = per_distinct(df, cols["postcode"], postcode_fields(), tokenise)
+        df = per_distinct(df, cols["postcode"], "postcode", postcode_fields(), tokenise)
     for role, (name, fn) in SIMPLE_FIELDS.items():
         if role in roles:
             df = df.with_columns(fn(pl.col(cols[role])).alias(name))

@@ -272,3 +272,50 @@ def test_kept_fields_are_staged_without_the_padding_fixed_width_exports_add(key)
         "F",
     )
     assert staged["contact_date"].dtype == pl.Date and staged["contact_date"][0] is not None
+
+
+def test_a_night_of_extracts_sharing_distinct_values_stages_what_each_would_alone(key, other_key):
+    """Inside distinct_memo (the night's ingest) a value's working fields and tokens are made
+    once and reused by later extracts: every staged frame must equal the one made outside it,
+    under either key (a table made under one key is never used under another), for two
+    contracts writing dates of birth in two formats, values old and new, nulls included."""
+    from governance.pseudonymise import _MEMO, distinct_memo
+
+    crimes = pl.concat([_crimes(), _crimes(2)]).with_columns(
+        pl.format("CR{}", pl.int_range(pl.len())).alias("record_ref")
+    )
+    more = crimes.with_columns(
+        pl.when(pl.int_range(pl.len()) % 2 == 0).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("forename", "date_of_birth", "postcode")
+    ).with_columns(surname=pl.lit("Clarke"), date_of_birth=pl.lit("03/02/1990"))
+    uc = pl.DataFrame({c: ["x", "y"] for c in dwp.UC_CLAIMS.column_names}).with_columns(
+        claim_start=pl.lit("2026-01-01"),
+        date_of_birth=pl.Series(["1990-03-02", "1990-02-03"]),  # the same dates, ISO
+        nino=pl.lit("AB123456C"),
+        forename=pl.Series(["Bill", "Ann"]),
+        surname=pl.lit("Smith"),
+        postcode=pl.Series(["LS6 2AB", "LS1 1AA"]),
+        regime=pl.lit("light_touch"),
+    )
+    police_policy, dwp_policy = load_policy("police"), load_policy("dwp")
+    night = [
+        (crimes, police.CRIMES, police_policy, key),
+        (uc, dwp.UC_CLAIMS, dwp_policy, key),
+        (more, police.CRIMES, police_policy, other_key),
+        (more, police.CRIMES, police_policy, key),
+        (uc, dwp.UC_CLAIMS, dwp_policy, other_key),
+    ]
+    alone = [apply_policy(df, ex, pol, k, RUN_DATE) for df, ex, pol, k in night]
+    with distinct_memo():
+        together = [apply_policy(df, ex, pol, k, RUN_DATE) for df, ex, pol, k in night]
+        memo = _MEMO.get()
+        assert memo is not None
+        tables = list(memo._tables.values())
+    assert _MEMO.get() is None  # dropped with the ingest: raw values not kept past it
+    for a, b in zip(alone, together, strict=True):
+        assert a.equals(b)
+    # one table per kind of field and key; each distinct raw value made once in it
+    assert len(tables) == 2 * 5  # (forename, surname, two DOB formats, postcode) x two keys
+    assert all(t["__v"].is_duplicated().sum() == 0 for t in tables)
+    forenames = {v for t in tables if "w_fn" in t.columns for v in t["__v"].to_list()}
+    assert forenames >= {"Bill", "William", "Ann", None}
