@@ -64,7 +64,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from governance import canonical as canon
 from governance.agreement import Agreement, Policy
 from governance.keys import SecretKey
-from governance.pseudonymise import apply_policy
+from governance.pseudonymise import apply_policy, distinct_memo
 from schemas.contract import COMMON_BLANK_MARKERS, Column, Extract
 from schemas.errors import SchemaError
 from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT, ZONED_TIME
@@ -638,10 +638,14 @@ def evaluate(config: EvaluationConfig, where: str = "the config") -> dict:
     require_evidence(rows, config, where)
     timings["read"] = time.perf_counter() - start
     staged, truth = [], []
-    for label in rows:
-        ex, policy = _extract(rows[label].drop("truth"), label, ISO_DATE)
-        staged.append(apply_policy(rows[label].drop("truth"), ex, policy, key, dt.date.today()))
-        truth.append(rows[label].select("record_ref", "truth").with_columns(extract=pl.lit(label)))
+    with distinct_memo():  # a name or date in two files made into tokens once, as at night
+        for label in rows:
+            ex, policy = _extract(rows[label].drop("truth"), label, ISO_DATE)
+            frame = rows[label].drop("truth")
+            staged.append(apply_policy(frame, ex, policy, key, dt.date.today()))
+            truth.append(
+                rows[label].select("record_ref", "truth").with_columns(extract=pl.lit(label))
+            )
     timings["pseudonymise"] = time.perf_counter() - start - timings["read"]
     records = pl.concat(staged, how="diagonal_relaxed")
     records = records.with_columns(
