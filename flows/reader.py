@@ -463,14 +463,15 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
         raise _unreadable(exc, where) from None
     notices: dict[str, int] = {}
     positions = check_header(list(table.column_names), ex, where, notices)
+    table = table.select(positions)  # zero-copy: the contract's columns, in its order
     try:  # only the contract's columns: another column of a type polars cannot take is no fault
-        df = pl.from_arrow(table.select(positions))
+        df = pl.from_arrow(table)
     except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
         raise _unreadable(exc, where) from None
     assert isinstance(df, pl.DataFrame)
     # Spark writes INT96 as the moment in UTC: a date of birth kept at midnight in British
     # Summer Time is 23:00 the day before, so it is read as a zoned time (the UK's date)
-    sent = table.select(positions).column_names
+    sent = table.column_names
     df = df.rename(dict(zip(df.columns, ex.column_names, strict=True)))
     df = df.with_columns(
         pl.col(c).dt.replace_time_zone("UTC")
