@@ -19,7 +19,8 @@ Config (YAML or JSON):
         columns:                  # identity field -> column(s) in this file; all optional
           forename: first_name
           surname: last_name
-          full_name: name         # first word forename, last word surname (titles dropped)
+          full_name: name         # first word forename, last word surname (titles dropped;
+                                  # "SMITH, John": the surname before the comma)
           dob: birth_date
           dob_format: "%m/%d/%Y"  # strftime format of dob (default %Y-%m-%d)
           sex: gender
@@ -34,13 +35,18 @@ What a file holds is read as written, with these forgivenesses (each counted in 
 are blanks; whole numbers written as floats ("19800131.0", "9990000018.0", "12.0": a spreadsheet
 or pandas round trip) lose their ".0"; a time after a date of birth is dropped when it has no
 zone or is midnight at offset zero (another zoned time may be a date moved a day: not read);
-two-digit years are never in the future; a Parquet date, or datetime without a zone, is a date
-whatever dob_format says; numeric truth values are compared as numbers ("0012" is "12"); a
-file is Parquet by its first bytes; a byte-order mark decides the encoding. Refused, with what
+two-digit years are never in the future, and no date of birth (typed or text) after today is
+read; a Parquet date, or datetime without a zone, is a date whatever dob_format says; a
+zoned Parquet datetime (and Spark's INT96, a moment in UTC) at midnight in its zone or in the
+UK is that date; numeric truth values are compared as numbers ("0012" is "12"); a file is
+Parquet by its first bytes, and only its mapped columns are read (decimal256 as text, a UUID
+as its 8-4-4-4-12 text); Excel's `sep=;` first line names the delimiter; a byte-order mark
+decides the encoding. Refused, with what
 to change: unreadable text, spreadsheets, ragged rows, a dob_format reading under half the
 values, an NHS number or NINO column under half valid, a file with no rows, files sharing no
 identity field, one file listed twice, one column as two fields or the truth as an
-identifier, a truth naming no true pair or one entity for over half the records
+identifier, a truth naming no true pair or one entity for over half the records, a 32-bit
+float column holding numbers it cannot keep exact (past 2^24)
 (docs/linkage.md section 10).
 """
 
@@ -194,8 +200,9 @@ def load_config(path: Path) -> EvaluationConfig:
     return config
 
 
-def _read(source: Source) -> pl.DataFrame:
-    """The file as polars reads it: a CSV's cells as text, a Parquet file's columns typed."""
+def _read(source: Source, wanted: list[str]) -> tuple[pl.DataFrame, dict]:
+    """The file as polars reads it: a CSV's cells as text, a Parquet file's `wanted` columns
+    typed (_parquet); and what was forgiven in reading it (counts)."""
     try:
         data = source.path.read_bytes()
     except OSError as exc:
@@ -214,17 +221,18 @@ def _read(source: Source) -> pl.DataFrame:
     kind = (
         source.format or sniffed or ("parquet" if source.path.suffix in PARQUET_SUFFIXES else "csv")
     )
-    text = b""
+    text, delimiter = b"", source.delimiter
     try:
         if kind == "parquet":
-            return pl.read_parquet(data)
-        text = _utf8(data, source)
-        return pl.read_csv(text, separator=source.delimiter, infer_schema=False)
+            return _parquet(data, wanted, source)
+        text, delimiter, sep_line = _excel_sep_line(_utf8(data, source), source.delimiter)
+        df = pl.read_csv(text, separator=delimiter, infer_schema=False)
+        return df, {"excel_sep_line": sep_line}
     except SchemaError:
         raise
     except Exception as exc:  # noqa: BLE001 - reader messages can quote a line: never passed on
         if kind == "csv" and "more fields" in str(exc):
-            line = _first_long_line(text, source.delimiter)
+            line = _first_long_line(text, delimiter)
             where = f" (the first at line {line})" if line else ""
             what = f"some rows have more fields than the header{where}"
             fix = "check the delimiter, and quote fields that hold it"
@@ -236,6 +244,87 @@ def _read(source: Source) -> pl.DataFrame:
         raise SchemaError(
             f"{what} ({type(exc).__name__})", str(source.path), fix + " in the config"
         ) from None
+
+
+# Excel writes `sep=;` as a CSV's first line when the list separator is not a comma.
+EXCEL_SEP_LINE = re.compile(rb"^sep=(.)\r?\n")
+
+
+def _excel_sep_line(text: bytes, delimiter: str) -> tuple[bytes, str, int]:
+    """(text without Excel's `sep=` line, the delimiter it names, 1) when the file starts with
+    one; else (text, delimiter, 0)."""
+    found = EXCEL_SEP_LINE.match(text)
+    if found is None:
+        return text, delimiter, 0
+    return text[found.end() :], found.group(1).decode("ascii", "replace"), 1
+
+
+FLOAT32_EXACT = 2**24  # a float32 keeps every whole number up to this, and not all past it
+
+
+def _uuid_text(hex32: pl.Expr) -> pl.Expr:
+    """32 hex digits in a UUID's text form (8-4-4-4-12), as DuckDB and pandas print one, so
+    a UUID column and the same ids written as text in another file are one entity."""
+    cuts = ((0, 8), (8, 4), (12, 4), (16, 4), (20, 12))
+    return pl.concat_str([hex32.str.slice(a, n) for a, n in cuts], separator="-")
+
+
+def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFrame, dict]:
+    """The `wanted` columns of a Parquet file (names matched with or without spaces around
+    them), so another column of a type polars cannot take, or a name written twice, is no
+    fault. INT96 timestamps (Spark's) are read in microseconds as the moments in UTC they are;
+    decimal256 columns as text; 16-byte binary columns (UUIDs) as UUID text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(io.BytesIO(data), coerce_int96_timestamp_unit="us")
+    int96 = {
+        parquet.schema.column(i).name
+        for i in range(len(parquet.schema))
+        if parquet.schema.column(i).physical_type == "INT96"
+    }
+    table = parquet.read()
+    keep = {w.strip() for w in wanted}
+    names: list[str] = []
+    columns: list = []
+    uuids = 0
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if name.strip() not in keep:
+            continue
+        kind = column.type
+        if isinstance(kind, pa.BaseExtensionType):
+            column, kind = (
+                pa.chunked_array([c.storage for c in column.chunks], kind.storage_type),
+                kind.storage_type,
+            )
+        if name in int96 and pa.types.is_timestamp(kind) and kind.tz is None:
+            column = column.cast(pa.timestamp("us", tz="UTC"))
+        elif pa.types.is_decimal256(kind):
+            column = column.cast(pa.string())
+        elif pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16:
+            uuids += 1
+        repeats = names.count(name) + sum(n.startswith(f"{name}_duplicated_") for n in names)
+        names.append(name if not repeats else f"{name}_duplicated_{repeats - 1}")
+        columns.append(column)
+    frames = []
+    for name, column in zip(names, columns, strict=True):
+        try:
+            frame = pl.from_arrow(pa.table([column], names=[name]))
+        except BaseException:  # noqa: BLE001 - messages may quote data; panics too
+            raise SchemaError(
+                f"column {name} is of a type polars cannot read ({column.type})",
+                str(source.path),
+                "write the column as text, numbers or dates",
+            ) from None
+        assert isinstance(frame, pl.DataFrame)
+        frames.append(frame)
+    df = pl.concat(frames, how="horizontal") if frames else pl.DataFrame()
+    df = df.with_columns(
+        _uuid_text(pl.col(c).bin.encode("hex"))
+        for c, kind in zip(names, (c.type for c in columns), strict=True)
+        if pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16
+    )
+    return df, {"uuids_as_text": uuids}
 
 
 def _first_long_line(text: bytes, delimiter: str) -> int | None:
@@ -311,6 +400,14 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
     return found
 
 
+UK_ZONE = "Europe/London"
+
+
+def _late(column: pl.Series) -> int:
+    """How many date-times are not at midnight (in the column's own zone)."""
+    return int((column.dt.time().drop_nulls() != dt.time(0)).sum())
+
+
 def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, dict]:
     """A column as trimmed text, blank markers null; dates as ISO dates; whole numbers that
     went through a float column without their ".0"."""
@@ -318,16 +415,28 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
     if dtype == pl.Date:
         return column.dt.strftime(ISO_DATE), {}
     if isinstance(dtype, pl.Datetime):
-        clock = column.dt.time().drop_nulls()
-        late = int((clock != dt.time(0)).sum())
-        if dtype.time_zone is not None and late:
-            raise SchemaError(
-                f"column {name} holds date-times with a time zone, {late:,} of them not at "
-                "midnight: the zone may have moved a date a day",
-                str(source.path),
-                "give the column as dates (or date-times at midnight in the writer's zone)",
-            )
+        if dtype.time_zone is not None and _late(column):
+            # a date kept at midnight in the UK is 23:00 UTC in summer (Spark's INT96, a
+            # TIMESTAMPTZ written from a London session): its date is the UK's
+            uk = column.dt.convert_time_zone(UK_ZONE)
+            late = _late(uk)
+            if late:
+                raise SchemaError(
+                    f"column {name} holds date-times with a time zone, {late:,} of them at "
+                    "midnight neither in that zone nor in the UK: the zone may have moved a "
+                    "date a day",
+                    str(source.path),
+                    "write the column as dates (cast it to DATE before writing) or as text",
+                )
+            column = uk
         return column.dt.date().dt.strftime(ISO_DATE), {}
+    if dtype == pl.Float32 and bool((column.abs() >= FLOAT32_EXACT).any()):
+        raise SchemaError(
+            f"column {name} is a 32-bit float holding numbers past {FLOAT32_EXACT:,}, which "
+            "it cannot keep exact (neighbouring ids and dates become one)",
+            str(source.path),
+            "write the column as text, integers or 64-bit floats",
+        )
     try:
         if dtype.is_nested():
             raise pl.exceptions.InvalidOperationError
@@ -353,7 +462,7 @@ def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> tuple
     under MIN_DOB_READ of the values: every date would be lost without a word."""
     counts = {"times_dropped": 0, "dob_future": 0}
     if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return text, counts
+        fmt = ISO_DATE  # written as ISO dates by _as_text; the future rule still applies
     zoned = 0
     if not re.search(r"%[HIMSpTRcfzZ]", fmt):
         dropped = text.str.contains(NAIVE_TIME) | text.str.contains(ZONED_MIDNIGHT)
@@ -421,7 +530,7 @@ def standard_rows(source: Source, label: str) -> pl.DataFrame:
 def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dict]:
     """standard_rows, and what was read: rows, rows left out (blank or no truth), dates of
     birth read of those given (counts only)."""
-    df, m = _read(source), source.columns
+    m = source.columns
     wanted = [
         c
         for c in (
@@ -440,6 +549,7 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         if c
     ]
     _one_role_per_column(source)
+    df, read_counts = _read(source, wanted)
     names = _column_names(df, wanted, source)
     dtypes = {name: df.schema[col] for name, col in names.items()}
     if dtypes[source.truth] == pl.Boolean:
@@ -450,7 +560,8 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         )
     if dtypes[source.truth].is_float():
         whole = df[names[source.truth]].drop_nulls().drop_nans()
-        if not ((whole == whole.round(0)) & (whole.abs() < 2**53)).all():
+        exact = FLOAT32_EXACT if dtypes[source.truth] == pl.Float32 else 2**53
+        if not ((whole == whole.round(0)) & (whole.abs() < exact)).all():
             raise SchemaError(
                 f"truth column {source.truth} holds decimals or numbers too large for a float "
                 "to keep exact",
@@ -461,6 +572,7 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     counts = {
         "path": str(source.path),
         "headers_trimmed": sum(name != col for name, col in names.items()),
+        **read_counts,
         **{k: sum(c.get(k, 0) for _, c in texts.values()) for k in FORGIVEN},
     }
     df = pl.DataFrame([text for text, _ in texts.values()])
@@ -513,14 +625,28 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         "record_ref": pl.format("{}-{}", pl.lit(label), pl.int_range(pl.len())),
         "truth": pl.col(source.truth),
     }
-    words = canon.name_words(pl.col(m.full_name)) if m.full_name else None
-    # a one-word full name is a surname: its word is not also the forename ("Clarke" is not
-    # "Clarke Clarke", whose forename token would be rare and link every Clarke to it)
-    given = pl.when(words.list.len() > 1).then(words.list.first()) if words is not None else None
+    given = family = None
+    if m.full_name:
+        words = canon.name_words(pl.col(m.full_name))
+        # "SMITH, John" (many patient systems' export): the surname comes first, before a
+        # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma)
+        parts = pl.col(m.full_name).str.split_exact(",", 1)
+        before = canon.name_words(parts.struct.field("field_0"))
+        after = canon.name_words(parts.struct.field("field_1"))
+        suffix = after.list.len().eq(1) & after.list.first().is_in(canon.SUFFIXES)
+        first = ((before.list.len() > 0) & (after.list.len() > 0) & ~suffix).fill_null(False)
+        counts["surname_first"] = int(df.select(first.sum()).item())
+        # a one-word full name is a surname: its word is not also the forename ("Clarke" is
+        # not "Clarke Clarke", whose forename token would be rare and link every Clarke to it)
+        given = (
+            pl.when(first)
+            .then(after.list.first())
+            .when(words.list.len() > 1)
+            .then(words.list.first())
+        )
+        family = pl.when(first).then(before.list.last()).otherwise(words.list.last())
     out["forename"] = pl.col(m.forename) if m.forename else given
-    out["surname"] = (
-        pl.col(m.surname) if m.surname else (words.list.last() if words is not None else None)
-    )
+    out["surname"] = pl.col(m.surname) if m.surname else family
     for role, col in (
         ("date_of_birth", m.dob),
         ("sex", m.sex),
@@ -692,6 +818,9 @@ def files_read(result: dict) -> list[str]:
             "whole_floats": "'.0' dropped",
             "times_dropped": "times after a date dropped",
             "dob_future": "dates of birth in the future left out",
+            "surname_first": "full names written surname first ('SMITH, John')",
+            "excel_sep_line": "Excel 'sep=' line read as the delimiter",
+            "uuids_as_text": "16-byte binary (UUID) columns read as UUID text",
         }
         done = [f"{f[k]:,} {label}" for k, label in forgiven.items() if f.get(k)]
         if done:

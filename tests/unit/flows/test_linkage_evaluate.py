@@ -271,9 +271,19 @@ def test_a_time_that_may_move_a_date_of_birth_is_not_read_as_that_date(tmp_path)
         tmp_path, two_digit, columns={"surname": "sn", "dob": "dob", "dob_format": "%d/%m/%y"}
     )
     assert rows["date_of_birth"].to_list() == ["1967-04-23", "2005-01-01"]  # never in the future
-    late = dt.datetime(1967, 4, 22, 23, tzinfo=dt.UTC)
+    # midnight in the UK kept as a moment in UTC (23:00 in summer): the UK's date
+    uk = [dt.datetime(1967, 4, 22, 23, tzinfo=dt.UTC), dt.datetime(1967, 1, 5, 0, tzinfo=dt.UTC)]
+    pl.DataFrame({"id": ["1", "2"], "sn": ["A", "B"], "dob": uk}).write_parquet(tmp_path / "f.pq")
+    rows, _ = _rows(
+        tmp_path,
+        (tmp_path / "f.pq").read_bytes(),
+        name="f.pq",
+        columns={"surname": "sn", "dob": "dob"},
+    )
+    assert rows["date_of_birth"].to_list() == ["1967-04-23", "1967-01-05"]
+    late = dt.datetime(1967, 4, 22, 10, 30, tzinfo=dt.UTC)  # midnight nowhere it could be
     pl.DataFrame({"id": ["1"], "sn": ["A"], "dob": [late]}).write_parquet(tmp_path / "f.pq")
-    with pytest.raises(SchemaError, match="not at midnight"):
+    with pytest.raises(SchemaError, match="at midnight neither in that zone nor in the UK"):
         _rows(
             tmp_path,
             (tmp_path / "f.pq").read_bytes(),
@@ -380,3 +390,84 @@ def test_unidentified_strangers_born_the_same_day_are_not_one_person(tmp_path):
     )
     result = json.loads(_evaluate(config, tmp_path / "r.json").read_text())
     assert result["true_pairs"] == 3 and result["precision"] == 1.0 and result["recall"] == 1.0
+
+
+def test_parquet_and_csv_files_as_analysts_tools_write_them(tmp_path):
+    """From an outside attack (session 32): each of these gave a wrong score without a word,
+    or a misleading refusal, where the same data written plainly scored right."""
+    import datetime as dt
+    import decimal
+    import uuid
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas.errors import SchemaError
+
+    def parquet(table: pa.Table, **kw) -> bytes:
+        pq.write_table(table, tmp_path / "w.pq", **kw)
+        return (tmp_path / "w.pq").read_bytes()
+
+    # Spark's INT96 (no Arrow schema kept) from a London-zone source: midnight in British
+    # Summer Time is 23:00 UTC the day before; the UK's date is the date of birth
+    moments = [dt.datetime(1980, 6, 14, 23), dt.datetime(1980, 1, 15, 0)]
+    spark = pa.table(
+        {"id": ["1", "2"], "sn": ["A", "B"], "dob": pa.array(moments, pa.timestamp("us"))}
+    )
+    data = parquet(spark, use_deprecated_int96_timestamps=True, store_schema=False)
+    rows, _ = _rows(tmp_path, data, name="f.pq", columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1980-06-15", "1980-01-15"]
+    # a 32-bit float cannot keep 8-digit ids or yyyymmdd dates: neighbours become one
+    ids = pa.table({"id": pa.array([23456789.0, 23456790.0], pa.float32()), "sn": ["A", "B"]})
+    with pytest.raises(SchemaError, match="too large for a float"):
+        _rows(tmp_path, parquet(ids), name="f.pq")
+    born = pa.table({"id": ["1"], "sn": ["A"], "dob": pa.array([19800115.0], pa.float32())})
+    with pytest.raises(SchemaError, match="32-bit float"):
+        _rows(
+            tmp_path,
+            parquet(born),
+            name="f.pq",
+            columns={"surname": "sn", "dob": "dob", "dob_format": "%Y%m%d"},
+        )
+    # an unmapped decimal256 column and a name written twice are not the analyst's fault; a
+    # mapped decimal256 is read as its digits; a UUID entity id as hex text
+    ids = [
+        uuid.UUID(int=(0xABC << 100) + 7).bytes,
+        uuid.UUID(int=(0xABC << 100) + 7).bytes,
+        uuid.UUID(int=(0xABC << 100) + 9).bytes,
+    ]
+    nhs = [decimal.Decimal("9990000018")] * 3
+    odd = pa.table(
+        [
+            pa.ExtensionArray.from_storage(pa.uuid(), pa.array(ids, pa.binary(16))),
+            pa.array(["A", "A", "B"]),
+            pa.array(nhs, pa.decimal256(20, 0)),
+            pa.array(nhs, pa.decimal256(40, 2)),
+            pa.array(["x", "y", "z"]),
+            pa.array(["x", "y", "z"]),
+        ],
+        names=["id", "sn", "nhs", "extra", "note", "note"],
+    )
+    rows, counts = _rows(
+        tmp_path, parquet(odd), name="f.pq", columns={"surname": "sn", "nhs_number": "nhs"}
+    )
+    assert rows["nhs_number"].to_list() == ["9990000018"] * 3 and counts["nhs_number_valid"] == 3
+    assert rows["truth"].n_unique() == 2 and counts["uuids_as_text"] == 1
+    assert rows["truth"].to_list()[0] == str(uuid.UUID(int=(0xABC << 100) + 7))
+    # a typed date far in the future is a placeholder, as it is in text
+    typed = pa.table(
+        {"id": ["1", "2"], "sn": ["A", "B"], "dob": [dt.date(9999, 12, 31), dt.date(1980, 1, 2)]}
+    )
+    rows, counts = _rows(
+        tmp_path, parquet(typed), name="f.pq", columns={"surname": "sn", "dob": "dob"}
+    )
+    assert rows["date_of_birth"].to_list() == [None, "1980-01-02"] and counts["dob_future"] == 1
+    # "SMITH, John" puts the surname first; "John Smith, Jr" does not
+    text = 'id,name\n1,"SMITH, Mr John"\n2,"John Smith, Jr"\n3,"Van Der Berg, Anna"\n4,Clarke\n'
+    rows, counts = _rows(tmp_path, text, columns={"full_name": "name"})
+    assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANNA", None]
+    assert rows["surname"].to_list() == ["SMITH", "SMITH", "BERG", "CLARKE"]
+    assert counts["surname_first"] == 2
+    # Excel's first line naming the delimiter
+    rows, counts = _rows(tmp_path, "sep=;\nid;sn\n1;Smith\n")
+    assert rows["surname"].to_list() == ["Smith"] and counts["excel_sep_line"] == 1
