@@ -284,12 +284,12 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
         if parquet.schema.column(i).physical_type == "INT96"
     }
     table = parquet.read()
-    keep = {w.strip() for w in wanted}
+    keep = {w.strip().casefold() for w in wanted}  # another case too: named in a refusal
     names: list[str] = []
     columns: list = []
     uuids = 0
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if name.strip() not in keep:
+        if name.strip().casefold() not in keep:
             continue
         kind = column.type
         if isinstance(kind, pa.BaseExtensionType):
@@ -391,11 +391,18 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
         else:
             missing.append(name)
     if missing:
+        folded = {c.strip().casefold(): c.strip() for c in df.columns}
+        near = [
+            f"{n} -> {folded[n.strip().casefold()]}"
+            for n in missing
+            if n.strip().casefold() in folded
+        ]
         raise SchemaError(
             f"columns not in the file: {', '.join(missing)}",
             str(source.path),
             "fix the column names in the config (names are matched with or without spaces "
-            "around them; check the delimiter too)",
+            "around them, in their case; check the delimiter too)"
+            + (f"; the file has them in another case: {', '.join(near)}" if near else ""),
         )
     return found
 

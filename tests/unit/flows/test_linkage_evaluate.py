@@ -468,6 +468,10 @@ def test_parquet_and_csv_files_as_analysts_tools_write_them(tmp_path):
     assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANNA", None]
     assert rows["surname"].to_list() == ["SMITH", "SMITH", "BERG", "CLARKE"]
     assert counts["surname_first"] == 2
+    # names in another case (DuckDB, pandas upper-case them) are named in the refusal
+    upper = pa.table({"ID": ["1"], "SN": ["A"]})
+    with pytest.raises(SchemaError, match="another case: sn -> SN, id -> ID"):
+        _rows(tmp_path, parquet(upper), name="f.pq", truth="id", columns={"surname": "sn"})
     # Excel's first line naming the delimiter
     rows, counts = _rows(tmp_path, "sep=;\nid;sn\n1;Smith\n")
     assert rows["surname"].to_list() == ["Smith"] and counts["excel_sep_line"] == 1
