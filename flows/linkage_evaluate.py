@@ -247,7 +247,7 @@ def _read(source: Source, wanted: list[str]) -> tuple[pl.DataFrame, dict]:
 
 
 # Excel writes `sep=;` as a CSV's first line when the list separator is not a comma.
-EXCEL_SEP_LINE = re.compile(rb"^sep=(.)\r?\n")
+EXCEL_SEP_LINE = re.compile(rb'^"?sep=(\\t|.)[^\r\n]*\r?\n', re.IGNORECASE)
 
 
 def _excel_sep_line(text: bytes, delimiter: str) -> tuple[bytes, str, int]:
@@ -256,10 +256,23 @@ def _excel_sep_line(text: bytes, delimiter: str) -> tuple[bytes, str, int]:
     found = EXCEL_SEP_LINE.match(text)
     if found is None:
         return text, delimiter, 0
-    return text[found.end() :], found.group(1).decode("ascii", "replace"), 1
+    named = found.group(1).decode("ascii", "replace")
+    return text[found.end() :], "\t" if named == "\\t" else named, 1
 
 
+FIXED_OFFSET = re.compile(r"^[+-]\d\d:\d\d$")  # a zone written as an offset, e.g. +05:30
 FLOAT32_EXACT = 2**24  # a float32 keeps every whole number up to this, and not all past it
+
+
+# Words after a comma that end a name rather than start one ("John Smith, Jr", "Anne Smith,
+# MD"): a full name followed only by these is not written surname first.
+POST_NOMINALS = (
+    *canon.SUFFIXES,
+    *("JUNIOR", "SENIOR", "ND", "RD", "TH", "MD", "RN", "RGN", "RMN", "KC", "QC", "JP", "MP"),
+    *("BEM", "FRCS", "MRCP", "FRCP", "BSC", "MSC", "BA", "MA", "MBA", "DPHIL", "LLB", "CBE"),
+    *("DBE", "KBE", "OM", "CH", "VC", "GC", "DL", "FRS", "RA", "MSP", "MS", "AM", "MLA"),
+)
+UUID_SHAPE = r"^\{?[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}\}?$"
 
 
 def _uuid_text(hex32: pl.Expr) -> pl.Expr:
@@ -275,6 +288,7 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
     fault. INT96 timestamps (Spark's) are read in microseconds as the moments in UTC they are;
     decimal256 columns as text; 16-byte binary columns (UUIDs) as UUID text."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(io.BytesIO(data), coerce_int96_timestamp_unit="us")
@@ -283,6 +297,10 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
         for i in range(len(parquet.schema))
         if parquet.schema.column(i).physical_type == "INT96"
     }
+    # pyarrow stores the Arrow schema, which says whether an INT96 column had a zone; without
+    # it (Spark), INT96 is the moment in UTC
+    if b"ARROW:schema" in (parquet.metadata.metadata or {}):
+        int96 = set()
     table = parquet.read()
     keep = {w.strip().casefold() for w in wanted}  # another case too: named in a refusal
     names: list[str] = []
@@ -299,6 +317,8 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
             )
         if name in int96 and pa.types.is_timestamp(kind) and kind.tz is None:
             column = column.cast(pa.timestamp("us", tz="UTC"))
+        elif pa.types.is_timestamp(kind) and kind.tz and FIXED_OFFSET.match(kind.tz):
+            column = pc.local_timestamp(column)  # polars has no fixed offsets: the local time
         elif pa.types.is_decimal256(kind):
             column = column.cast(pa.string())
         elif pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16:
@@ -410,11 +430,6 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
 UK_ZONE = "Europe/London"
 
 
-def _late(column: pl.Series) -> int:
-    """How many date-times are not at midnight (in the column's own zone)."""
-    return int((column.dt.time().drop_nulls() != dt.time(0)).sum())
-
-
 def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, dict]:
     """A column as trimmed text, blank markers null; dates as ISO dates; whole numbers that
     went through a float column without their ".0"."""
@@ -422,21 +437,27 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
     if dtype == pl.Date:
         return column.dt.strftime(ISO_DATE), {}
     if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is not None and _late(column):
-            # a date kept at midnight in the UK is 23:00 UTC in summer (Spark's INT96, a
-            # TIMESTAMPTZ written from a London session): its date is the UK's
-            uk = column.dt.convert_time_zone(UK_ZONE)
-            late = _late(uk)
-            if late:
-                raise SchemaError(
-                    f"column {name} holds date-times with a time zone, {late:,} of them at "
-                    "midnight neither in that zone nor in the UK: the zone may have moved a "
-                    "date a day",
-                    str(source.path),
-                    "write the column as dates (cast it to DATE before writing) or as text",
-                )
-            column = uk
-        return column.dt.date().dt.strftime(ISO_DATE), {}
+        if dtype.time_zone is None:
+            return column.dt.date().dt.strftime(ISO_DATE), {}
+        # each value is the date it is midnight on, in its own zone or else in the UK: a date
+        # kept at midnight in the UK is 23:00 UTC in summer (Spark's INT96, a TIMESTAMPTZ
+        # written from a London session)
+        uk = column.dt.convert_time_zone(UK_ZONE)
+        own_midnight = column.dt.time() == dt.time(0)
+        uk_midnight = uk.dt.time() == dt.time(0)
+        late = int((column.is_not_null() & ~own_midnight & ~uk_midnight).sum())
+        if late:
+            raise SchemaError(
+                f"column {name} holds date-times with a time zone, {late:,} of them at "
+                "midnight neither in that zone nor in the UK: the zone may have moved a "
+                "date a day",
+                str(source.path),
+                "write the column as dates (cast it to DATE before writing) or as text",
+            )
+        dates = pl.select(
+            pl.when(own_midnight).then(column.dt.date()).otherwise(uk.dt.date())
+        ).to_series()
+        return dates.dt.strftime(ISO_DATE).alias(name), {}
     if dtype == pl.Float32 and bool((column.abs() >= FLOAT32_EXACT).any()):
         raise SchemaError(
             f"column {name} is a 32-bit float holding numbers past {FLOAT32_EXACT:,}, which "
@@ -593,9 +614,13 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     if source.truth_pattern:
         extracted = truth.str.extract(source.truth_pattern, 1)
         truth = pl.when(extracted != "").then(extracted)  # an empty match names no one
-    # numeric entity ids compare as numbers: "0012" and "12" (and "12.0", above) are one
+    # numeric entity ids compare as numbers: "0012" and "12" (and "12.0", above) are one; a
+    # UUID is one whatever its case, dashes or braces (SQL Server writes {UPPER-CASE} GUIDs)
+    uuid = truth.str.contains(UUID_SHAPE)
     truth = (
-        pl.when(truth.str.contains(r"^[0-9]+$"))
+        pl.when(uuid)
+        .then(_uuid_text(truth.str.replace_all(r"[{}-]", "").str.to_lowercase()))
+        .when(truth.str.contains(r"^[0-9]+$"))
         .then(truth.str.replace(r"^0+([0-9])", "${1}"))
         .otherwise(truth)
     )
@@ -637,12 +662,15 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         words = canon.name_words(pl.col(m.full_name))
         # "SMITH, John" (many patient systems' export): the surname comes first, before a
         # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma)
-        parts = pl.col(m.full_name).str.split_exact(",", 1)
+        parts = pl.col(m.full_name).str.splitn(",", 2)
         before = canon.name_words(parts.struct.field("field_0"))
         after = canon.name_words(parts.struct.field("field_1"))
-        suffix = after.list.len().eq(1) & after.list.first().is_in(canon.SUFFIXES)
-        first = ((before.list.len() > 0) & (after.list.len() > 0) & ~suffix).fill_null(False)
+        letters = after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
+        letters = (after.list.len() > 0) & letters
+        first = ((before.list.len() > 0) & (after.list.len() > 0) & ~letters).fill_null(False)
         counts["surname_first"] = int(df.select(first.sum()).item())
+        # "Anne Smith, MD": the name is what comes before its letters
+        words = pl.when(letters.fill_null(False)).then(before).otherwise(words)
         # a one-word full name is a surname: its word is not also the forename ("Clarke" is
         # not "Clarke Clarke", whose forename token would be rare and link every Clarke to it)
         given = (
@@ -726,6 +754,14 @@ def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, wh
             where,
             "check that `truth` names the column of the true entity in every file, written "
             "alike in each (truth_pattern takes the entity out of an id such as rec-12-dup-0)",
+        )
+    if len(rows) > 1 and per_entity.filter(pl.col("files") > 1).is_empty():
+        raise SchemaError(
+            f"the {len(rows)} files share no truth value: no record in one is the same entity "
+            "as a record in another, so every link across them would count as false (ids "
+            "written differently in each file, such as 12 and 12,0 or a GUID's case, do this)",
+            where,
+            "write the truth alike in every file (or score each file on its own config)",
         )
 
 

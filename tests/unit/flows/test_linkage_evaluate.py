@@ -475,3 +475,55 @@ def test_parquet_and_csv_files_as_analysts_tools_write_them(tmp_path):
     # Excel's first line naming the delimiter
     rows, counts = _rows(tmp_path, "sep=;\nid;sn\n1;Smith\n")
     assert rows["surname"].to_list() == ["Smith"] and counts["excel_sep_line"] == 1
+
+
+def test_the_readers_new_rules_hold_against_a_second_attack(tmp_path):
+    """From a second outside attack on the rules above (session 32)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows.linkage_evaluate import evaluate, load_config
+    from schemas.errors import SchemaError
+
+    def parquet(table: pa.Table, **kw) -> bytes:
+        pq.write_table(table, tmp_path / "w.pq", **kw)
+        return (tmp_path / "w.pq").read_bytes()
+
+    # a GUID is one entity whatever its case, dashes or braces
+    guid = "3F2B8C9E-1A2B-4C3D-8E9F-0A1B2C3D4E5F"
+    text = f"id,sn\n{{{guid}}},A\n{guid.lower()},A\n{guid.replace('-', '')},B\n"
+    rows, _ = _rows(tmp_path, text)
+    assert rows["truth"].n_unique() == 1 and rows["truth"][0] == guid.lower()
+    # post-nominal letters after a comma do not make the name surname-first; empty parts
+    # between commas are skipped
+    text = 'id,name\n1,"Anne Smith, MD"\n2,"Smith,, Anne"\n3,"Smith, , Anne"\n4,"Jo Smith, 3rd"\n'
+    rows, _ = _rows(tmp_path, text, columns={"full_name": "name"})
+    assert rows["forename"].to_list() == ["ANNE", "ANNE", "ANNE", "JO"]
+    assert rows["surname"].to_list() == ["SMITH"] * 4
+    # Excel's sep= line as other tools pad or quote it
+    for line in ('"sep=;"', "SEP=;;;;", "sep=; "):
+        rows, counts = _rows(tmp_path, f"{line}\r\nid;sn\r\n1;Smith\r\n")
+        assert rows["surname"].to_list() == ["Smith"] and counts["excel_sep_line"] == 1
+    # each zoned value is the date it is midnight on, in its zone or in the UK
+    mixed = [dt.datetime(1980, 6, 14, 23, tzinfo=dt.UTC), dt.datetime(1980, 1, 15, tzinfo=dt.UTC)]
+    table = pa.table({"id": ["1", "2"], "sn": ["A", "B"], "dob": mixed})
+    rows, _ = _rows(tmp_path, parquet(table), name="f.pq", columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1980-06-15", "1980-01-15"]
+    # INT96 written by pyarrow keeps its own (naive) type; an offset zone is its local date
+    noon = pa.table({"id": ["1"], "sn": ["A"], "dob": [dt.datetime(1980, 6, 14, 12)]})
+    data = parquet(noon, use_deprecated_int96_timestamps=True)
+    rows, _ = _rows(tmp_path, data, name="f.pq", columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1980-06-14"]
+    india = pa.array([dt.datetime(1980, 6, 13, 18, 30)], pa.timestamp("us", tz="+05:30"))
+    table = pa.table({"id": ["1"], "sn": ["A"], "dob": india})
+    rows, _ = _rows(tmp_path, parquet(table), name="f.pq", columns={"surname": "sn", "dob": "dob"})
+    assert rows["date_of_birth"].to_list() == ["1980-06-14"]
+    # two files sharing no truth value cannot be scored as one linkage
+    (tmp_path / "a.csv").write_text("id,sn\n1,A\n1,A\n")
+    (tmp_path / "b.csv").write_text("id,sn\n1,0,A\n1,0,A\n".replace("1,0,A", '"1,0",A'))
+    files = [{"path": f, "truth": "id", "columns": {"surname": "sn"}} for f in ("a.csv", "b.csv")]
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump({"files": files}))
+    with pytest.raises(SchemaError, match="share no truth value"):
+        evaluate(load_config(tmp_path / "two.yaml"))
