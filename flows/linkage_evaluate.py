@@ -67,11 +67,12 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from flows.reader import EXACT_FLOAT, EXACT_FLOAT32, int96_columns
 from governance import canonical as canon
 from governance.agreement import Agreement, Policy
 from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy, distinct_memo
-from schemas.contract import COMMON_BLANK_MARKERS, Column, Extract
+from schemas.contract import COMMON_BLANK_MARKERS, UK_TIME_ZONE, Column, Extract
 from schemas.errors import SchemaError
 from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT, ZONED_TIME
 from transforms.evaluate import pairwise_quality
@@ -261,7 +262,6 @@ def _excel_sep_line(text: bytes, delimiter: str) -> tuple[bytes, str, int]:
 
 
 FIXED_OFFSET = re.compile(r"^[+-]\d\d:\d\d$")  # a zone written as an offset, e.g. +05:30
-FLOAT32_EXACT = 2**24  # a float32 keeps every whole number up to this, and not all past it
 
 
 # Words after a comma that end a name rather than start one ("John Smith, Jr", "Anne Smith,
@@ -269,7 +269,7 @@ FLOAT32_EXACT = 2**24  # a float32 keeps every whole number up to this, and not 
 POST_NOMINALS = (
     *canon.SUFFIXES,
     *("JUNIOR", "SENIOR", "ND", "RD", "TH", "MD", "RN", "RGN", "RMN", "KC", "QC", "JP", "MP"),
-    *("BEM", "FRCS", "MRCP", "FRCP", "BSC", "MSC", "BA", "MA", "MBA", "DPHIL", "LLB", "CBE"),
+    *("BEM", "FRCS", "MRCP", "FRCP", "BSC", "MSC", "BA", "MA", "MBA", "DPHIL", "LLB"),
     *("DBE", "KBE", "OM", "CH", "VC", "GC", "DL", "FRS", "RA", "MSP", "MS", "AM", "MLA"),
 )
 UUID_SHAPE = r"^\{?[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}\}?$"
@@ -292,20 +292,15 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(io.BytesIO(data), coerce_int96_timestamp_unit="us")
-    int96 = {
-        parquet.schema.column(i).name
-        for i in range(len(parquet.schema))
-        if parquet.schema.column(i).physical_type == "INT96"
-    }
     # pyarrow stores the Arrow schema, which says whether an INT96 column had a zone; without
     # it (Spark), INT96 is the moment in UTC
-    if b"ARROW:schema" in (parquet.metadata.metadata or {}):
-        int96 = set()
+    stored = b"ARROW:schema" in (parquet.metadata.metadata or {})
+    int96 = set() if stored else int96_columns(parquet)
     table = parquet.read()
     keep = {w.strip().casefold() for w in wanted}  # another case too: named in a refusal
     names: list[str] = []
     columns: list = []
-    uuids = 0
+    uuids: list[str] = []
     for name, column in zip(table.column_names, table.columns, strict=True):
         if name.strip().casefold() not in keep:
             continue
@@ -321,11 +316,11 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
             column = pc.local_timestamp(column)  # polars has no fixed offsets: the local time
         elif pa.types.is_decimal256(kind):
             column = column.cast(pa.string())
-        elif pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16:
-            uuids += 1
         repeats = names.count(name) + sum(n.startswith(f"{name}_duplicated_") for n in names)
         names.append(name if not repeats else f"{name}_duplicated_{repeats - 1}")
         columns.append(column)
+        if pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16:
+            uuids.append(names[-1])
     frames = []
     for name, column in zip(names, columns, strict=True):
         try:
@@ -339,12 +334,8 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
         assert isinstance(frame, pl.DataFrame)
         frames.append(frame)
     df = pl.concat(frames, how="horizontal") if frames else pl.DataFrame()
-    df = df.with_columns(
-        _uuid_text(pl.col(c).bin.encode("hex"))
-        for c, kind in zip(names, (c.type for c in columns), strict=True)
-        if pa.types.is_fixed_size_binary(kind) and kind.byte_width == 16
-    )
-    return df, {"uuids_as_text": uuids}
+    df = df.with_columns(_uuid_text(pl.col(c).bin.encode("hex")) for c in uuids)
+    return df, {"uuids_as_text": len(uuids)}
 
 
 def _first_long_line(text: bytes, delimiter: str) -> int | None:
@@ -427,9 +418,6 @@ def _column_names(df: pl.DataFrame, wanted: list[str], source: Source) -> dict[s
     return found
 
 
-UK_ZONE = "Europe/London"
-
-
 def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, dict]:
     """A column as trimmed text, blank markers null; dates as ISO dates; whole numbers that
     went through a float column without their ".0"."""
@@ -442,7 +430,7 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
         # each value is the date it is midnight on, in its own zone or else in the UK: a date
         # kept at midnight in the UK is 23:00 UTC in summer (Spark's INT96, a TIMESTAMPTZ
         # written from a London session)
-        uk = column.dt.convert_time_zone(UK_ZONE)
+        uk = column.dt.convert_time_zone(UK_TIME_ZONE)
         own_midnight = column.dt.time() == dt.time(0)
         uk_midnight = uk.dt.time() == dt.time(0)
         late = int((column.is_not_null() & ~own_midnight & ~uk_midnight).sum())
@@ -458,9 +446,9 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
             pl.when(own_midnight).then(column.dt.date()).otherwise(uk.dt.date())
         ).to_series()
         return dates.dt.strftime(ISO_DATE).alias(name), {}
-    if dtype == pl.Float32 and bool((column.abs() >= FLOAT32_EXACT).any()):
+    if dtype == pl.Float32 and bool((column.abs() >= EXACT_FLOAT32).any()):
         raise SchemaError(
-            f"column {name} is a 32-bit float holding numbers past {FLOAT32_EXACT:,}, which "
+            f"column {name} is a 32-bit float holding numbers past {EXACT_FLOAT32:,}, which "
             "it cannot keep exact (neighbouring ids and dates become one)",
             str(source.path),
             "write the column as text, integers or 64-bit floats",
@@ -588,7 +576,7 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         )
     if dtypes[source.truth].is_float():
         whole = df[names[source.truth]].drop_nulls().drop_nans()
-        exact = FLOAT32_EXACT if dtypes[source.truth] == pl.Float32 else 2**53
+        exact = EXACT_FLOAT32 if dtypes[source.truth] == pl.Float32 else EXACT_FLOAT
         if not ((whole == whole.round(0)) & (whole.abs() < exact)).all():
             raise SchemaError(
                 f"truth column {source.truth} holds decimals or numbers too large for a float "
@@ -665,9 +653,9 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         parts = pl.col(m.full_name).str.splitn(",", 2)
         before = canon.name_words(parts.struct.field("field_0"))
         after = canon.name_words(parts.struct.field("field_1"))
-        letters = after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
-        letters = (after.list.len() > 0) & letters
-        first = ((before.list.len() > 0) & (after.list.len() > 0) & ~letters).fill_null(False)
+        named = after.list.len() > 0
+        letters = named & after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
+        first = ((before.list.len() > 0) & named & ~letters).fill_null(False)
         counts["surname_first"] = int(df.select(first.sum()).item())
         # "Anne Smith, MD": the name is what comes before its letters
         words = pl.when(letters.fill_null(False)).then(before).otherwise(words)

@@ -454,11 +454,7 @@ def parse_parquet(source: Path | bytes, ex: Extract, where: str) -> Read:
             coerce_int96_timestamp_unit="us",
         )
         table = parquet.read()
-        int96 = {
-            parquet.schema.column(i).name
-            for i in range(len(parquet.schema))
-            if parquet.schema.column(i).physical_type == "INT96"
-        }
+        int96 = int96_columns(parquet)
     except BaseException as exc:  # noqa: BLE001 - messages may quote data; panics too
         raise _unreadable(exc, where) from None
     notices: dict[str, int] = {}
@@ -550,6 +546,17 @@ def read_blank_values(read: Read, ex: Extract, declared: tuple[str, ...]) -> Rea
 # 31 (infinity a gap, whole floats per value, midnight in any zone, decimals, no-time times,
 # lines that hold no record, Parquet INT96 and text whole floats).
 READER_VERSION = 2
+
+
+def int96_columns(parquet: pq.ParquetFile) -> set[str]:
+    """The names of a Parquet file's INT96 (Spark timestamp) columns."""
+    schema = parquet.schema
+    return {
+        schema.column(i).name
+        for i in range(len(schema))
+        if schema.column(i).physical_type == "INT96"
+    }
+
 
 EXACT_FLOAT = 2**53  # integers up to this are exact in a 64-bit float
 EXACT_FLOAT32 = 2**24  # and in a 32-bit one
