@@ -34,7 +34,9 @@ What a file holds is read as written, with these forgivenesses (each counted in 
 `files`, never shown): header names match with or without surrounding spaces; blank markers
 are blanks; whole numbers written as floats ("19800131.0", "9990000018.0", "12.0": a spreadsheet
 or pandas round trip) lose their ".0"; a time after a date of birth is dropped when it has no
-zone or is midnight at offset zero (another zoned time may be a date moved a day: not read);
+zone or is midnight at offset zero (another zoned time may be a date moved a day: not read),
+and a column of naive times that are all UK midnights in UTC (23:00 the day before in summer)
+is read as the UK dates;
 two-digit years are never in the future, and no date of birth (typed or text) after today is
 read; a Parquet date, or datetime without a zone, is a date whatever dob_format says; a
 zoned Parquet datetime (and Spark's INT96, a moment in UTC) at midnight in its zone or in the
@@ -67,14 +69,26 @@ import polars as pl
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from flows.reader import EXACT_FLOAT, EXACT_FLOAT32, int96_columns
+from flows.reader import (
+    EXACT_FLOAT,
+    EXACT_FLOAT32,
+    int96_columns,
+    uk_midnights_in_utc,
+    uk_midnights_in_utc_text,
+)
 from governance import canonical as canon
 from governance.agreement import Agreement, Policy
 from governance.keys import SecretKey
 from governance.pseudonymise import apply_policy, distinct_memo
 from schemas.contract import COMMON_BLANK_MARKERS, UK_TIME_ZONE, Column, Extract
 from schemas.errors import SchemaError
-from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_MIDNIGHT, ZONED_TIME
+from schemas.formats import (
+    NAIVE_ELEVEN_PM,
+    NAIVE_TIME,
+    WHOLE_FLOAT,
+    ZONED_MIDNIGHT,
+    ZONED_TIME,
+)
 from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
@@ -426,6 +440,10 @@ def _as_text(column: pl.Series, name: str, source: Source) -> tuple[pl.Series, d
         return column.dt.strftime(ISO_DATE), {}
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
+            in_utc = uk_midnights_in_utc(column)  # UK midnights written in UTC: UK dates
+            if in_utc is not None:
+                moved = int((column.dt.hour() == 23).sum())
+                return in_utc.dt.strftime(ISO_DATE).alias(name), {"uk_midnights_in_utc": moved}
             return column.dt.date().dt.strftime(ISO_DATE), {}
         # each value is the date it is midnight on, in its own zone or else in the UK: a date
         # kept at midnight in the UK is 23:00 UTC in summer (Spark's INT96, a TIMESTAMPTZ
@@ -484,6 +502,10 @@ def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> tuple
         dropped = text.str.contains(NAIVE_TIME) | text.str.contains(ZONED_MIDNIGHT)
         counts["times_dropped"] = int(dropped.sum())
         zoned = int((text.str.contains(ZONED_TIME) & ~dropped).sum())
+        in_utc = uk_midnights_in_utc_text(text, fmt)  # UK midnights written in UTC: UK dates
+        if in_utc is not None:
+            counts["uk_midnights_in_utc"] = int(text.str.contains(NAIVE_ELEVEN_PM).sum())
+            text = in_utc.fill_null(text)
         text = text.str.replace(NAIVE_TIME, "${1}").str.replace(ZONED_MIDNIGHT, "${1}")
     dates = text.str.to_date(fmt, strict=False)
     today = dt.date.today()
@@ -511,7 +533,7 @@ def _dob(text: pl.Series, dtype: pl.DataType, fmt: str, source: Source) -> tuple
     return dates.dt.strftime(ISO_DATE).alias(text.name), counts
 
 
-FORGIVEN = ("blank_markers", "whole_floats")  # counted per file by _as_text
+FORGIVEN = ("blank_markers", "whole_floats", "uk_midnights_in_utc")  # per file, by _as_text
 
 
 def _one_role_per_column(source: Source) -> None:
@@ -848,6 +870,7 @@ def files_read(result: dict) -> list[str]:
             "blank_markers": "blank markers",
             "whole_floats": "'.0' dropped",
             "times_dropped": "times after a date dropped",
+            "uk_midnights_in_utc": "UK-midnight dates written at 23:00 UTC read as the UK date",
             "dob_future": "dates of birth in the future left out",
             "surname_first": "full names written surname first ('SMITH, John')",
             "excel_sep_line": "Excel 'sep=' line read as the delimiter",

@@ -32,7 +32,13 @@ import pyarrow.parquet as pq
 
 from schemas.contract import COMMON_BLANK_MARKERS, UK_TIME_ZONE, Extract
 from schemas.errors import ExtractError
-from schemas.formats import NAIVE_TIME, WHOLE_FLOAT, ZONED_PARTS
+from schemas.formats import (
+    NAIVE_ELEVEN_PM,
+    NAIVE_MIDNIGHT,
+    NAIVE_TIME,
+    WHOLE_FLOAT,
+    ZONED_PARTS,
+)
 
 SOURCE_ROW = "source_row"  # CSV: the line the record starts on (header = 1); Parquet: row from 1
 RAW_LINE = "raw_line"  # the bytes of a line that could not be read as a row (quarantine only)
@@ -608,8 +614,10 @@ def read_date_times(read: Read, ex: Extract) -> Read:
     date: with no zone, or at midnight in any zone, the time is dropped (the date is the
     writer's own); with another zoned time, the date is the date in the UK at that moment
     (UK_TIME_ZONE: "1967-04-22T23:00:00Z" is midnight on 23 April in British Summer Time),
-    patterns in schemas.formats. `TIME_DROPPED` counts them; anything else (a time that is no
-    time, "25:00" or "+00:99") is left for the contract's date rule to judge."""
+    patterns in schemas.formats. One column of naive times is read otherwise: UK midnights
+    converted to UTC without their zone (uk_midnights_in_utc), read as the UK date. `TIME_DROPPED`
+    counts them all; anything else (a time that is no time, "25:00" or "+00:99") is left for
+    the contract's date rule to judge."""
     rows, dropped = read.rows, 0
     for col in ex.columns:
         fmt = col.date_format or "%Y-%m-%d"
@@ -624,15 +632,55 @@ def read_date_times(read: Read, ex: Extract) -> Read:
         timed = naive | local.is_not_null()
         if timed.any():
             dropped += int(timed.sum())
+            written = value.str.replace(NAIVE_TIME, "${1}")
+            in_utc = uk_midnights_in_utc_text(value, fmt)
             dates = pl.select(
                 pl.when(naive)
-                .then(value.str.replace(NAIVE_TIME, "${1}"))
+                .then(written if in_utc is None else in_utc.fill_null(written))
                 .otherwise(local.fill_null(value))
             ).to_series()
             rows = rows.with_columns(dates.alias(col.name))
     if not dropped:
         return read
     return Read(rows, read.rejected, {**read.notices, "TIME_DROPPED": dropped})
+
+
+def uk_midnights_in_utc(moments: pl.Series) -> pl.Series | None:
+    """Naive date-times that are dates kept at midnight in the UK, converted to UTC and written
+    without the zone (a database or Spark session in UTC, pandas' tz_convert then
+    tz_localize(None)): each value is UK midnight when read as UTC, and some are 23:00, the
+    day before, on the summer's dates. Then each value's date in the UK (a day later in summer
+    than written); None for any other column, whose dates are the writer's own. Winter's
+    values are midnight either way; a column with one time that is not UK midnight in UTC (a
+    23:00 in winter, a midnight in summer) is not such a column, and is read as written."""
+    present = moments.drop_nulls()
+    if present.is_empty() or not bool((present.dt.hour() == 23).any()):
+        return None
+    uk = moments.dt.replace_time_zone("UTC").dt.convert_time_zone(UK_TIME_ZONE)
+    if not bool((uk.drop_nulls().dt.time() == dt.time(0)).all()):
+        return None
+    return uk.dt.date()
+
+
+def uk_midnights_in_utc_text(value: pl.Series, fmt: str) -> pl.Series | None:
+    """uk_midnights_in_utc on dates written as text with a naive time (schemas.formats): the
+    UK date written in `fmt` where a value has such a time, null elsewhere; None when the
+    column's naive times are not all midnight or 23:00, or are not UK midnights in UTC."""
+    eleven = value.str.contains(NAIVE_ELEVEN_PM)
+    if not eleven.any():
+        return None
+    midnight = value.str.contains(NAIVE_MIDNIGHT)
+    if (value.str.contains(NAIVE_TIME) & ~midnight & ~eleven).any():
+        return None
+    day = value.str.replace(NAIVE_TIME, "${1}").str.to_date(fmt, strict=False)
+    moments = pl.select(
+        pl.when(eleven)
+        .then(day.cast(pl.Datetime("us")) + pl.duration(hours=23))
+        .when(midnight)
+        .then(day.cast(pl.Datetime("us")))
+    ).to_series()
+    uk = uk_midnights_in_utc(moments)
+    return None if uk is None else uk.dt.strftime(fmt)
 
 
 def _uk_dates(value: pl.Series, fmt: str) -> pl.Series:

@@ -32,6 +32,12 @@ _ZONE = r"(Z|UTC|GMT|[+-](?:0[0-9]|1[0-4])(?::?[0-5][0-9])?)"
 NAIVE_TIME = rf"^(.+?){_AFTER_DATE}(?:{_CLOCK}|{_CLOCK_12})$"
 ZONED_MIDNIGHT = rf"^(.+?){_AFTER_DATE}0?0:00(?::00(?:\.0+)?)? ?{_ZONE}$"
 ZONED_TIME = rf"^.+?{_AFTER_DATE}{_CLOCK} ?{_ZONE}$"
+# A naive time that is exactly midnight, or exactly 23:00 (24- or 12-hour clock): a column of
+# dates kept at midnight in the UK and converted to UTC without its zone holds only these, 23:00
+# the day before on every date in British Summer Time (flows.reader.uk_midnights_in_utc).
+_WHOLE_SECOND = r"(?::00(?:\.0+)?)?"
+NAIVE_MIDNIGHT = rf"^(.+?){_AFTER_DATE}(?:0?0:00{_WHOLE_SECOND}|12:00{_WHOLE_SECOND} ?[Aa][Mm])$"
+NAIVE_ELEVEN_PM = rf"^(.+?){_AFTER_DATE}(?:23:00{_WHOLE_SECOND}|11:00{_WHOLE_SECOND} ?[Pp][Mm])$"
 # The parts of a zoned time: 1 the date, 2 hours, 3 minutes, 5 seconds, 6 the fraction of a
 # second, 7 the zone.
 ZONED_PARTS = (

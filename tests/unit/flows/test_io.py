@@ -552,3 +552,46 @@ def test_parquet_columns_that_cannot_be_read_right_are_refused_with_a_fix(tmp_pa
     with pytest.raises(ExtractError) as info:
         read_extract(tmp_path, ex, read_manifest(tmp_path))
     assert info.value.code == "FILE_UNREADABLE" and "folder" in str(info.value)
+
+
+def test_a_column_of_uk_midnights_in_utc_is_read_as_the_uk_dates(tmp_path):
+    """A partner's dates kept at midnight in the UK and exported from a session in UTC without
+    the zone: 23:00 the day before on summer dates. Read as the UK dates (not a day early),
+    in text and in a Parquet datetime column; one other time in the column and every date is
+    read as written."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows.reader import Read, read_date_times, rejected_frame
+    from schemas.partners import nhs
+
+    ex = council.SOCIAL_CARE  # dates as dd/mm/yyyy
+    sent = ["13/06/1980 23:00:00", "15/01/1980 00:00:00", "30/10/1999 23:00:00", "01/03/1975"]
+
+    def read(values: list[str]) -> list[str]:
+        rows = pl.DataFrame(
+            {c: values if c == "contact_date" else ["x"] * len(values) for c in ex.column_names}
+        )
+        return read_date_times(Read(rows, rejected_frame([], [], [])), ex).rows["contact_date"]
+
+    assert read(sent).to_list() == ["14/06/1980", "15/01/1980", "31/10/1999", "01/03/1975"]
+    for odd in ("20/01/1980 23:00:00", "20/07/1980 00:00:00", "20/07/1980 14:30"):
+        assert read([*sent, odd]).to_list() == [
+            "13/06/1980",
+            "15/01/1980",
+            "30/10/1999",
+            "01/03/1975",
+            "20/" + odd[3:10],
+        ]
+    ae = nhs.AE
+    moments = [dt.datetime(1980, 6, 13, 23), dt.datetime(1980, 1, 15)]
+    columns = {c: pa.array(["x"] * 2) for c in ae.column_names}
+    columns["date_of_birth"] = pa.array(moments, pa.timestamp("us"))
+    pq.write_table(pa.table(columns), tmp_path / ae.file)  # no INT96: a naive datetime
+    entry = {"rows": 2, "sha256": sha256_file(tmp_path / ae.file)}
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": {ae.file: entry}}))
+    rows, _ = read_extract(tmp_path, ae, read_manifest(tmp_path))
+    assert rows.rows["date_of_birth"].to_list() == ["1980-06-14", "1980-01-15"]
+    assert rows.notices["TIME_DROPPED"] == 2

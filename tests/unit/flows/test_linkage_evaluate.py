@@ -527,3 +527,53 @@ def test_the_readers_new_rules_hold_against_a_second_attack(tmp_path):
     (tmp_path / "two.yaml").write_text(yaml.safe_dump({"files": files}))
     with pytest.raises(SchemaError, match="share no truth value"):
         evaluate(load_config(tmp_path / "two.yaml"))
+
+
+def test_uk_midnights_written_in_utc_are_read_as_the_uk_date(tmp_path):
+    """Dates of birth kept at midnight in the UK, converted to UTC and written without the zone
+    (a database or Spark session in UTC; pandas' tz_convert then tz_localize(None)): 23:00 the
+    day before on every summer date. Read as written, half the dates were a day early without
+    a word; read as the UK dates now, in Parquet and in text, and counted. A column with one
+    time that is no UK midnight in UTC is read as written, as before."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    uk = [dt.date(1980, 6, 14), dt.date(1980, 1, 15), dt.date(1999, 10, 31), dt.date(1975, 3, 1)]
+    in_utc = [
+        dt.datetime(1980, 6, 13, 23),  # British Summer Time: 23:00 UTC the day before
+        dt.datetime(1980, 1, 15),  # Greenwich Mean Time: midnight either way
+        dt.datetime(1999, 10, 30, 23),  # the night the clocks go back: still summer time
+        dt.datetime(1975, 3, 1),
+    ]
+    expected = [d.isoformat() for d in uk]
+    ids, names = [str(i) for i in range(4)], ["A", "B", "C", "D"]
+    columns = {"surname": "sn", "dob": "dob"}
+    table = pa.table({"id": ids, "sn": names, "dob": pa.array(in_utc, pa.timestamp("us"))})
+    pq.write_table(table, tmp_path / "w.pq")
+    rows, counts = _rows(tmp_path, (tmp_path / "w.pq").read_bytes(), "f.pq", columns=columns)
+    assert rows["date_of_birth"].to_list() == expected and counts["uk_midnights_in_utc"] == 2
+    # as text, as pandas writes the same column, and on a 12-hour clock
+    for written, fmt in (("%Y-%m-%d %H:%M:%S", "%Y-%m-%d"), ("%d/%m/%Y %I:%M %p", "%d/%m/%Y")):
+        lines = [
+            f"{i},{n},{m.strftime(written)}" for i, n, m in zip(ids, names, in_utc, strict=True)
+        ]
+        text = "id,sn,dob\n" + "\n".join(lines) + "\n"
+        rows, counts = _rows(tmp_path, text, columns={**columns, "dob_format": fmt})
+        assert rows["date_of_birth"].to_list() == expected, written
+        assert counts["uk_midnights_in_utc"] == 2 and counts["times_dropped"] == 4
+    # one 23:00 in winter (or a midnight in summer): not UK midnights in UTC; read as written
+    for odd in (dt.datetime(1980, 1, 20, 23), dt.datetime(1980, 7, 20)):
+        table = pa.table(
+            {
+                "id": [*ids, "4"],
+                "sn": [*names, "E"],
+                "dob": pa.array([*in_utc, odd], pa.timestamp("us")),
+            }
+        )
+        pq.write_table(table, tmp_path / "w.pq")
+        data = (tmp_path / "w.pq").read_bytes()
+        rows, counts = _rows(tmp_path, data, "f.pq", columns=columns)
+        written = [m.date().isoformat() for m in [*in_utc, odd]]
+        assert rows["date_of_birth"].to_list() == written and not counts["uk_midnights_in_utc"]
