@@ -570,7 +570,7 @@ def test_a_column_of_uk_midnights_in_utc_is_read_as_the_uk_dates(tmp_path):
     ex = council.SOCIAL_CARE  # dates as dd/mm/yyyy
     sent = ["13/06/1980 23:00:00", "15/01/1980 00:00:00", "30/10/1999 23:00:00", "01/03/1975"]
 
-    def read(values: list[str]) -> list[str]:
+    def read(values: list[str]) -> pl.Series:
         rows = pl.DataFrame(
             {c: values if c == "contact_date" else ["x"] * len(values) for c in ex.column_names}
         )
