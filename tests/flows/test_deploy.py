@@ -153,6 +153,22 @@ class Prefect:
             time.sleep(0.5 if "RUNNING" in states else 2)
         pytest.fail(f"flow run not finished after {RUN_SECONDS}s:\n{self.log('worker')}")
 
+    def why(self, flow_run: dict) -> str:
+        """What a flow run that did not complete says: its state's message and its own log
+        lines (from the API; counts and names only, as every log of ours), then the worker's
+        output. Shown when a test's night ended otherwise than it expected."""
+        state = flow_run.get("state") or {}
+        logs = self.api(
+            "POST",
+            "/logs/filter",
+            {"logs": {"flow_run_id": {"any_": [flow_run["id"]]}}, "limit": 200},
+        )
+        lines = "\n".join(f"{e['level']} {e['message']}" for e in logs or [])
+        return (
+            f"{flow_run['state_type']}: {state.get('message')}\n--- flow run logs\n{lines}\n"
+            f"--- worker\n{self.log('worker')}"
+        )
+
     def stop(self) -> None:
         """SIGTERM each process group (worker first), SIGKILL what is left after 30 s."""
         for proc in reversed(self.processes):
@@ -325,7 +341,7 @@ def test_nightly_deployment_completes_on_a_worker_and_publishes_the_cohort(
     prefect, nights, data_dir, worker_env
 ):
     good, _ = nights
-    assert good["state_type"] == "COMPLETED", prefect.log("worker")
+    assert good["state_type"] == "COMPLETED", prefect.why(good)
     assert good["parameters"] == {"run_date": RUN_DATE.isoformat()}  # no key, no path
     zones = Zones.from_env(data_dir)
     cohort = pl.read_parquet(zones.cohort)
