@@ -819,8 +819,8 @@ def evaluate(config: EvaluationConfig, where: str = "the config") -> dict:
     staged, truth = [], []
     with distinct_memo():  # a name or date in two files made into tokens once, as at night
         for label in rows:
-            ex, policy = _extract(rows[label].drop("truth"), label, ISO_DATE)
             frame = rows[label].drop("truth")
+            ex, policy = _extract(frame, label, ISO_DATE)
             staged.append(apply_policy(frame, ex, policy, key, dt.date.today()))
             truth.append(
                 rows[label].select("record_ref", "truth").with_columns(extract=pl.lit(label))
