@@ -298,9 +298,10 @@ def _uuid_text(hex32: pl.Expr) -> pl.Expr:
 
 def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFrame, dict]:
     """The `wanted` columns of a Parquet file (names matched with or without spaces around
-    them), so another column of a type polars cannot take, or a name written twice, is no
-    fault. INT96 timestamps (Spark's) are read in microseconds as the moments in UTC they are;
-    decimal256 columns as text; 16-byte binary columns (UUIDs) as UUID text."""
+    them; only they are read), so another column of a type polars cannot take, damaged, or a
+    name written twice, is no fault. INT96 timestamps (Spark's) are read in microseconds as
+    the moments in UTC they are; decimal256 columns as text; 16-byte binary columns (UUIDs)
+    as UUID text."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -310,8 +311,13 @@ def _parquet(data: bytes, wanted: list[str], source: Source) -> tuple[pl.DataFra
     # it (Spark), INT96 is the moment in UTC
     stored = b"ARROW:schema" in (parquet.metadata.metadata or {})
     int96 = set() if stored else int96_columns(parquet)
-    table = parquet.read()
     keep = {w.strip().casefold() for w in wanted}  # another case too: named in a refusal
+    # only those columns are read (a name written twice reads both): a wide export costs no
+    # memory for what is not mapped, and a damaged column that is not mapped stops nothing
+    names_in_file = parquet.schema_arrow.names
+    table = parquet.read(
+        columns=list(dict.fromkeys(n for n in names_in_file if n.strip().casefold() in keep))
+    )
     names: list[str] = []
     columns: list = []
     uuids: list[str] = []
