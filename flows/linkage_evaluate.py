@@ -33,7 +33,8 @@ Config (YAML or JSON):
 What a file holds is read as written, with these forgivenesses (each counted in the result's
 `files`, never shown): header names match with or without surrounding spaces; blank markers
 are blanks; whole numbers written as floats ("19800131.0", "9990000018.0", "12.0": a spreadsheet
-or pandas round trip) lose their ".0"; a time after a date of birth is dropped when it has no
+or pandas round trip; "12,0" or "12,00" with a decimal comma, not "12,000") lose their ".0";
+a time after a date of birth is dropped when it has no
 zone or is midnight at offset zero (another zoned time may be a date moved a day: not read),
 and a column of naive times that are all UK midnights in UTC (23:00 the day before in summer)
 is read as the UK dates;
@@ -775,7 +776,7 @@ def require_evidence(rows: dict[str, pl.DataFrame], config: EvaluationConfig, wh
         raise SchemaError(
             f"the {len(rows)} files share no truth value: no record in one is the same entity "
             "as a record in another, so every link across them would count as false (ids "
-            "written differently in each file, such as 12 and 12,0 or a GUID's case, do this)",
+            "written differently in each file, such as 12 and ID-12 or 12,000 and 12000, do this)",
             where,
             "write the truth alike in every file (or score each file on its own config)",
         )

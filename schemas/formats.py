@@ -45,5 +45,7 @@ ZONED_PARTS = (
 )
 # A whole number written through a float or decimal column ("9991234567.0": pandas makes a
 # column of numbers with a gap float; "9991234567.00": a database's decimal(12,2)), padded or
-# signed as fixed-width exports write it: group 1 is the number, sign and digits.
-WHOLE_FLOAT = r"^\s*([+-]?[0-9]+)\.0+\s*$"
+# signed as fixed-width exports write it: group 1 is the number, sign and digits. A decimal
+# comma too, as a spreadsheet in a comma-decimal locale writes one ("9991234567,0" in a `;`
+# file), with one or two zeros only: ",000" is a thousands group ("12,000" is twelve thousand).
+WHOLE_FLOAT = r"^\s*([+-]?[0-9]+)(?:\.0+|,0{1,2})\s*$"

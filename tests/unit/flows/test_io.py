@@ -372,6 +372,11 @@ def test_a_column_mostly_of_whole_floats_is_read_as_numbers_and_its_broken_field
     ]
     assert read.rows["surname"].to_list() == [*["Flat 2.0"] * 4, "2.0", "x", "x", "x"]
     assert read.notices == {"WHOLE_FLOATS": 1}
+    # a decimal comma (a spreadsheet in a comma-decimal locale), quoted in a comma file
+    comma = _social_care_rows({"nhs_number": '"9990000018,0"'}, rows=3)
+    read, _ = read_extract(tmp_path, ex, _drop(tmp_path, ex, comma))
+    assert read.rows["nhs_number"].to_list() == ["9990000018"] * 3
+    assert read.notices == {"WHOLE_FLOATS": 1}
     # fewer than half of its given fields: not a column of numbers, nothing changed
     few = _social_care_rows({"nhs_number": "9990000018.0"}, rows=2)
     few += _social_care_rows({"nhs_number": "abc"}, rows=2).split("\n", 1)[1]

@@ -135,11 +135,11 @@ def test_dates_of_birth_as_spreadsheets_and_pandas_write_them(tmp_path):
     rows, counts = _rows(tmp_path, text, columns={"surname": "sn", "dob": "dob"})
     assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 3
     assert counts["dob_read"] == counts["dob_values"] == 3
-    floats = "id,sn,dob\n1,A,19800131.0\n2,B,19800131\n"
+    floats = 'id,sn,dob\n1,A,19800131.0\n2,B,19800131\n3,C,"19800131,0"\n'
     rows, _ = _rows(
         tmp_path, floats, columns={"surname": "sn", "dob": "dob", "dob_format": "%Y%m%d"}
     )
-    assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 2
+    assert rows["date_of_birth"].to_list() == ["1980-01-31"] * 3
     born = dt.datetime(1980, 1, 31)
     for column in (pl.Series([born, born]), pl.Series([born.date(), born.date()])):
         pl.DataFrame({"id": ["1", "2"], "sn": ["A", "B"], "dob": column}).write_parquet(
@@ -176,6 +176,12 @@ def test_truth_values_written_differently_name_one_entity(tmp_path):
     assert counts["rows"] == 7 and counts["rows_without_truth"] == 2 and rows.height == 5
     rows, _ = _rows(tmp_path, text, truth_pattern=r"rec-(\d+)")
     assert rows["truth"].to_list() == ["7", "7"]  # rows the pattern does not match are left out
+    # a decimal comma, as a spreadsheet in a comma-decimal locale writes a number column; a
+    # thousands group (",000") is not one: "12,000" is another entity
+    text = "id;sn\n12,0;A\n12,00;A\n12;A\n12,000;B\n12000;B\n"
+    rows, counts = _rows(tmp_path, text, delimiter=";")
+    assert rows["truth"].to_list() == ["12", "12", "12", "12,000", "12000"]
+    assert counts["whole_floats"] == 2
 
 
 def test_headers_encodings_and_delimiters_files_really_have(tmp_path):
@@ -522,11 +528,14 @@ def test_the_readers_new_rules_hold_against_a_second_attack(tmp_path):
     assert rows["date_of_birth"].to_list() == ["1980-06-14"]
     # two files sharing no truth value cannot be scored as one linkage
     (tmp_path / "a.csv").write_text("id,sn\n1,A\n1,A\n")
-    (tmp_path / "b.csv").write_text("id,sn\n1,0,A\n1,0,A\n".replace("1,0,A", '"1,0",A'))
+    (tmp_path / "b.csv").write_text("id,sn\n1,000,A\n1,000,A\n".replace("1,000,A", '"1,000",A'))
     files = [{"path": f, "truth": "id", "columns": {"surname": "sn"}} for f in ("a.csv", "b.csv")]
     (tmp_path / "two.yaml").write_text(yaml.safe_dump({"files": files}))
     with pytest.raises(SchemaError, match="share no truth value"):
         evaluate(load_config(tmp_path / "two.yaml"))
+    # "1,0" from a comma-decimal export is the number 1 (session 34): now they share it
+    (tmp_path / "b.csv").write_text('id,sn\n"1,0",A\n"1,0",A\n')
+    assert evaluate(load_config(tmp_path / "two.yaml"))["true_pairs"] == 6
 
 
 def test_uk_midnights_written_in_utc_are_read_as_the_uk_date(tmp_path):
