@@ -6,7 +6,8 @@ names the true entity. This is how an analyst checks linkage on a clerically rev
 
 Config (YAML or JSON):
 
-    link_type: dedupe_and_link    # default: every pair counts; link_only: only pairs across files
+    link_type: dedupe_and_link    # default: every pair counts; link_only: only pairs across files,
+                                  # which are each free of duplicates (one record a file a person)
     files:
       - path: left.csv            # CSV or Parquet (.parquet, .pq); relative to the config
         delimiter: ","            # CSV only: one character (default ","; "\\t" is a tab)
@@ -90,6 +91,7 @@ from schemas.formats import (
     ZONED_MIDNIGHT,
     ZONED_TIME,
 )
+from transforms.cluster import one_record_per_source
 from transforms.evaluate import pairwise_quality
 from transforms.link import TOKEN_COLUMNS, as_codes, link_records
 
@@ -845,10 +847,19 @@ def evaluate(config: EvaluationConfig, where: str = "the config") -> dict:
         .join(linkage.links, on="record_key")
         .join(pl.concat(truth), on=["extract", "record_ref"])
     )
+    kept_apart = 0
+    if config.link_type == "link_only":  # files each free of duplicates: one record a file
+        labels = one_record_per_source(
+            assigned.select("record_key", pl.col("extract").alias("source")), linkage.pairs
+        )
+        before = assigned["person_id"].n_unique()
+        assigned = assigned.with_columns(person_id=pl.Series(labels).cast(pl.String))
+        kept_apart = assigned["person_id"].n_unique() - before
     quality = pairwise_quality(
         assigned, across="extract" if config.link_type == "link_only" else None
     )
     quality["link_type"] = config.link_type
+    quality["persons_split_one_record_per_file"] = kept_apart
     quality["files"] = [counts for _, counts in counted.values()]
     quality["linked_pairs_by_rule"] = dict(
         linkage.pairs.group_by("rule").len().sort("rule").iter_rows()

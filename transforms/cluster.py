@@ -38,18 +38,17 @@ def components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _conflicted(labels: np.ndarray, ids: pl.DataFrame) -> set[int]:
-    frame = ids.with_columns(cluster=pl.Series(labels))
-    bad = frame.group_by("cluster").agg(
-        [pl.col(c).drop_nulls().n_unique().alias(c) for c in IDS if c in frame.columns]
-    )
-    cols = [c for c in IDS if c in frame.columns]
+    cols = ids.columns
     if not cols:
         return set()
+    frame = ids.with_columns(cluster=pl.Series(labels))
+    bad = frame.group_by("cluster").agg([pl.col(c).drop_nulls().n_unique() for c in cols])
     return set(bad.filter(pl.any_horizontal(pl.col(c) > 1 for c in cols))["cluster"].to_list())
 
 
 def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.ndarray:
-    """Cluster label per record. `edges`: a, b (record indices), strength (higher first)."""
+    """Cluster label per record. `edges`: a, b (record indices), strength (higher first);
+    `ids`: per record, the identifiers (one column each) no person may hold two of."""
     a, b = edges["a"].to_numpy(), edges["b"].to_numpy()
     labels = components(n, a, b)
     bad = _conflicted(labels, ids)
@@ -57,7 +56,7 @@ def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.nda
         return labels
     in_bad = np.isin(labels, list(bad))
     parent = {int(i): int(i) for i in np.flatnonzero(in_bad)}
-    known = {c: ids[c].to_list() for c in IDS if c in ids.columns}
+    known = {c: ids[c].to_list() for c in ids.columns}
     held = {i: {c: known[c][i] for c in known} for i in parent}
 
     def root(x: int) -> int:
@@ -83,6 +82,30 @@ def constrained_labels(n: int, edges: pl.DataFrame, ids: pl.DataFrame) -> np.nda
     for i in parent:
         out[i] = offset + root(i)
     return out
+
+
+def one_record_per_source(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """Cluster label per record of `records` (record_key, source) from a linkage's pairs
+    (record_key_l, record_key_r, match_weight: null for a match key's, the strongest), never
+    two records of one source in one person: for sources each free of duplicates (two files
+    to link one to one). As for identifiers, the strongest links win: of twins in both files,
+    each record keeps its own twin."""
+    index = records.select("record_key").with_row_index("i")
+    edges = (
+        pairs.join(index.rename({"record_key": "record_key_l", "i": "a"}), on="record_key_l")
+        .join(index.rename({"record_key": "record_key_r", "i": "b"}), on="record_key_r")
+        .select(
+            pl.col("a").cast(pl.Int64),
+            pl.col("b").cast(pl.Int64),
+            pl.col("match_weight").fill_null(float("inf")).alias("strength"),
+        )
+    )
+    source, row = pl.col("source"), pl.int_range(pl.len())
+    ids = records.select(
+        pl.when(source == s).then(row).alias(f"one_of_{k}")
+        for k, s in enumerate(records["source"].unique().sort())
+    )
+    return constrained_labels(records.height, edges, ids)
 
 
 def incomplete_clusters(labels: np.ndarray, unit: np.ndarray, edges: pl.DataFrame) -> pl.DataFrame:

@@ -193,3 +193,15 @@ def id_conflict() -> pl.Expr:
     for c in ID_COLUMNS:
         out = out | (pl.col(f"{c}_l") != pl.col(f"{c}_r")).fill_null(False)
     return out.alias("id_conflict")
+
+
+# Surname, postcode and address are a household's as much as a person's: a parent and a child,
+# or two siblings, at one address agree on all three. Forename and DOB are the person's own.
+PERSON_FIELDS = ("forename", "dob")
+
+
+def person_conflict() -> pl.Expr:
+    """Forename and DOB both given on both sides and agreeing at no level (not a nickname, a
+    phonetic code, the first three letters, one edit, the year...): two people, or one whose
+    record has both wrong (link.household_joins_dropped decides which)."""
+    return pl.all_horizontal(pl.col(gamma_name(f)) == 0 for f in PERSON_FIELDS).fill_null(False)

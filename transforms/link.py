@@ -158,6 +158,7 @@ def probabilistic_edges(
     model.expected = fs.expected_quality(scored["match_probability"], model.threshold)
     model.expected["best_f1_threshold"] = chosen
     accepted = scored.filter(pl.col("match_probability") >= model.threshold)
+    accepted = household_joins_dropped(accepted)
     lap("threshold")
     members = mapping.join(records.select("record_key", "idx"), on="record_key")
     unit = members.sort("idx")["profile"].to_numpy()
@@ -287,6 +288,21 @@ def link_records(
             keys=keys_seconds, links=links_seconds, pairs=round(time.perf_counter() - clock, 2)
         )
     return Linkage(links, pairs, prob.model)
+
+
+def household_joins_dropped(accepted: pl.DataFrame) -> pl.DataFrame:
+    """Accepted profile pairs less those whose forename and DOB both disagree
+    (`person_conflict`) where either profile has an accepted pair that does not: a parent and a
+    child, or two siblings, at one address, each with records of their own, agree on surname,
+    postcode and address and on nothing of their own. A pair with no better partner on either
+    side is kept: one record with its forename and DOB both wrong (FEBRL counts such pairs as
+    duplicates). docs/linkage.md section 7."""
+    firm = accepted.filter(~pl.col("person_conflict"))  # a profile's own copies count too
+    partnered = pl.concat([firm["l"], firm["r"]]).unique().implode()
+    household = pl.col("person_conflict") & (
+        pl.col("l").is_in(partnered) | pl.col("r").is_in(partnered)
+    )
+    return accepted.filter(~household).drop("person_conflict")
 
 
 def _with_keys(prob: Scored, det: pl.DataFrame) -> Callable[[pl.DataFrame], pl.DataFrame]:

@@ -35,6 +35,7 @@ from transforms.compare import (
     gamma,
     gamma_name,
     id_conflict,
+    person_conflict,
 )
 
 ID_COLUMNS = ID_TOKENS
@@ -331,7 +332,8 @@ def term_frequencies(profiles: pl.DataFrame) -> dict[str, pl.DataFrame]:
 
 
 def score(g: pl.DataFrame, model: Model, tf: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Add match_weight and match_probability; an NHS number or NINO conflict scores -inf."""
+    """Add match_weight and match_probability (an NHS number or NINO conflict scores -inf),
+    and whether forename and DOB both disagree (compare.person_conflict)."""
     weight = pl.lit(math.log2(model.prior / (1 - model.prior)))
     for f in COMPARISONS:
         gcol = pl.col(gamma_name(f))
@@ -348,14 +350,15 @@ def score(g: pl.DataFrame, model: Model, tf: dict[str, pl.DataFrame]) -> pl.Data
             )
         weight = weight + term.fill_null(0.0)
     scored = g.with_columns(
-        match_weight=pl.when(pl.col("id_conflict")).then(float("-inf")).otherwise(weight)
+        match_weight=pl.when(pl.col("id_conflict")).then(float("-inf")).otherwise(weight),
+        person_conflict=person_conflict(),
     ).drop([f"u_{f}" for f in tf])
     return scored.with_columns(
         match_probability=(2 ** pl.col("match_weight")) / (1 + 2 ** pl.col("match_weight"))
     )
 
 
-SCORED = ("l", "r", "match_weight", "match_probability")
+SCORED = ("l", "r", "match_weight", "match_probability", "person_conflict")
 
 
 def scores(

@@ -160,3 +160,27 @@ def test_sets_smaller_than_a_core_stay_together():
     i, j, p = _all_pairs(n, [list(range(k)), list(range(k, n))], lambda u, v: 0.6)
     out = split_weak_joins(n, i, j, p, np.ones(n, dtype=np.int64))
     assert len(np.unique(out)) == 1
+
+
+def test_one_record_per_source_keeps_each_twin_with_its_own_record():
+    """Two files each free of duplicates (a link_only evaluation): twins, in both files, agree
+    on all but the forename, so every cross pair is linked; the strongest links win, and no
+    person holds two records of one file. Match-key pairs (no weight) count as strongest."""
+    from transforms.cluster import one_record_per_source
+
+    records = pl.DataFrame({"record_key": ["a1", "a2", "b1", "b2", "b3"]}).with_columns(
+        source=pl.Series(["A", "A", "B", "B", "B"])
+    )
+    pairs = pl.DataFrame(
+        {
+            "record_key_l": ["a1", "a2", "a1", "a2", "b3"],
+            "record_key_r": ["b1", "b2", "b2", "b1", "a1"],
+            "match_weight": [30.0, 30.0, 12.0, 12.0, None],
+        }
+    )
+    labels = one_record_per_source(records, pairs)
+    assert labels[0] == labels[4] and len(set(labels.tolist())) == 3  # a1 with b3 (match key)
+    assert labels[1] == labels[3] and labels[2] not in (labels[0], labels[1])  # b1 alone
+    # without the match key, each twin keeps its own
+    labels = one_record_per_source(records, pairs.head(4))
+    assert labels[0] == labels[2] != labels[1] == labels[3] and labels[4] not in labels[:4]

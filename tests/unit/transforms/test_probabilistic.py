@@ -431,3 +431,41 @@ def test_placeholder_dob_and_pseudo_postcode_are_no_evidence(key):
     shared = [c for c in KEY_COLUMNS if c in rows.columns and with_unknowns[c].n_unique() == 1]
     assert [c for c in shared if with_unknowns[c][0] is not None] == []
     assert with_real["tok_mk1"].n_unique() == 1 and with_real["tok_mk1"][0] is not None
+
+
+@pytest.mark.parametrize(
+    "change, conflict",
+    [
+        ({"forename": "Mary", "date_of_birth": "2004-06-30"}, True),  # her daughter
+        ({"forename": "Mary"}, False),  # a twin: the DOB agrees
+        ({"date_of_birth": "2004-06-30"}, False),  # the forename agrees
+        ({"forename": "Anne", "date_of_birth": "2004-06-30"}, False),  # a typo: a level holds
+        ({"forename": "Mary", "date_of_birth": "1980-07-19"}, False),  # the year agrees
+        ({"forename": "Mary", "date_of_birth": None}, False),  # no DOB: no evidence
+    ],
+)
+def test_a_forename_and_dob_that_both_disagree_are_a_person_conflict(key, change, conflict):
+    prof, pair = first_pair([ANN, {**ANN, **change}], key)
+    assert fs.score(fs.comparison_vectors(pair, prof), _model(), {})["person_conflict"][0] is (
+        conflict
+    )
+
+
+def test_a_household_member_with_records_of_her_own_is_not_joined_to_another():
+    """A mother (profiles 0 and 1) and her son (2) at one address: the son's pairs with her
+    agree on surname, postcode and address only (forename and DOB both disagree) and are
+    dropped, since both have a partner of their own. A lone such pair (3, 4: one record with
+    both wrong, as FEBRL's generator makes duplicates) is kept."""
+    from transforms.link import household_joins_dropped
+
+    accepted = pl.DataFrame(
+        {
+            "l": [0, 0, 1, 2, 3],
+            "r": [1, 2, 2, 5, 4],
+            "match_probability": [0.99, 0.9, 0.9, 0.99, 0.9],
+            "person_conflict": [False, True, True, False, True],
+        }
+    )
+    kept = household_joins_dropped(accepted)
+    assert kept.select("l", "r").rows() == [(0, 1), (2, 5), (3, 4)]
+    assert "person_conflict" not in kept.columns
