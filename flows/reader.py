@@ -584,7 +584,7 @@ def _mostly(whole: pl.Series, values: pl.Series) -> bool:
 def _whole_text(value: pl.Series) -> pl.Series | None:
     """Text mostly of whole numbers written as floats ("9991234567.0", "1.00", " +12.0 ") with
     each such field as its number; None when they are not most of it."""
-    if not (value.str.contains(".0", literal=True) | value.str.contains(",0", literal=True)).any():
+    if not value.str.contains_any([".0", ",0"]).any():
         return None
     if not _mostly(value.str.contains(WHOLE_FLOAT), value):
         return None
