@@ -47,7 +47,7 @@ BLOCKING_RULES: dict[str, Rule] = {
     "soundex_year": same("tok_f_fn_ph", "tok_f_sn_ph", "tok_f_yob"),
     "soundex_district": same("tok_f_fn_ph", "tok_f_sn_ph", "tok_f_district"),
     "prefixes_sector": same("tok_f_fn3", "tok_f_sn3", "tok_f_sector"),
-    # first three letters of both names alone (where few share them: RULE_CAPS) and the
+    # first three letters of both names alone (where at most 10 share them: RULE_CAPS) and the
     # nickname-canonical forename with the address: pairs whose DOB and postcode both have a
     # typo or are missing, and a name too (a two-file set with heavy typos: 97 of 102 missed
     # pairs were never compared; these two reach most: F1 0.987 -> 0.991, FEBRL4 +0.0003)
@@ -63,7 +63,7 @@ MAX_BLOCK = 500  # profiles sharing one blocking value beyond this are not paire
 # can only link with other evidence, which the DOB, postcode and name-with-year/area rules bring.
 # DOB alone: a birthday shared by more profiles than this says little by itself; the rules
 # pairing it with sex or a name still reach those profiles.
-RULE_CAPS = {"names": 50, "names_crossed": 50, "nysiis": 50, "dob": 10, "prefixes": 30}
+RULE_CAPS = {"names": 50, "names_crossed": 50, "nysiis": 50, "dob": 10, "prefixes": 10}
 
 
 def block(
