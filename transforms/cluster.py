@@ -22,9 +22,6 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from governance.match_keys import PERSON_UNIQUE_TOKENS
-
-IDS = PERSON_UNIQUE_TOKENS
 COHESION = 0.1  # mean match probability below which two groups of a cluster are split
 MAX_COHESION_PROFILES = 300  # larger clusters are first cut at rising thresholds
 CUT_THRESHOLDS = (0.9, 0.99, 0.999, 0.9999, 1.0)  # match probability; a match key counts as 1

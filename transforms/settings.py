@@ -20,7 +20,7 @@ from governance.match_keys import token_column
 from governance.policy import Policy, policy_path
 from governance.pseudonymise import staged_columns
 from schemas.registry import partner, partner_module
-from transforms import blocking, cluster, compare, probabilistic
+from transforms import blocking, compare, probabilistic
 from transforms.framework import framework_problems
 from transforms.needs import Event, partner_events
 
@@ -92,7 +92,6 @@ def linkage_settings() -> dict[str, tuple[str, ...]]:
         "transforms/probabilistic.py: BASE_COLUMNS": probabilistic.BASE_COLUMNS,
         "transforms/probabilistic.py: PRIOR_RULE": tuple(probabilistic.PRIOR_RULE.values()),
         "transforms/compare.py: ID_COLUMNS": compare.ID_COLUMNS,
-        "transforms/cluster.py: IDS": cluster.IDS,
     }
     for i, (cols, _fixed) in enumerate(probabilistic.TRAINING_SESSIONS):
         out[f"transforms/probabilistic.py: TRAINING_SESSIONS[{i}]"] = cols
