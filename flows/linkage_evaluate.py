@@ -289,6 +289,13 @@ POST_NOMINALS = (
     *("BEM", "FRCS", "MRCP", "FRCP", "BSC", "MSC", "BA", "MA", "MBA", "DPHIL", "LLB"),
     *("DBE", "KBE", "OM", "CH", "VC", "GC", "DL", "FRS", "RA", "MSP", "MS", "AM", "MLA"),
 )
+# An ordinal in a name ("Thomas Clifford, 1st Baron Clifford", "Henry Smith 2nd") is no word of
+# the name (its digits would go and leave "ST" or "ND" as one). A comma followed by an ordinal,
+# or by words with "of" in them, ends a name with a style ("..., 1st Baron Clifford of
+# Chudleigh", "Mary, Queen of Scots"), as historical and peerage records write them: not a
+# name written surname first. Such a name is read as a whole, first and last words.
+ORDINAL = r"(?i)\b[0-9]+(?:st|nd|rd|th)\b"
+STYLE_AFTER_COMMA = r"(?i)^\s*[0-9]+(?:st|nd|rd|th)\b|\bof\b"
 UUID_SHAPE = r"^\{?[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}\}?$"
 
 
@@ -678,15 +685,23 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     }
     given = family = None
     if m.full_name:
-        words = canon.name_words(pl.col(m.full_name))
+        text = pl.col(m.full_name).str.replace_all(ORDINAL, " ")
+        words = canon.name_words(text)
         # "SMITH, John" (many patient systems' export): the surname comes first, before a
-        # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma)
-        parts = pl.col(m.full_name).str.splitn(",", 2)
+        # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma), nor
+        # is "Thomas Clifford, 1st Baron Clifford of Chudleigh" (a style after the comma)
+        parts = text.str.splitn(",", 2)
         before = canon.name_words(parts.struct.field("field_0"))
         after = canon.name_words(parts.struct.field("field_1"))
         named = after.list.len() > 0
         letters = named & after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
-        first = ((before.list.len() > 0) & named & ~letters).fill_null(False)
+        styled = (
+            pl.col(m.full_name)
+            .str.splitn(",", 2)
+            .struct.field("field_1")
+            .str.contains(STYLE_AFTER_COMMA)
+        ).fill_null(False)
+        first = ((before.list.len() > 0) & named & ~letters & ~styled).fill_null(False)
         counts["surname_first"] = int(df.select(first.sum()).item())
         # "Anne Smith, MD": the name is what comes before its letters
         words = pl.when(letters.fill_null(False)).then(before).otherwise(words)

@@ -639,3 +639,24 @@ def test_link_only_links_each_twin_to_their_own_record(tmp_path):
     result = json.loads(_evaluate(tmp_path / "c.yaml", tmp_path / "r.json").read_text())
     assert result["precision"] == 1.0 and result["recall"] == 1.0
     assert result["persons_split_one_record_per_file"] >= 1
+
+
+def test_a_full_name_with_a_style_after_its_comma_is_not_surname_first(tmp_path):
+    """Peerage and historical records write a style after the name ("Thomas Clifford, 1st Baron
+    Clifford of Chudleigh"): read as a whole, not as "SMITH, John" (forename "ST" before), and
+    an ordinal is no word of a name."""
+    text = (
+        "id,name\n"
+        '1,"thomas clifford, 1st baron clifford of chudleigh"\n'
+        "2,tom 1st baron clifford of chudleigh\n"
+        '3,"Mary, Queen of Scots"\n'
+        "4,Henry Smith 2nd\n"
+        '5,"SMITH, Mr John"\n'
+        '6,"Smith, John, 21st Baronet"\n'
+    )
+    rows, counts = _rows(tmp_path, text, columns={"full_name": "name"})
+    assert rows["forename"].to_list() == ["THOMAS", "TOM", "MARY", "HENRY", "JOHN", "JOHN"]
+    assert rows["surname"].to_list() == [
+        *("CHUDLEIGH", "CHUDLEIGH", "SCOTS", "SMITH", "SMITH", "SMITH")
+    ]
+    assert counts["surname_first"] == 2
