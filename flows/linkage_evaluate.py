@@ -21,7 +21,8 @@ Config (YAML or JSON):
           forename: first_name
           surname: last_name
           full_name: name         # first word forename, last word surname (titles dropped;
-                                  # "SMITH, John": the surname before the comma)
+                                  # "SMITH, John": the surname before the comma, in a
+                                  # column where at least half the names are so written)
           dob: birth_date
           dob_format: "%m/%d/%Y"  # strftime format of dob (default %Y-%m-%d)
           sex: gender
@@ -701,8 +702,18 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
             .struct.field("field_1")
             .str.contains(STYLE_AFTER_COMMA)
         ).fill_null(False)
-        first = ((before.list.len() > 0) & named & ~letters & ~styled).fill_null(False)
-        counts["surname_first"] = int(df.select(first.sum()).item())
+        comma = ((before.list.len() > 0) & named & ~letters & ~styled).fill_null(False)
+        # Surname first is a column's convention, as a system exports every name: only when
+        # at least half the names of two words or more are written so. A column where some
+        # names carry a comma among many that do not (historical records' "Thomas Clifford,
+        # Baron Chudleigh" beside "Tom of Chudleigh") is read first word to last throughout.
+        commas, names = df.select(
+            comma.sum().alias("commas"), (words.list.len() > 1).sum().alias("names")
+        ).row(0)
+        by_column = bool(commas) and 2 * commas >= (names or 0)
+        first = comma if by_column else pl.lit(False)
+        counts["surname_first"] = int(commas) if by_column else 0
+        counts["comma_names_read_whole"] = 0 if by_column else int(commas)
         # "Anne Smith, MD": the name is what comes before its letters
         words = pl.when(letters.fill_null(False)).then(before).otherwise(words)
         # a one-word full name is a surname: its word is not also the forename ("Clarke" is
@@ -906,6 +917,8 @@ def files_read(result: dict) -> list[str]:
             "uk_midnights_in_utc": "UK-midnight dates written at 23:00 UTC read as the UK date",
             "dob_future": "dates of birth in the future left out",
             "surname_first": "full names written surname first ('SMITH, John')",
+            "comma_names_read_whole": "full names with a comma read first word to last (the "
+            "column is not written surname first)",
             "excel_sep_line": "Excel 'sep=' line read as the delimiter",
             "uuids_as_text": "16-byte binary (UUID) columns read as UUID text",
         }

@@ -644,19 +644,33 @@ def test_link_only_links_each_twin_to_their_own_record(tmp_path):
 def test_a_full_name_with_a_style_after_its_comma_is_not_surname_first(tmp_path):
     """Peerage and historical records write a style after the name ("Thomas Clifford, 1st Baron
     Clifford of Chudleigh"): read as a whole, not as "SMITH, John" (forename "ST" before), and
-    an ordinal is no word of a name."""
+    an ordinal is no word of a name. Surname first is the column's convention: a few names
+    with a comma among many without one are read first word to last, as the rest are."""
     text = (
         "id,name\n"
         '1,"thomas clifford, 1st baron clifford of chudleigh"\n'
         "2,tom 1st baron clifford of chudleigh\n"
         '3,"Mary, Queen of Scots"\n'
         "4,Henry Smith 2nd\n"
-        '5,"SMITH, Mr John"\n'
-        '6,"Smith, John, 21st Baronet"\n'
+        '5,"thomas clifford, baron chudleigh"\n'
+        '6,"tom clifford, chudleigh"\n'
+        "7,thomas of chudleigh\n"
     )
     rows, counts = _rows(tmp_path, text, columns={"full_name": "name"})
-    assert rows["forename"].to_list() == ["THOMAS", "TOM", "MARY", "HENRY", "JOHN", "JOHN"]
-    assert rows["surname"].to_list() == [
-        *("CHUDLEIGH", "CHUDLEIGH", "SCOTS", "SMITH", "SMITH", "SMITH")
+    assert rows["forename"].to_list() == [
+        *("THOMAS", "TOM", "MARY", "HENRY", "THOMAS", "TOM", "THOMAS")
     ]
-    assert counts["surname_first"] == 2
+    assert (
+        rows["surname"].to_list()
+        == ["CHUDLEIGH", "CHUDLEIGH", "SCOTS", "SMITH"] + ["CHUDLEIGH"] * 3
+    )
+    assert counts["surname_first"] == 0 and counts["comma_names_read_whole"] == 2
+    # a column written surname first keeps its convention, styles and all
+    text = (
+        'id,name\n1,"SMITH, Mr John"\n2,"Smith, John, 21st Baronet"\n3,"JONES, Ann"\n'
+        '4,"Clifford, 1st Baron"\n5,Ann Jones\n'
+    )
+    rows, counts = _rows(tmp_path, text, columns={"full_name": "name"})
+    assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANN", "CLIFFORD", "ANN"]
+    assert rows["surname"].to_list() == ["SMITH", "SMITH", "JONES", "BARON", "JONES"]
+    assert counts["surname_first"] == 3 and counts["comma_names_read_whole"] == 0
