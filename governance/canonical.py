@@ -138,6 +138,18 @@ _LEADING_TITLES = rf"^(?:(?:{_any_apostrophes(TITLES)})(?: +|$))+"
 _TRAILING_SUFFIX = rf" +(?:{_any_apostrophes(SUFFIXES)})$"
 
 
+# Apostrophes as word processors and phones type them (’ ‘ ʼ), and as typed on keyboards
+# without one (` ´): one apostrophe, so "O’Neil" is "O'Neil" and not "O" and "Neil".
+APOSTROPHES = "[\u2019\u2018\u02bc`\u00b4]"
+
+
+def _without_marks(raw: pl.Expr) -> pl.Expr:
+    """Letters with their accents taken off (NFKD, then the combining marks removed): "Siân"
+    is SIAN, not "SIA" and "N" (a mark read as a space split the word, and the first word is
+    the forename token)."""
+    return raw.str.normalize("NFKD").str.replace_all(r"\p{M}+", "")
+
+
 def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     """A name's words (upper case, letters and apostrophes), leading titles and a trailing
     suffix removed ("Rt Hon Sir John Smith Jr" -> JOHN SMITH; "Jane Lord" keeps LORD); none for
@@ -148,7 +160,8 @@ def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     list of words, with the same words out (docs/benchmarks.md, session 25).
     """
     text = (
-        raw.str.normalize("NFKD")
+        _without_marks(raw)
+        .str.replace_all(APOSTROPHES, "'")
         .str.to_uppercase()
         .str.replace_all(r"[^A-Z']+", " ")
         .str.strip_chars()
@@ -314,10 +327,7 @@ def postcode_key(raw: pl.Expr) -> pl.Expr:
 def address_canonical(raw: pl.Expr) -> pl.Expr:
     """Address lines: upper case, letters and digits, single spaces; empty -> null."""
     text = (
-        raw.str.normalize("NFKD")
-        .str.to_uppercase()
-        .str.replace_all(r"[^A-Z0-9]+", " ")
-        .str.strip_chars()
+        _without_marks(raw).str.to_uppercase().str.replace_all(r"[^A-Z0-9]+", " ").str.strip_chars()
     )
     return pl.when(text.str.len_chars() > 0).then(text)
 

@@ -144,7 +144,9 @@ def test_titles_are_removed_from_the_front_of_a_name_only(raw, forename, surname
 def _name_words_by_hand(raw: str, lone_title: bool) -> list[str]:
     """The rule of name_words, word by word in plain Python: leading titles go (all of a
     one-word name stays with lone_title), then a suffix that is the last of two or more words."""
-    words = re.sub(r"[^A-Z']+", " ", unicodedata.normalize("NFKD", raw).upper()).split()
+    bare = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
+    bare = re.sub("[\u2019\u2018\u02bc`\u00b4]", "'", bare)
+    words = re.sub(r"[^A-Z']+", " ", bare.upper()).split()
     plain = [w.replace("'", "") for w in words]
     if not (lone_title and len(words) == 1):
         lead = 0
@@ -162,6 +164,10 @@ _NAME_PARTS = st.sampled_from(
         "Ann",
         "smith",
         "O'Neil",
+        "O\u2019Neil",
+        "Si\u00e2n",
+        "\u00c9lodie",
+        "Sea\u0301n",  # a combining accent as typed, not precomposed
         "lord",
         "Earl",
         "M'RS",
@@ -183,6 +189,30 @@ def test_name_words_follow_the_rule_for_any_mix_of_titles_suffixes_and_names(par
     raw = "".join(word + sep for word, sep in parts)
     words = _one(lambda v: canon.name_words(v, lone_title), raw).to_list()
     assert words == _name_words_by_hand(raw, lone_title)
+
+
+@pytest.mark.parametrize(
+    "written, plain",
+    [
+        ("Si\u00e2n", "Sian"),
+        ("Se\u00e1n Murphy", "Sean Murphy"),
+        ("\u00c9lodie Mart\u00ednez", "Elodie Martinez"),
+        ("Jos\u00e9 Garc\u00eda L\u00f3pez", "Jose Garcia Lopez"),
+        ("P\u00e9rez-Garc\u00eda", "Perez-Garcia"),
+        ("Patrick O\u2019Neil", "Patrick O'Neil"),
+        ("D\u2018Arcy", "D'Arcy"),
+    ],
+)
+def test_accents_and_typographic_apostrophes_do_not_split_a_name(written, plain):
+    """An accent is part of its letter: "Siân" is one word, SIAN, as "Sian" written without it
+    by another partner (before, the mark was read as a space: forename "SIA", and every
+    "Élodie" and "Émilie" shared the forename "E"); so is an apostrophe as phones type it."""
+    for fn in (canon.name_words, canon.surname_words):
+        assert _one(fn, written).to_list() == _one(fn, plain).to_list()
+    assert _one(canon.forename_own, written) == _one(canon.forename_own, plain)
+    assert len(_one(canon.name_words, written).to_list()) == len(plain.replace("-", " ").split())
+    assert _one(canon.address_canonical, "1 Ffordd Glynd\u0175r") == "1 FFORDD GLYNDWR"
+    assert _one(canon.forename_own, "\u00c9lodie") != _one(canon.forename_own, "\u00c9milie")
 
 
 def test_a_surname_that_is_a_title_word_alone_is_kept():
