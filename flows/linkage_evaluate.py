@@ -297,6 +297,11 @@ POST_NOMINALS = (
 # name written surname first. Such a name is read as a whole, first and last words.
 ORDINAL = r"(?i)\b[0-9]+(?:st|nd|rd|th)\b"
 STYLE_AFTER_COMMA = r"(?i)^\s*[0-9]+(?:st|nd|rd|th)\b|\bof\b"
+# Not the name's words either: text in brackets after or inside a name ("Mary Tolley (née
+# Jones)", "John Smith (aka Jack Jones)", "John Barker [deceased]"), whose last word would
+# be read as the surname; and "the" before a title ("The Rev. John Smith": forename THE).
+ASIDE = r"\([^)]*\)?|\[[^\]]*\]?"
+THE_BEFORE_TITLE = rf"(?i)^\s*the\s+((?:{'|'.join(canon.TITLES)})\b)"
 UUID_SHAPE = r"^\{?[0-9A-Fa-f]{8}-?(?:[0-9A-Fa-f]{4}-?){3}[0-9A-Fa-f]{12}\}?$"
 
 
@@ -686,7 +691,12 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     }
     given = family = None
     if m.full_name:
-        text = pl.col(m.full_name).str.replace_all(ORDINAL, " ")
+        text = (
+            pl.col(m.full_name)
+            .str.replace_all(ASIDE, " ")
+            .str.replace_all(ORDINAL, " ")
+            .str.replace(THE_BEFORE_TITLE, "${1}")
+        )
         words = canon.name_words(text)
         # "SMITH, John" (many patient systems' export): the surname comes first, before a
         # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma), nor

@@ -674,3 +674,23 @@ def test_a_full_name_with_a_style_after_its_comma_is_not_surname_first(tmp_path)
     assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANN", "CLIFFORD", "ANN"]
     assert rows["surname"].to_list() == ["SMITH", "SMITH", "JONES", "BARON", "JONES"]
     assert counts["surname_first"] == 3 and counts["comma_names_read_whole"] == 0
+
+
+def test_asides_in_brackets_and_the_before_a_title_are_no_words_of_a_full_name(tmp_path):
+    """From an outside attack (session 35): the last word in brackets was read as the surname
+    ("Mary Tolley (née Jones)" -> JONES) and "the" before a title as the forename."""
+    text = (
+        "id,name\n"
+        "1,Mary Tolley (née Jones)\n"
+        "2,John Smith (aka Jack Jones)\n"
+        "3,John Barker [deceased]\n"
+        "4,The Rev. John Smith\n"
+        "5,the Rt Hon Ann Jones\n"
+        "6,Theo Smith (\n"
+        "7,Thea Lord\n"
+    )
+    rows, _ = _rows(tmp_path, text, columns={"full_name": "name"})
+    assert rows["forename"].to_list() == ["MARY", "JOHN", "JOHN", "JOHN", "ANN", "THEO", "THEA"]
+    assert rows["surname"].to_list() == ["TOLLEY", "SMITH", "BARKER", "SMITH", "JONES", "SMITH"] + [
+        "LORD"
+    ]
