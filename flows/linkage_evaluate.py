@@ -708,6 +708,7 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         letters = named & after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
         styled = (
             pl.col(m.full_name)
+            .str.replace_all(ASIDE, " ")
             .str.splitn(",", 2)
             .struct.field("field_1")
             .str.contains(STYLE_AFTER_COMMA)

@@ -160,8 +160,7 @@ def name_words(raw: pl.Expr, lone_title: bool = False) -> pl.Expr:
     list of words, with the same words out (docs/benchmarks.md, session 25).
     """
     text = (
-        _without_marks(raw)
-        .str.replace_all(APOSTROPHES, "'")
+        _without_marks(raw.str.replace_all(APOSTROPHES, "'"))  # before: NFKD makes ´ a space
         .str.to_uppercase()
         .str.replace_all(r"[^A-Z']+", " ")
         .str.strip_chars()

@@ -668,12 +668,12 @@ def test_a_full_name_with_a_style_after_its_comma_is_not_surname_first(tmp_path)
     # a column written surname first keeps its convention, styles and all
     text = (
         'id,name\n1,"SMITH, Mr John"\n2,"Smith, John, 21st Baronet"\n3,"JONES, Ann"\n'
-        '4,"Clifford, 1st Baron"\n5,Ann Jones\n'
+        '4,"Clifford, 1st Baron"\n5,Ann Jones\n6,"BROWN, Mary (née Jones of Leeds)"\n'
     )
     rows, counts = _rows(tmp_path, text, columns={"full_name": "name"})
-    assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANN", "CLIFFORD", "ANN"]
-    assert rows["surname"].to_list() == ["SMITH", "SMITH", "JONES", "BARON", "JONES"]
-    assert counts["surname_first"] == 3 and counts["comma_names_read_whole"] == 0
+    assert rows["forename"].to_list() == ["JOHN", "JOHN", "ANN", "CLIFFORD", "ANN", "MARY"]
+    assert rows["surname"].to_list() == ["SMITH", "SMITH", "JONES", "BARON", "JONES", "BROWN"]
+    assert counts["surname_first"] == 4 and counts["comma_names_read_whole"] == 0
 
 
 def test_asides_in_brackets_and_the_before_a_title_are_no_words_of_a_full_name(tmp_path):

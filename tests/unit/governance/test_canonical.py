@@ -201,6 +201,7 @@ def test_name_words_follow_the_rule_for_any_mix_of_titles_suffixes_and_names(par
         ("P\u00e9rez-Garc\u00eda", "Perez-Garcia"),
         ("Patrick O\u2019Neil", "Patrick O'Neil"),
         ("D\u2018Arcy", "D'Arcy"),
+        ("Ann O\u00b4Neil", "Ann O'Neil"),
     ],
 )
 def test_accents_and_typographic_apostrophes_do_not_split_a_name(written, plain):
