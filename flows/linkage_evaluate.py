@@ -691,12 +691,8 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
     }
     given = family = None
     if m.full_name:
-        text = (
-            pl.col(m.full_name)
-            .str.replace_all(ASIDE, " ")
-            .str.replace_all(ORDINAL, " ")
-            .str.replace(THE_BEFORE_TITLE, "${1}")
-        )
+        bare = pl.col(m.full_name).str.replace_all(ASIDE, " ")
+        text = bare.str.replace_all(ORDINAL, " ").str.replace(THE_BEFORE_TITLE, "${1}")
         words = canon.name_words(text)
         # "SMITH, John" (many patient systems' export): the surname comes first, before a
         # comma; "John Smith, Jr" is not that form (nothing but a suffix after the comma), nor
@@ -706,13 +702,9 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         after = canon.name_words(parts.struct.field("field_1"))
         named = after.list.len() > 0
         letters = named & after.list.eval(pl.element().is_in(POST_NOMINALS)).list.all()
-        styled = (
-            pl.col(m.full_name)
-            .str.replace_all(ASIDE, " ")
-            .str.splitn(",", 2)
-            .struct.field("field_1")
-            .str.contains(STYLE_AFTER_COMMA)
-        ).fill_null(False)
+        # judged before ordinals go: "..., 1st Baron" is a style
+        styled = bare.str.splitn(",", 2).struct.field("field_1").str.contains(STYLE_AFTER_COMMA)
+        styled = styled.fill_null(False)
         comma = ((before.list.len() > 0) & named & ~letters & ~styled).fill_null(False)
         # Surname first is a column's convention, as a system exports every name: only when
         # at least half the names of two words or more are written so. A column where some
@@ -721,7 +713,7 @@ def standard_rows_counted(source: Source, label: str) -> tuple[pl.DataFrame, dic
         commas, names = df.select(
             comma.sum().alias("commas"), (words.list.len() > 1).sum().alias("names")
         ).row(0)
-        by_column = bool(commas) and 2 * commas >= (names or 0)
+        by_column = bool(commas) and 2 * commas >= names
         first = comma if by_column else pl.lit(False)
         counts["surname_first"] = int(commas) if by_column else 0
         counts["comma_names_read_whole"] = 0 if by_column else int(commas)
