@@ -6,9 +6,11 @@ Synthesises and pseudonymises (benchmarks/link_stage.prepare), builds the linker
 for every rule in transforms.blocking.BLOCKING_RULES (plus the single-field DOB rule it replaced,
 for comparison) counts the profile pairs it makes, how many are true pairs (ground truth), and
 how many true pairs only that rule finds. With --scored, every candidate pair is also scored
-under the model fitted as the linker fits it (threshold chosen by the model), and for the pairs
-only that rule makes it counts those accepted that are true and those accepted that are not:
-what the rule adds to the linkage, and what it costs in precision. Counts only; outside CI.
+under the model fitted as the linker fits it (threshold chosen by the model as the linker
+chooses it), and for the pairs only that rule makes it counts those accepted that are true and
+those accepted that are not: what the rule adds to the linkage, and what it costs in precision
+(before the household rule and clustering, which act on accepted pairs). Counts only; outside
+CI.
 """
 
 from __future__ import annotations
@@ -65,8 +67,11 @@ def scored_only(profiles: pl.DataFrame, owner: pl.DataFrame, made: dict) -> dict
     ).sort("l", "r")
     g = fs.comparison_vectors_chunked(pairs.select("l", "r"), profiles)
     model = fs.fit(profiles, g, fs.estimate_u(profiles))
-    p = fs.scores(g, model, fs.term_frequencies(profiles)).select("l", "r", "match_probability")
-    threshold, _ = fs.choose_threshold(p["match_probability"])
+    tf = fs.term_frequencies(profiles)
+    p = fs.scores(g, model, tf).select("l", "r", "match_probability")
+    # the threshold as the linker chooses it: profiles' own copies scored too
+    own = fs.scores(fs.self_pairs(profiles), model, tf)["match_probability"]
+    threshold, _ = fs.choose_threshold(pl.concat([p["match_probability"], own]))
     only = (
         pairs.filter(pl.col("rules") == 1)
         .join(p, on=["l", "r"])
